@@ -6,6 +6,7 @@ module org.gptneo.layers {
     requires jdk.incubator.vector;
     requires com.fasterxml.jackson.databind;
     requires com.fasterxml.jackson.dataformat.yaml;
+    requires jdk.management;
 
     exports org.gptneo.tensor;
 }

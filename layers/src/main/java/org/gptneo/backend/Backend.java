@@ -1,0 +1,127 @@
+package org.gptneo.backend;
+
+import java.lang.foreign.Arena;
+import org.gptneo.tensor.DType;
+import org.gptneo.tensor.Tensor;
+
+/**
+ * Every kernel the model needs, forward and backward. Tensors are F32 and contiguous unless a
+ * parameter says otherwise (token ids and targets are I32). Shapes use B batch, T time, C channels,
+ * V vocabulary, N = B·T rows.
+ *
+ * <p>Conventions: a forward kernel overwrites its output; a backward kernel <b>adds</b> into its
+ * gradient outputs (a tensor used twice, like the tied embedding, collects both contributions).
+ * Implementations register through {@link BackendProvider} and {@link java.util.ServiceLoader}.
+ */
+public interface Backend {
+
+    /** A short name ("cpu", "reference", "cuda"). */
+    String name();
+
+    /** A zero-filled tensor in this backend's memory, owned by {@code arena}. */
+    default Tensor allocate(Arena arena, DType dtype, int... shape) {
+        return Tensor.allocate(arena, dtype, shape);
+    }
+
+    // ---- matrix products -------------------------------------------------------------------
+
+    /**
+     * C = alpha·op(A)·op(B) + beta·C over the last two dimensions, where op(X) is X or Xᵀ.
+     * A [..., M, K] (or [..., K, M] when transposed), B [..., K, N] (or [..., N, K]), C [..., M, N].
+     * Leading dimensions are batch dimensions and must match C's; A or B may instead be rank 2 and
+     * is then shared by every batch entry. With beta = 0, C's old contents are ignored (even NaN).
+     */
+    void matmul(Tensor a, boolean transposeA, Tensor b, boolean transposeB, Tensor c, float alpha, float beta);
+
+    // ---- elementwise -------------------------------------------------------------------------
+
+    void fill(Tensor t, float value);
+
+    /** dst = src (same element count). */
+    void copy(Tensor src, Tensor dst);
+
+    /** out = a + b (same element count; out may alias a or b). */
+    void add(Tensor a, Tensor b, Tensor out);
+
+    /** out = a ⊙ b (same element count; out may alias a or b). */
+    void mul(Tensor a, Tensor b, Tensor out);
+
+    /** y += alpha·x. */
+    void axpy(float alpha, Tensor x, Tensor y);
+
+    /** t *= s. */
+    void scale(Tensor t, float s);
+
+    /** Σ x², accumulated in double (for gradient-norm clipping). */
+    double sumOfSquares(Tensor x);
+
+    /** Σ x, accumulated in double. */
+    double sum(Tensor x);
+
+    /** x [N, C] += bias [C] on every row. */
+    void addBias(Tensor x, Tensor bias);
+
+    /** dBias [C] += Σ over rows of dy [N, C]. */
+    void addBiasBackward(Tensor dy, Tensor dBias);
+
+    /** out [A, C, B, D] = x [A, B, C, D] with the middle two dimensions swapped; adds into out when accumulate. */
+    void swapMiddle(Tensor x, Tensor out, boolean accumulate);
+
+    // ---- layers ------------------------------------------------------------------------------
+
+    /**
+     * LayerNorm over the last dimension: out = (x − μ)/√(σ² + eps)·gamma + beta with the biased
+     * variance. x, out [N, C]; gamma, beta [C]; saves mean [N] and rstd [N] = 1/√(σ² + eps).
+     */
+    void layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps, Tensor out, Tensor mean, Tensor rstd);
+
+    /** Adds the gradients of {@link #layerNorm} into dx [N, C], dGamma [C] and dBeta [C]. */
+    void layerNormBackward(Tensor dOut, Tensor x, Tensor gamma, Tensor mean, Tensor rstd,
+                           Tensor dx, Tensor dGamma, Tensor dBeta);
+
+    /** out = gelu_new(x) = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
+    void geluNew(Tensor x, Tensor out);
+
+    /** dx += gelu_new′(x)·dOut. */
+    void geluNewBackward(Tensor x, Tensor dOut, Tensor dx);
+
+    /**
+     * probs = softmax over the last dimension of scores [..., T, S] after hidden positions (see
+     * {@link AttentionMask}) are replaced by the float32 minimum. Computed in float32 with the row
+     * maximum subtracted.
+     */
+    void maskedSoftmax(Tensor scores, AttentionMask mask, Tensor probs);
+
+    /** dScores += probs ⊙ (dProbs − Σ_j probs·dProbs) row by row (masked entries have probs 0). */
+    void softmaxBackward(Tensor probs, Tensor dProbs, Tensor dScores);
+
+    /** out [N, C] = table [V, C] rows picked by ids [N] (I32, each in [0, V)). */
+    void embedding(Tensor table, Tensor ids, Tensor out);
+
+    /** dTable [V, C] += dOut [N, C] scattered to the rows named by ids [N]. */
+    void embeddingBackward(Tensor ids, Tensor dOut, Tensor dTable);
+
+    /**
+     * losses [N] = logsumexp(logits[n]) − logits[n, target[n]] for logits [N, V] and targets [N] (I32);
+     * 0 where the target equals ignoreIndex.
+     */
+    void crossEntropy(Tensor logits, Tensor targets, int ignoreIndex, Tensor losses);
+
+    /** dLogits [N, V] += scale·(softmax(logits[n]) − onehot(target[n])) for every row not ignored. */
+    void crossEntropyBackward(Tensor logits, Tensor targets, int ignoreIndex, float scale, Tensor dLogits);
+
+    /**
+     * Fills mask with 0 (probability p) or 1/(1 − p), reproducibly: element i depends only on
+     * (seed, i), never on threading or backend.
+     */
+    void dropoutMask(Tensor mask, float p, long seed);
+
+    // ---- optimizer ---------------------------------------------------------------------------
+
+    /**
+     * One AdamW step as torch.optim.AdamW computes it (decoupled weight decay, bias correction):
+     * p ← p·(1 − lr·wd); m ← β1·m + (1 − β1)·g; v ← β2·v + (1 − β2)·g²;
+     * p ← p − (lr / (1 − β1^t))·m / (√v / √(1 − β2^t) + eps), t = step ≥ 1.
+     */
+    void adamW(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step);
+}

@@ -1,0 +1,331 @@
+package org.gptneo.backend.cpu;
+
+import org.gptneo.backend.AdamWStep;
+import org.gptneo.backend.AttentionMask;
+import org.gptneo.backend.Backend;
+import org.gptneo.backend.MatmulShape;
+import org.gptneo.tensor.Tensor;
+
+/**
+ * The readable definition of every kernel: plain single-threaded loops, one element at a time.
+ * It is the oracle that {@link CpuBackend} is tested against, and it is too slow for real models.
+ */
+public final class ReferenceBackend implements Backend {
+    static final double SQRT_2_OVER_PI = Math.sqrt(2.0 / Math.PI);
+    static final float GELU_COEFF = 0.044715f;
+
+    @Override
+    public String name() {
+        return "reference";
+    }
+
+    @Override
+    public void matmul(Tensor a, boolean transposeA, Tensor b, boolean transposeB, Tensor c, float alpha, float beta) {
+        MatmulShape s = MatmulShape.of(a, transposeA, b, transposeB, c);
+        for (int p = 0; p < s.batch(); p++) {
+            long offA = p * s.strideA(), offB = p * s.strideB(), offC = p * s.strideC();
+            for (int i = 0; i < s.m(); i++) {
+                for (int j = 0; j < s.n(); j++) {
+                    float acc = 0f;
+                    for (int kk = 0; kk < s.k(); kk++) {
+                        acc += a.getFloat(offA + MatmulShape.at(transposeA, s.m(), s.k(), i, kk))
+                                * b.getFloat(offB + MatmulShape.at(transposeB, s.k(), s.n(), kk, j));
+                    }
+                    long ci = offC + (long) i * s.n() + j;
+                    c.setFloat(ci, alpha * acc + (beta == 0f ? 0f : beta * c.getFloat(ci)));
+                }
+            }
+        }
+    }
+
+    @Override
+    public void fill(Tensor t, float value) {
+        for (long i = 0; i < t.size(); i++) t.setFloat(i, value);
+    }
+
+    @Override
+    public void copy(Tensor src, Tensor dst) {
+        requireSameSize(src, dst);
+        for (long i = 0; i < src.size(); i++) dst.setFloat(i, src.getFloat(i));
+    }
+
+    @Override
+    public void add(Tensor a, Tensor b, Tensor out) {
+        requireSameSize(a, b);
+        requireSameSize(a, out);
+        for (long i = 0; i < a.size(); i++) out.setFloat(i, a.getFloat(i) + b.getFloat(i));
+    }
+
+    @Override
+    public void mul(Tensor a, Tensor b, Tensor out) {
+        requireSameSize(a, b);
+        requireSameSize(a, out);
+        for (long i = 0; i < a.size(); i++) out.setFloat(i, a.getFloat(i) * b.getFloat(i));
+    }
+
+    @Override
+    public void axpy(float alpha, Tensor x, Tensor y) {
+        requireSameSize(x, y);
+        for (long i = 0; i < x.size(); i++) y.setFloat(i, y.getFloat(i) + alpha * x.getFloat(i));
+    }
+
+    @Override
+    public void scale(Tensor t, float s) {
+        for (long i = 0; i < t.size(); i++) t.setFloat(i, t.getFloat(i) * s);
+    }
+
+    @Override
+    public double sumOfSquares(Tensor x) {
+        double acc = 0;
+        for (long i = 0; i < x.size(); i++) acc += (double) x.getFloat(i) * x.getFloat(i);
+        return acc;
+    }
+
+    @Override
+    public double sum(Tensor x) {
+        double acc = 0;
+        for (long i = 0; i < x.size(); i++) acc += x.getFloat(i);
+        return acc;
+    }
+
+    @Override
+    public void addBias(Tensor x, Tensor bias) {
+        int c = bias.dim(-1);
+        for (long i = 0; i < x.size(); i++) x.setFloat(i, x.getFloat(i) + bias.getFloat(i % c));
+    }
+
+    @Override
+    public void addBiasBackward(Tensor dy, Tensor dBias) {
+        int c = dBias.dim(-1);
+        for (long i = 0; i < dy.size(); i++) dBias.setFloat(i % c, dBias.getFloat(i % c) + dy.getFloat(i));
+    }
+
+    @Override
+    public void swapMiddle(Tensor x, Tensor out, boolean accumulate) {
+        int a = x.dim(0), b = x.dim(1), c = x.dim(2), d = x.dim(3);
+        requireSameSize(x, out);
+        for (int i = 0; i < a; i++)
+            for (int j = 0; j < b; j++)
+                for (int k = 0; k < c; k++)
+                    for (int l = 0; l < d; l++) {
+                        long src = (((long) i * b + j) * c + k) * d + l;
+                        long dst = (((long) i * c + k) * b + j) * d + l;
+                        out.setFloat(dst, x.getFloat(src) + (accumulate ? out.getFloat(dst) : 0f));
+                    }
+    }
+
+    @Override
+    public void layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps, Tensor out, Tensor mean, Tensor rstd) {
+        int c = x.dim(-1);
+        long rows = x.size() / c;
+        for (long r = 0; r < rows; r++) {
+            long base = r * c;
+            float mu = 0f;
+            for (int i = 0; i < c; i++) mu += x.getFloat(base + i);
+            mu /= c;
+            float var = 0f;
+            for (int i = 0; i < c; i++) {
+                float dev = x.getFloat(base + i) - mu;
+                var += dev * dev;
+            }
+            var /= c;
+            float rs = (float) (1.0 / Math.sqrt(var + eps));
+            for (int i = 0; i < c; i++) {
+                float norm = (x.getFloat(base + i) - mu) * rs;
+                out.setFloat(base + i, norm * gamma.getFloat(i) + beta.getFloat(i));
+            }
+            mean.setFloat(r, mu);
+            rstd.setFloat(r, rs);
+        }
+    }
+
+    @Override
+    public void layerNormBackward(Tensor dOut, Tensor x, Tensor gamma, Tensor mean, Tensor rstd,
+                                  Tensor dx, Tensor dGamma, Tensor dBeta) {
+        int c = x.dim(-1);
+        long rows = x.size() / c;
+        for (long r = 0; r < rows; r++) {
+            long base = r * c;
+            float mu = mean.getFloat(r), rs = rstd.getFloat(r);
+            // dx = rstd·(g − mean(g) − x̂·mean(g·x̂)) with g = dOut·gamma
+            float meanG = 0f, meanGx = 0f;
+            for (int i = 0; i < c; i++) {
+                float xhat = (x.getFloat(base + i) - mu) * rs;
+                float g = dOut.getFloat(base + i) * gamma.getFloat(i);
+                meanG += g;
+                meanGx += g * xhat;
+            }
+            meanG /= c;
+            meanGx /= c;
+            for (int i = 0; i < c; i++) {
+                float xhat = (x.getFloat(base + i) - mu) * rs;
+                float dy = dOut.getFloat(base + i);
+                float g = dy * gamma.getFloat(i);
+                dx.setFloat(base + i, dx.getFloat(base + i) + rs * (g - meanG - xhat * meanGx));
+                dGamma.setFloat(i, dGamma.getFloat(i) + dy * xhat);
+                dBeta.setFloat(i, dBeta.getFloat(i) + dy);
+            }
+        }
+    }
+
+    @Override
+    public void geluNew(Tensor x, Tensor out) {
+        requireSameSize(x, out);
+        for (long i = 0; i < x.size(); i++) {
+            float v = x.getFloat(i);
+            float u = (float) (SQRT_2_OVER_PI * (v + GELU_COEFF * v * v * v));
+            out.setFloat(i, 0.5f * v * (1f + (float) Math.tanh(u)));
+        }
+    }
+
+    @Override
+    public void geluNewBackward(Tensor x, Tensor dOut, Tensor dx) {
+        for (long i = 0; i < x.size(); i++) {
+            float v = x.getFloat(i);
+            float u = (float) (SQRT_2_OVER_PI * (v + GELU_COEFF * v * v * v));
+            float t = (float) Math.tanh(u);
+            float du = (float) (SQRT_2_OVER_PI * (1f + 3f * GELU_COEFF * v * v));
+            float grad = 0.5f * (1f + t) + 0.5f * v * (1f - t * t) * du;
+            dx.setFloat(i, dx.getFloat(i) + grad * dOut.getFloat(i));
+        }
+    }
+
+    @Override
+    public void maskedSoftmax(Tensor scores, AttentionMask mask, Tensor probs) {
+        int t = scores.dim(-2), s = scores.dim(-1);
+        long matrices = scores.size() / Math.max(1L, (long) t * s);
+        float[] row = new float[s];
+        for (long m = 0; m < matrices; m++) {
+            for (int i = 0; i < t; i++) {
+                long base = (m * t + i) * s;
+                int query = s - t + i;
+                float max = Float.NEGATIVE_INFINITY;
+                for (int j = 0; j < s; j++) {
+                    row[j] = mask.visible(query, j) ? scores.getFloat(base + j) : -Float.MAX_VALUE;
+                    max = Math.max(max, row[j]);
+                }
+                float total = 0f;
+                for (int j = 0; j < s; j++) {
+                    row[j] = (float) Math.exp(row[j] - max);
+                    total += row[j];
+                }
+                for (int j = 0; j < s; j++) probs.setFloat(base + j, row[j] / total);
+            }
+        }
+    }
+
+    @Override
+    public void softmaxBackward(Tensor probs, Tensor dProbs, Tensor dScores) {
+        int s = probs.dim(-1);
+        long rows = probs.size() / s;
+        for (long r = 0; r < rows; r++) {
+            long base = r * s;
+            float dot = 0f;
+            for (int j = 0; j < s; j++) dot += probs.getFloat(base + j) * dProbs.getFloat(base + j);
+            for (int j = 0; j < s; j++) {
+                float p = probs.getFloat(base + j);
+                dScores.setFloat(base + j, dScores.getFloat(base + j) + p * (dProbs.getFloat(base + j) - dot));
+            }
+        }
+    }
+
+    @Override
+    public void embedding(Tensor table, Tensor ids, Tensor out) {
+        int c = table.dim(-1);
+        for (long n = 0; n < ids.size(); n++) {
+            int id = checkedId(ids, n, table.dim(0));
+            for (int i = 0; i < c; i++) out.setFloat(n * c + i, table.getFloat((long) id * c + i));
+        }
+    }
+
+    @Override
+    public void embeddingBackward(Tensor ids, Tensor dOut, Tensor dTable) {
+        int c = dTable.dim(-1);
+        for (long n = 0; n < ids.size(); n++) {
+            int id = checkedId(ids, n, dTable.dim(0));
+            for (int i = 0; i < c; i++) {
+                long ti = (long) id * c + i;
+                dTable.setFloat(ti, dTable.getFloat(ti) + dOut.getFloat(n * c + i));
+            }
+        }
+    }
+
+    @Override
+    public void crossEntropy(Tensor logits, Tensor targets, int ignoreIndex, Tensor losses) {
+        int v = logits.dim(-1);
+        for (long n = 0; n < targets.size(); n++) {
+            int target = targets.getInt(n);
+            if (target == ignoreIndex) {
+                losses.setFloat(n, 0f);
+                continue;
+            }
+            checkedId(targets, n, v);
+            long base = n * v;
+            float max = Float.NEGATIVE_INFINITY;
+            for (int j = 0; j < v; j++) max = Math.max(max, logits.getFloat(base + j));
+            double total = 0;
+            for (int j = 0; j < v; j++) total += Math.exp(logits.getFloat(base + j) - max);
+            losses.setFloat(n, (float) (max + Math.log(total) - logits.getFloat(base + target)));
+        }
+    }
+
+    @Override
+    public void crossEntropyBackward(Tensor logits, Tensor targets, int ignoreIndex, float scale, Tensor dLogits) {
+        int v = logits.dim(-1);
+        for (long n = 0; n < targets.size(); n++) {
+            int target = targets.getInt(n);
+            if (target == ignoreIndex) continue;
+            checkedId(targets, n, v);
+            long base = n * v;
+            float max = Float.NEGATIVE_INFINITY;
+            for (int j = 0; j < v; j++) max = Math.max(max, logits.getFloat(base + j));
+            double total = 0;
+            for (int j = 0; j < v; j++) total += Math.exp(logits.getFloat(base + j) - max);
+            for (int j = 0; j < v; j++) {
+                float p = (float) (Math.exp(logits.getFloat(base + j) - max) / total);
+                float g = p - (j == target ? 1f : 0f);
+                dLogits.setFloat(base + j, dLogits.getFloat(base + j) + scale * g);
+            }
+        }
+    }
+
+    @Override
+    public void dropoutMask(Tensor mask, float p, long seed) {
+        float keep = 1f / (1f - p);
+        for (long i = 0; i < mask.size(); i++) {
+            mask.setFloat(i, DropoutHash.uniform(seed, i) < p ? 0f : keep);
+        }
+    }
+
+    @Override
+    public void adamW(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep s) {
+        double bias1 = 1 - Math.pow(s.beta1(), s.step());
+        double bias2 = 1 - Math.pow(s.beta2(), s.step());
+        float stepSize = (float) (s.lr() / bias1);
+        float bias2Sqrt = (float) Math.sqrt(bias2);
+        for (long i = 0; i < param.size(); i++) {
+            float g = grad.getFloat(i);
+            float p = param.getFloat(i) * (1f - s.lr() * s.weightDecay());
+            float mi = s.beta1() * m.getFloat(i) + (1f - s.beta1()) * g;
+            float vi = s.beta2() * v.getFloat(i) + (1f - s.beta2()) * g * g;
+            float denom = (float) Math.sqrt(vi) / bias2Sqrt + s.eps();
+            param.setFloat(i, p - stepSize * mi / denom);
+            m.setFloat(i, mi);
+            v.setFloat(i, vi);
+        }
+    }
+
+    static int checkedId(Tensor ids, long n, int limit) {
+        int id = ids.getInt(n);
+        if (id < 0 || id >= limit) {
+            throw new IndexOutOfBoundsException("token id " + id + " at position " + n + " is outside [0, " + limit + ")");
+        }
+        return id;
+    }
+
+    static void requireSameSize(Tensor a, Tensor b) {
+        if (a.size() != b.size()) {
+            throw new IllegalArgumentException("element counts differ: " + a + " vs " + b);
+        }
+    }
+}

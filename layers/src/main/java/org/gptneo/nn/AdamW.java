@@ -1,0 +1,96 @@
+package org.gptneo.nn;
+
+import java.lang.foreign.Arena;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Predicate;
+import org.gptneo.autograd.Var;
+import org.gptneo.backend.AdamWStep;
+import org.gptneo.backend.Backend;
+import org.gptneo.tensor.DType;
+import org.gptneo.tensor.Tensor;
+
+/**
+ * AdamW exactly as torch.optim.AdamW: decoupled weight decay and bias-corrected moments. Moments
+ * live off-heap in the optimizer's own arena; {@link #close()} frees them.
+ */
+public final class AdamW implements AutoCloseable {
+    /** Hyper-parameters; the defaults are torch's. */
+    public record Settings(float lr, float beta1, float beta2, float eps, float weightDecay) {
+        public static Settings defaults() {
+            return new Settings(1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f);
+        }
+
+        public Settings withLr(float newLr) {
+            return new Settings(newLr, beta1, beta2, eps, weightDecay);
+        }
+
+        public Settings withWeightDecay(float wd) {
+            return new Settings(lr, beta1, beta2, eps, wd);
+        }
+    }
+
+    private record Slot(Var param, Tensor m, Tensor v, boolean decays) {}
+
+    private final Backend backend;
+    private final Arena arena = Arena.ofShared();
+    private final List<Slot> slots = new ArrayList<>();
+    private Settings settings;
+    private int step;
+
+    /**
+     * @param parameters by name (e.g. {@code model.parameters()})
+     * @param decays     which names get weight decay; GPT-Neo's trainer exempts names containing
+     *                   "norm"/"ln_" and "bias", torch applies it to all (the default here)
+     */
+    public AdamW(Backend backend, Map<String, Var> parameters, Settings settings, Predicate<String> decays) {
+        this.backend = backend;
+        this.settings = settings;
+        parameters.forEach((name, p) -> slots.add(new Slot(p,
+                backend.allocate(arena, DType.F32, p.shape()), backend.allocate(arena, DType.F32, p.shape()),
+                decays.test(name))));
+    }
+
+    public AdamW(Backend backend, Map<String, Var> parameters, Settings settings) {
+        this(backend, parameters, settings, name -> true);
+    }
+
+    /** Weight decay for every name except biases and LayerNorm parameters. */
+    public static Predicate<String> decayExceptBiasAndNorm() {
+        return name -> !name.endsWith(".bias") && !name.contains(".ln_") && !name.contains("norm");
+    }
+
+    public Settings settings() {
+        return settings;
+    }
+
+    /** Changes the learning rate (for schedules); the other settings stay. */
+    public void setLearningRate(float lr) {
+        settings = settings.withLr(lr);
+    }
+
+    /** Number of steps taken so far. */
+    public int stepCount() {
+        return step;
+    }
+
+    /** Updates every parameter that has a gradient. */
+    public void step() {
+        step++;
+        for (Slot s : slots) {
+            Tensor grad = s.param.grad();
+            if (grad == null) {
+                continue;
+            }
+            float wd = s.decays ? settings.weightDecay() : 0f;
+            backend.adamW(s.param.value(), grad, s.m, s.v,
+                    new AdamWStep(settings.lr(), settings.beta1(), settings.beta2(), settings.eps(), wd, step));
+        }
+    }
+
+    @Override
+    public void close() {
+        arena.close();
+    }
+}

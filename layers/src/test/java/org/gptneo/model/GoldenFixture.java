@@ -1,0 +1,65 @@
+package org.gptneo.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URISyntaxException;
+import java.nio.file.Path;
+import org.gptneo.backend.Backend;
+import org.gptneo.io.HfConfig;
+import org.gptneo.io.SafeTensorsFile;
+import org.gptneo.tensor.Tensor;
+
+/**
+ * One golden file written by tools/reference/make_golden.py (our float64 PyTorch reference):
+ * config, parameters, ids, labels, logits, loss, every gradient and ten AdamW steps.
+ */
+record GoldenFixture(String name, SafeTensorsFile file, GptNeoConfig config, JsonNode adamw) implements AutoCloseable {
+
+    static GoldenFixture load(String name) {
+        try {
+            Path path = Path.of(GoldenFixture.class.getResource("/golden/" + name + ".safetensors").toURI());
+            SafeTensorsFile file = SafeTensorsFile.open(path);
+            ObjectMapper json = new ObjectMapper();
+            GptNeoConfig config = HfConfig.fromJson(json.readTree(file.metadata().get("config")));
+            return new GoldenFixture(name, file, config, json.readTree(file.metadata().get("adamw")));
+        } catch (URISyntaxException e) {
+            throw new IllegalStateException(e);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    Tensor tensor(String key) {
+        return file.tensor(key);
+    }
+
+    /** A model whose parameters are the fixture's {@code param.*} tensors. */
+    GptNeoModel model(Backend backend) {
+        return GptNeoModel.create(config, backend, (name, zeroed) -> zeroed.copyFrom(tensor("param." + name)));
+    }
+
+    /** max|actual − expected| / max|expected| (floored so an all-zero expectation needs an all-zero result). */
+    static double relativeError(Tensor actual, Tensor expected) {
+        assertThat(actual.size()).isEqualTo(expected.size());
+        double maxDiff = 0, maxRef = 0;
+        for (long i = 0; i < expected.size(); i++) {
+            maxDiff = Math.max(maxDiff, Math.abs(actual.getFloat(i) - expected.getFloat(i)));
+            maxRef = Math.max(maxRef, Math.abs(expected.getFloat(i)));
+        }
+        return maxDiff / Math.max(maxRef, 1e-12);
+    }
+
+    @Override
+    public void close() {
+        file.close();
+    }
+
+    @Override
+    public String toString() {
+        return name;
+    }
+}
