@@ -4,9 +4,17 @@
  */
 module org.gptneo.layers {
     requires jdk.incubator.vector;
+    requires jdk.management;
     requires com.fasterxml.jackson.databind;
     requires com.fasterxml.jackson.dataformat.yaml;
-    requires jdk.management;
 
     exports org.gptneo.tensor;
+    exports org.gptneo.backend;
+    exports org.gptneo.backend.cpu;
+    exports org.gptneo.autograd;
+    exports org.gptneo.model;
+    exports org.gptneo.nn;
+    exports org.gptneo.io;
+
+    uses org.gptneo.backend.BackendProvider;
 }

@@ -1,6 +1,7 @@
 package org.gptneo.model;
 
 import java.lang.foreign.Arena;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -11,6 +12,7 @@ import org.gptneo.autograd.Tape;
 import org.gptneo.autograd.Var;
 import org.gptneo.backend.AttentionMask;
 import org.gptneo.backend.Backend;
+import org.gptneo.io.HfCheckpoint;
 import org.gptneo.tensor.DType;
 import org.gptneo.tensor.Tensor;
 
@@ -218,18 +220,18 @@ public final class GptNeoModel implements AutoCloseable {
         Var v = splitHeads(tape, tape.linear(x, blk.vProj(), null), b, t);
         Var scores = tape.matmul(q, false, k, true);                        // [B, H, T, T]
         Var probs = tape.maskedSoftmax(scores, mask);
-        probs = dropout(tape, probs, config.attentionDropout(), training, seed, 3 * layer + 1);
+        probs = dropout(tape, probs, config.attentionDropout(), training, seed, 4 * layer + 1);
         Var context = tape.matmul(probs, false, v, false);                  // [B, H, T, hs]
         Var merged = tape.reshape(tape.swapMiddle(context), n, heads * hs); // [N, d]
         Var out = tape.linear(merged, blk.outProj(), blk.outProjBias());
-        return dropout(tape, out, config.residDropout(), training, seed, 3 * layer + 2);
+        return dropout(tape, out, config.residDropout(), training, seed, 4 * layer + 2);
     }
 
     /** c_proj(gelu_new(c_fc(x))) for x [N, d]. */
     private Var mlp(Tape tape, Block blk, Var x, boolean training, long seed, int layer) {
         Var hidden = tape.geluNew(tape.linear(x, blk.fcWeight(), blk.fcBias()));   // [N, F]
         Var out = tape.linear(hidden, blk.projWeight(), blk.projBias());          // [N, d]
-        return dropout(tape, out, config.residDropout(), training, seed, 3 * layer + 3);
+        return dropout(tape, out, config.residDropout(), training, seed, 4 * layer + 3);
     }
 
     /** [N, d] → [B, H, T, hs]: head h owns features h·hs … h·hs + hs − 1. */
@@ -243,6 +245,14 @@ public final class GptNeoModel implements AutoCloseable {
 
     private synchronized long nextDropoutSeed() {
         return config.seed() * 1_000_003L + (++dropoutCalls);
+    }
+
+    /**
+     * Writes a Hugging Face model folder ({@code config.json} + {@code model.safetensors}) that
+     * {@code GPTNeoForCausalLM.from_pretrained} reads.
+     */
+    public void save(Path dir) {
+        HfCheckpoint.save(this, dir);
     }
 
     @Override

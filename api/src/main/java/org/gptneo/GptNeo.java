@@ -1,0 +1,52 @@
+package org.gptneo;
+
+import java.nio.file.Path;
+import org.gptneo.backend.Backend;
+import org.gptneo.backend.Backends;
+import org.gptneo.io.HfCheckpoint;
+import org.gptneo.io.ModelConfigFile;
+import org.gptneo.model.GptNeoBuilder;
+import org.gptneo.model.GptNeoModel;
+import org.gptneo.presets.Preset;
+
+/**
+ * Where to start: describe a model ({@link #builder()}), take a known shape ({@link #preset}), read
+ * a model file ({@link #fromConfigFile}) or load a Hugging Face folder ({@link #load}).
+ *
+ * <pre>{@code
+ * try (GptNeoModel model = GptNeo.preset("125M").layers(4).build()) {
+ *     System.out.println(model.parameterCount());
+ * }
+ * }</pre>
+ */
+public final class GptNeo {
+    private GptNeo() {}
+
+    /** A builder with Hugging Face's GPT-Neo defaults. */
+    public static GptNeoBuilder builder() {
+        return GptNeoBuilder.create();
+    }
+
+    /** A builder pre-filled with a named shape: "125M", "350M", "760M", "1.3B", "2.7B", "6.7B", "13B", "175B". */
+    public static GptNeoBuilder preset(String name) {
+        return Preset.byName(name).builder();
+    }
+
+    public static GptNeoBuilder preset(Preset preset) {
+        return preset.builder();
+    }
+
+    /** A builder filled from a JSON or YAML model file (see {@link ModelConfigFile}). */
+    public static GptNeoBuilder fromConfigFile(Path file) {
+        return ModelConfigFile.read(file);
+    }
+
+    /** Loads a Hugging Face model folder (config.json + model.safetensors) on the default backend. */
+    public static GptNeoModel load(Path dir) {
+        return load(dir, Backends.defaultBackend());
+    }
+
+    public static GptNeoModel load(Path dir, Backend backend) {
+        return HfCheckpoint.load(dir, backend);
+    }
+}
