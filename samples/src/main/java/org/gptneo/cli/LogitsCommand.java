@@ -1,0 +1,111 @@
+package org.gptneo.cli;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.gptneo.autograd.Tape;
+import org.gptneo.autograd.Var;
+import org.gptneo.io.SafeTensorsWriter;
+import org.gptneo.model.GptNeoModel;
+import org.gptneo.tensor.DType;
+import org.gptneo.tensor.Tensor;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code gptneo logits}: forward (and with --grads backward) on given token ids, written as
+ * safetensors for comparison with another implementation. Writes nothing to stdout.
+ */
+@Command(name = "logits", mixinStandardHelpOptions = true,
+        description = {
+            "Write a model's logits, loss and gradients on given token ids as safetensors.",
+            "",
+            "The file holds:",
+            "  logits             F32 [B, T, V]",
+            "  loss               F32 [1]   mean next-token cross-entropy over B*(T-1)",
+            "                               positions, labels = ids",
+            "  grad.<parameter>   F32       with --grads: d loss / d parameter, for every",
+            "                               parameter (Hugging Face names)",
+            "--model loads the folder's weights. --preset and --config build a randomly",
+            "initialised model (Hugging Face's initialisation, seeded by the config's seed:",
+            "42 unless the model file sets one). Dropout is off. Rows of one id have no",
+            "next-token target: the loss is then NaN, as in PyTorch, and --grads refuses them.",
+            "Nothing is printed unless there is an error."})
+final class LogitsCommand implements Callable<Integer> {
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    ModelSource source;
+
+    @Option(names = "--ids", required = true, paramLabel = "ROWS",
+            description = "Token ids: rows separated by ';', ids by ',', e.g. \"1,2,3;4,5,6\". Rows must have equal length.")
+    String ids;
+
+    @Option(names = "--out", required = true, paramLabel = "FILE", description = "The safetensors file to write (replaced atomically).")
+    Path out;
+
+    @Option(names = "--grads", description = "Also run the backward pass and write grad.<parameter name> for every parameter.")
+    boolean grads;
+
+    @Override
+    public Integer call() {
+        int[][] rows = parseIds(ids);
+        int b = rows.length, t = rows[0].length;
+        if (grads && t < 2) {
+            throw new IllegalArgumentException("--grads needs rows of at least 2 ids: a row of 1 id has no next-token target"
+                    + " (its loss is NaN)");
+        }
+        try (GptNeoModel model = source.model();
+             Tape tape = new Tape(model.backend(), grads)) {
+            Tensor input = tape.allocate(DType.I32, b, t);
+            for (int r = 0; r < b; r++) {
+                for (int c = 0; c < t; c++) {
+                    input.setInt((long) r * t + c, rows[r][c]);
+                }
+            }
+            Var logits = model.forward(tape, input, false);
+            Var loss = model.loss(tape, logits, input);
+            Map<String, Tensor> tensors = new LinkedHashMap<>();
+            tensors.put("logits", logits.value());
+            tensors.put("loss", loss.value());
+            if (grads) {
+                model.zeroGrad();
+                tape.backward(loss);
+                model.parameters().forEach((name, p) -> {
+                    Tensor g = p.grad();
+                    tensors.put("grad." + name, g != null ? g : tape.allocate(p.shape()));  // never reached: zero
+                });
+            }
+            SafeTensorsWriter.write(out, tensors, Map.of("format", "pt"));
+        }
+        return 0;
+    }
+
+    /** "1,2,3;4,5,6" → {{1,2,3},{4,5,6}}: equal-length rows of ints, each error naming the culprit. */
+    static int[][] parseIds(String text) {
+        String[] rowTexts = text.split(";", -1);
+        int[][] rows = new int[rowTexts.length][];
+        for (int r = 0; r < rowTexts.length; r++) {
+            String row = rowTexts[r].strip();
+            if (row.isEmpty()) {
+                throw new IllegalArgumentException("--ids: row " + (r + 1) + " is empty (rows are separated by ';', ids by ',')");
+            }
+            String[] tokens = row.split(",", -1);
+            rows[r] = new int[tokens.length];
+            for (int c = 0; c < tokens.length; c++) {
+                String token = tokens[c].strip();
+                try {
+                    rows[r][c] = Integer.parseInt(token);
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException("--ids: '" + token + "' (row " + (r + 1) + ", position " + (c + 1)
+                            + ") is not an integer token id");
+                }
+            }
+            if (rows[r].length != rows[0].length) {
+                throw new IllegalArgumentException("--ids: row " + (r + 1) + " has " + rows[r].length + " ids but row 1 has "
+                        + rows[0].length + " (rows must have equal length)");
+            }
+        }
+        return rows;
+    }
+}

@@ -1,0 +1,118 @@
+package org.gptneo.cli;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintWriter;
+import java.util.Properties;
+import org.gptneo.backend.Backends;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.IExecutionExceptionHandler;
+import picocli.CommandLine.IVersionProvider;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.ParseResult;
+import picocli.CommandLine.ScopeType;
+import picocli.CommandLine.Spec;
+
+/**
+ * The {@code gptneo} command. Exit codes: 0 success, 1 the command failed (one line
+ * {@code gptneo: <message>} on stderr, plus the stack trace with {@code --verbose}), 2 a usage error.
+ */
+@Command(name = "gptneo",
+        mixinStandardHelpOptions = true,
+        versionProvider = Main.Version.class,
+        description = "GPT-Neo for the JVM: train a tiny demo model, describe a model, compute logits.",
+        subcommands = {DemoCommand.class, InfoCommand.class, LogitsCommand.class, CommandLine.HelpCommand.class},
+        footer = {"", "Exit codes: 0 success, 1 the command failed (one line on stderr), 2 usage error."})
+public final class Main implements Runnable {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--verbose", scope = ScopeType.INHERIT,
+            description = "On failure, print the stack trace after the one-line message.")
+    boolean verbose;
+
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+
+    /** The configured command line: run it with {@link CommandLine#execute}; tests set out and err first. */
+    public static CommandLine commandLine() {
+        return new CommandLine(new Main()).setExecutionExceptionHandler(new OneLineErrors());
+    }
+
+    @Override
+    public void run() {
+        throw new ParameterException(spec.commandLine(), "Missing command: try demo, info or logits");
+    }
+
+    /** Any exception a command throws: one line on stderr, the trace too with --verbose, exit 1. */
+    static final class OneLineErrors implements IExecutionExceptionHandler {
+        @Override
+        public int handleExecutionException(Exception e, CommandLine cmd, ParseResult parsed) {
+            PrintWriter err = cmd.getErr();
+            err.println("gptneo: " + oneLine(e));
+            if (verbose(parsed)) {
+                e.printStackTrace(err);
+            }
+            err.flush();
+            return 1;
+        }
+
+        private static boolean verbose(ParseResult parsed) {
+            for (ParseResult p = parsed; p != null; p = p.subcommand()) {
+                if (p.hasMatchedOption("--verbose")) {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+
+    /** The exception's message (its first line), or its class's simple name when it has none. */
+    static String oneLine(Throwable e) {
+        String message = e.getMessage();
+        if (message == null || message.isBlank()) {
+            return e.getClass().getSimpleName();
+        }
+        message = message.strip();
+        int nl = message.indexOf('\n');
+        return nl < 0 ? message : message.substring(0, nl).strip();
+    }
+
+    /** "gptneo VERSION", the Java version and the default backend. */
+    static final class Version implements IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {
+                "gptneo " + projectVersion(),
+                "Java " + Runtime.version() + " (" + System.getProperty("java.vendor", "unknown vendor") + ")",
+                "backend " + backendName()
+            };
+        }
+
+        private static String backendName() {
+            try {
+                return Backends.defaultBackend().name();
+            } catch (RuntimeException e) {
+                return "none (" + oneLine(e) + ")";
+            }
+        }
+    }
+
+    /** The project version Maven wrote into version.properties at build time. */
+    static String projectVersion() {
+        Properties p = new Properties();
+        try (InputStream in = Main.class.getResourceAsStream("version.properties")) {
+            if (in != null) {
+                p.load(in);
+            }
+        } catch (IOException e) {
+            // falls through to "unknown"
+        }
+        String v = p.getProperty("version", "");
+        return v.isBlank() || v.startsWith("${") ? "unknown" : v;
+    }
+}
