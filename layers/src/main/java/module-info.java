@@ -7,6 +7,7 @@ module org.gptneo.layers {
     requires jdk.management;
     requires com.fasterxml.jackson.databind;
     requires com.fasterxml.jackson.dataformat.yaml;
+    requires jtokkit;
 
     exports org.gptneo.tensor;
     exports org.gptneo.backend;
@@ -15,6 +16,8 @@ module org.gptneo.layers {
     exports org.gptneo.model;
     exports org.gptneo.nn;
     exports org.gptneo.io;
+    exports org.gptneo.tokenizer;
 
     uses org.gptneo.backend.BackendProvider;
+    provides org.gptneo.backend.BackendProvider with org.gptneo.backend.cpu.CpuBackendProvider;
 }

@@ -1,105 +1,444 @@
 package org.gptneo.io;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.security.SecureRandom;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.regex.Pattern;
 import org.gptneo.backend.Backend;
 import org.gptneo.model.GptNeoConfig;
 import org.gptneo.model.GptNeoModel;
+import org.gptneo.tensor.DType;
 import org.gptneo.tensor.Tensor;
 
 /**
- * A Hugging Face model folder: {@code config.json} + {@code model.safetensors} (F32, the tied LM head
- * stored once as {@code transformer.wte.weight}), the layout {@code GPTNeoForCausalLM.from_pretrained}
- * reads.
+ * A Hugging Face model folder: {@code config.json} plus the weights in any layout
+ * {@code GPTNeoForCausalLM.from_pretrained} reads, and the writer of the safetensors layout.
+ *
+ * <h2>Loading</h2>
+ * Weights are found in this order (Hugging Face's): {@code model.safetensors},
+ * {@code model.safetensors.index.json} (shards), {@code pytorch_model.bin} (torch.save zip),
+ * {@code pytorch_model.bin.index.json}. Tensor names may carry the {@code transformer.} prefix or not
+ * (bare GPTNeoModel checkpoints); {@code lm_head.weight} may be present and must then equal
+ * {@code transformer.wte.weight}; the old mask buffers ({@code attn.attention.bias},
+ * {@code attn.attention.masked_bias}, {@code attn.bias}, {@code attn.masked_bias}) are ignored.
+ * Missing or unexpected tensors and shapes that disagree with config.json are one-line
+ * {@link CheckpointException}s naming the file and the tensor. Stored F32, F16 and BF16 are read
+ * (F64 too from .bin files); see {@link LoadOptions} for what lands in memory and when the mapping
+ * is used zero-copy. No tensor-sized array is ever made on the Java heap.
+ *
+ * <h2>Saving</h2>
+ * {@link #save(GptNeoModel, Path, SaveOptions)} writes safetensors (one file, or shards plus an index
+ * above {@link SaveOptions#maxShardBytes()}) and config.json. It is crash-safe: every file is first
+ * written completely under a temporary name; the switch to the new weights is a single rename (or,
+ * when it replaces a single file by shards, the removal of the old model.safetensors after the new
+ * index exists), config.json follows, and only then are the older save's leftover files removed. If
+ * the save fails before the switch, the folder is as it was; a crash at any point leaves either the
+ * old or the new checkpoint, or (only while equally named shards are being replaced) a folder whose
+ * index is deliberately empty so that it refuses to load instead of mixing weights.
  */
 public final class HfCheckpoint {
     public static final String CONFIG = "config.json";
     public static final String WEIGHTS = "model.safetensors";
+    public static final String WEIGHTS_INDEX = WeightSource.ST_INDEX;
+    public static final String BIN = WeightSource.BIN;
+    public static final String BIN_INDEX = WeightSource.BIN_INDEX;
+
+    private static final Pattern SHARD = Pattern.compile("model-\\d{5}-of-\\d{5}\\.safetensors");
+    private static final SecureRandom RANDOM = new SecureRandom();
 
     private HfCheckpoint() {}
 
-    /** Writes config.json and model.safetensors into {@code dir} (created if needed), each atomically. */
-    public static void save(GptNeoModel model, Path dir) {
-        try {
-            Files.createDirectories(dir);
-            Map<String, Tensor> tensors = new LinkedHashMap<>();
-            model.parameters().forEach((name, p) -> tensors.put(name, p.value()));
-            SafeTensorsWriter.write(dir.resolve(WEIGHTS), tensors, Map.of("format", "pt"));
-            writeAtomically(dir.resolve(CONFIG), HfConfig.JSON.writerWithDefaultPrettyPrinter()
-                    .writeValueAsString(HfConfig.toJson(model.config())) + "\n");
-        } catch (JsonProcessingException e) {
-            throw new CheckpointException(CONFIG + ": cannot write: " + e.getOriginalMessage(), e);
-        } catch (IOException e) {
-            throw new CheckpointException(dir + ": cannot write: " + e.getMessage(), e);
-        }
+    // ---- loading ---------------------------------------------------------------------------------
+
+    /**
+     * Reads a model folder into independent, writable F32 parameters (no file stays open), the same
+     * as {@code load(dir, backend, LoadOptions.training())}: what training and older callers expect.
+     */
+    public static GptNeoModel load(Path dir, Backend backend) {
+        return load(dir, backend, LoadOptions.training());
     }
 
-    /** Reads a model folder: every parameter present with the configured shape, converted to F32. */
-    public static GptNeoModel load(Path dir, Backend backend) {
+    /**
+     * Reads a model folder (any layout listed in the class comment) with the given placement.
+     *
+     * @throws CheckpointException if the folder, config.json or a weights file is missing, malformed
+     *     or inconsistent
+     */
+    public static GptNeoModel load(Path dir, Backend backend, LoadOptions options) {
+        GptNeoConfig config = readConfig(dir);
+        return load(config, WeightSource.openFolder(dir), backend, options);
+    }
+
+    /** config.json of a model folder. */
+    static GptNeoConfig readConfig(Path dir) {
         Path configFile = dir.resolve(CONFIG);
         if (!Files.isRegularFile(configFile)) {
             throw new CheckpointException(dir + ": no " + CONFIG + " (not a Hugging Face model folder)");
         }
-        GptNeoConfig config = HfConfig.read(configFile);
-        Path weights = dir.resolve(WEIGHTS);
-        if (!Files.isRegularFile(weights)) {
-            throw new CheckpointException(dir + ": no " + WEIGHTS);
-        }
-        try (SafeTensorsFile file = SafeTensorsFile.open(weights)) {
-            Map<String, String> names = checkpointNames(file, config);
-            return GptNeoModel.create(config, backend, (name, zeroed) -> {
-                String stored = names.get(name);
-                long[] shape = file.shape(stored);
-                if (!Arrays.equals(shape, Arrays.stream(zeroed.shape()).asLongStream().toArray())) {
-                    throw new CheckpointException(WEIGHTS + ": tensor '" + stored + "' has shape " + Arrays.toString(shape)
-                            + " but config.json implies " + Arrays.toString(zeroed.shape()));
+        return HfConfig.read(configFile);
+    }
+
+    /** Builds the model from an open source, which it then owns (closed now or with the model). */
+    static GptNeoModel load(GptNeoConfig config, WeightSource source, Backend backend, LoadOptions options) {
+        Arena arena = Arena.ofShared();
+        boolean sourceKept = false;
+        try {
+            Map<String, String> stored = parameterNames(source, config);
+            Map<String, int[]> shapes = GptNeoModel.parameterShapes(config);
+            for (Map.Entry<String, int[]> e : shapes.entrySet()) {
+                checkTensor(source, stored.get(e.getKey()), e.getValue());
+            }
+            checkTiedHead(source, stored);
+            Map<String, Tensor> tensors = new LinkedHashMap<>();
+            for (Map.Entry<String, int[]> e : shapes.entrySet()) {
+                String name = stored.get(e.getKey());
+                boolean matrix = e.getValue().length == 2;
+                DType wanted = matrix ? options.dtype() : DType.F32;
+                Tensor view = !options.writable() && matrix && wanted.safetensorsName().equals(source.dtypeName(name))
+                        ? source.view(name) : null;
+                if (view != null) {
+                    tensors.put(e.getKey(), view.reshape(e.getValue()));
+                    sourceKept = true;
+                } else {
+                    Tensor copy = backend.allocate(arena, wanted, e.getValue());
+                    source.copyInto(name, copy);
+                    tensors.put(e.getKey(), copy);
                 }
-                zeroed.copyFrom(file.tensor(stored));
-            });
+            }
+            AutoCloseable storage = sourceKept ? () -> {
+                try {
+                    arena.close();
+                } finally {
+                    source.close();
+                }
+            } : arena::close;
+            if (!sourceKept) {
+                source.close();
+            }
+            return GptNeoModel.fromTensors(config, backend, tensors, storage);
+        } catch (RuntimeException | Error e) {
+            arena.close();
+            source.close();
+            throw e;
         }
     }
 
     /**
-     * Maps each parameter name to its name in the file (with or without the {@code transformer.}
-     * prefix), skipping the old attention-mask buffers and a tied {@code lm_head.weight}.
+     * Maps each parameter name to its stored name (with or without the {@code transformer.} prefix),
+     * skipping the old mask buffers; {@code lm_head.weight} is kept under its own name. Checks that
+     * no parameter is missing and none is unexpected before building anything of the config's size.
      */
-    private static Map<String, String> checkpointNames(SafeTensorsFile file, GptNeoConfig config) {
-        Map<String, int[]> expected = GptNeoModel.parameterShapes(config);
+    private static Map<String, String> parameterNames(WeightSource source, GptNeoConfig config) {
         Map<String, String> found = new LinkedHashMap<>();
-        for (String stored : file.names()) {
-            String name = stored.startsWith("transformer.") || stored.startsWith("lm_head.") ? stored : "transformer." + stored;
-            if (name.endsWith(".attn.attention.bias") || name.endsWith(".attn.attention.masked_bias")
-                    || name.endsWith(".attn.bias") || name.endsWith(".attn.masked_bias") || name.equals("lm_head.weight")) {
+        for (String name : source.names()) {
+            String canonical = name.startsWith("transformer.") || name.startsWith("lm_head.") ? name : "transformer." + name;
+            if (canonical.endsWith(".attn.attention.bias") || canonical.endsWith(".attn.attention.masked_bias")
+                    || canonical.endsWith(".attn.bias") || canonical.endsWith(".attn.masked_bias")) {
                 continue;
             }
-            if (!expected.containsKey(name)) {
-                throw new CheckpointException(WEIGHTS + ": unexpected tensor '" + stored + "' for a "
-                        + config.layers() + "-layer GPT-Neo");
+            String previous = found.putIfAbsent(canonical, name);
+            if (previous != null) {
+                throw new CheckpointException(source.fileOf(name) + ": tensors '" + printable(previous) + "' and '"
+                        + printable(name) + "' are both parameter '" + printable(canonical) + "'");
             }
-            found.put(name, stored);
         }
-        for (String name : expected.keySet()) {
+        long parameters = found.size() - (found.containsKey("lm_head.weight") ? 1 : 0);
+        long expectedCount = 13L * config.layers() + 4;
+        if (expectedCount > parameters) {
+            // some parameter is missing: find the first without listing all of a possibly absurd config
+            String missing = firstMissing(found, config);
+            throw new CheckpointException(source.label() + ": missing tensor '" + missing + "'");
+        }
+        Map<String, int[]> shapes = GptNeoModel.parameterShapes(config);
+        for (Map.Entry<String, String> e : found.entrySet()) {
+            if (!shapes.containsKey(e.getKey()) && !e.getKey().equals("lm_head.weight")) {
+                throw new CheckpointException(source.fileOf(e.getValue()) + ": unexpected tensor '" + printable(e.getValue())
+                        + "' for a " + config.layers() + "-layer GPT-Neo");
+            }
+        }
+        for (String name : shapes.keySet()) {
             if (!found.containsKey(name)) {
-                throw new CheckpointException(WEIGHTS + ": missing tensor '" + name + "'");
+                throw new CheckpointException(source.label() + ": missing tensor '" + name + "'");
             }
         }
         return found;
     }
 
+    private static String firstMissing(Map<String, String> found, GptNeoConfig config) {
+        List<String> fixed = List.of("transformer.wte.weight", "transformer.wpe.weight");
+        for (String n : fixed) {
+            if (!found.containsKey(n)) return n;
+        }
+        String[] perLayer = {"ln_1.weight", "ln_1.bias", "attn.attention.q_proj.weight", "attn.attention.k_proj.weight",
+            "attn.attention.v_proj.weight", "attn.attention.out_proj.weight", "attn.attention.out_proj.bias",
+            "ln_2.weight", "ln_2.bias", "mlp.c_fc.weight", "mlp.c_fc.bias", "mlp.c_proj.weight", "mlp.c_proj.bias"};
+        for (int i = 0; i < config.layers(); i++) {
+            for (String p : perLayer) {
+                String n = "transformer.h." + i + "." + p;
+                if (!found.containsKey(n)) return n;
+            }
+        }
+        for (String n : List.of("transformer.ln_f.weight", "transformer.ln_f.bias")) {
+            if (!found.containsKey(n)) return n;
+        }
+        throw new IllegalStateException("no parameter is missing");
+    }
+
+    private static void checkTensor(WeightSource source, String stored, int[] expected) {
+        long[] shape = source.shape(stored);
+        if (!Arrays.equals(shape, Arrays.stream(expected).asLongStream().toArray())) {
+            throw new CheckpointException(source.fileOf(stored) + ": tensor '" + printable(stored) + "' has shape "
+                    + Arrays.toString(shape) + " but config.json implies " + Arrays.toString(expected));
+        }
+        String dtype = source.dtypeName(stored);
+        boolean readable = source instanceof WeightSource.Torch ? TensorCopy.floatSize(dtype) > 0
+                : dtype.equals("F32") || dtype.equals("F16") || dtype.equals("BF16");
+        if (!readable) {
+            throw new CheckpointException(source.fileOf(stored) + ": tensor '" + printable(stored) + "' has dtype " + dtype
+                    + "; parameters must be F32, F16 or BF16" + (source instanceof WeightSource.Torch ? " (or F64)" : ""));
+        }
+    }
+
+    private static void checkTiedHead(WeightSource source, Map<String, String> stored) {
+        String head = stored.remove("lm_head.weight");
+        if (head == null) {
+            return;
+        }
+        String wte = stored.get("transformer.wte.weight");
+        long[] headShape = source.shape(head);
+        long[] wteShape = source.shape(wte);
+        String where = source.fileOf(head);
+        if (!Arrays.equals(headShape, wteShape)) {
+            throw new CheckpointException(where + ": lm_head.weight has shape " + Arrays.toString(headShape)
+                    + " but transformer.wte.weight has " + Arrays.toString(wteShape) + ": untied heads are not supported");
+        }
+        if (TensorCopy.floatSize(source.dtypeName(head)) < 0 || !source.sameValues(head, wte)) {
+            throw new CheckpointException(where + ": lm_head.weight differs from transformer.wte.weight:"
+                    + " untied heads are not supported");
+        }
+    }
+
+    // ---- saving ----------------------------------------------------------------------------------
+
+    /** Writes config.json and one F32 model.safetensors into {@code dir} (created if needed), crash-safely. */
+    public static void save(GptNeoModel model, Path dir) {
+        save(model, dir, SaveOptions.unsharded());
+    }
+
+    /**
+     * Writes config.json and the weights as safetensors (sharded above {@code options.maxShardBytes()},
+     * in {@code options.dtype()}) into {@code dir} (created if needed), crash-safely as described in
+     * the class comment; files of an older save there (model.safetensors, its index, its shards) that
+     * the new save does not use are removed at the end. Other files are left alone.
+     *
+     * @return the files written, weights first, config.json last
+     * @throws CheckpointException if a file cannot be written (the folder then holds the older save)
+     */
+    public static List<Path> save(GptNeoModel model, Path dir, SaveOptions options) {
+        ObjectNode config = HfConfig.toJson(model.config());
+        return save(model, dir, options, config);
+    }
+
+    static List<Path> save(GptNeoModel model, Path dir, SaveOptions options, ObjectNode configJson) {
+        Map<String, Tensor> params = new LinkedHashMap<>();
+        model.parameters().forEach((name, p) -> params.put(name, p.value()));
+        configJson.put("torch_dtype", switch (options.dtype()) {
+            case F16 -> "float16";
+            case BF16 -> "bfloat16";
+            default -> "float32";
+        });
+        String configText;
+        try {
+            configText = HfConfig.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(configJson) + "\n";
+        } catch (JsonProcessingException e) {
+            throw new CheckpointException(CONFIG + ": cannot write: " + e.getOriginalMessage(), e);
+        }
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new CheckpointException(dir + ": cannot create: " + SafeTensorsFile.describe(e), e);
+        }
+        List<List<String>> shards = planShards(params, options);
+        int n = shards.size();
+        List<String> finalNames = new ArrayList<>();
+        for (int k = 0; k < n; k++) {
+            finalNames.add(n == 1 ? WEIGHTS : String.format("model-%05d-of-%05d.safetensors", k + 1, n));
+        }
+
+        // 1. every shard complete under a temporary name; on failure remove them: the folder is untouched
+        List<Path> temps = new ArrayList<>();
+        Map<String, String> weightMap = new TreeMap<>();
+        long totalBytes = 0;
+        try {
+            for (int k = 0; k < n; k++) {
+                Path temp = dir.resolve("." + finalNames.get(k) + "." + Long.toUnsignedString(RANDOM.nextLong(), 36) + ".partial");
+                temps.add(temp);
+                totalBytes += writeShard(temp, finalNames.get(k), shards.get(k), params, options.dtype());
+                for (String name : shards.get(k)) {
+                    weightMap.put(name, finalNames.get(k));
+                }
+            }
+        } catch (RuntimeException | Error e) {
+            temps.forEach(HfCheckpoint::deleteQuietly);
+            if (e instanceof CheckpointException || e instanceof Error) throw e;
+            throw new CheckpointException(dir.resolve(finalNames.get(temps.size() - 1)).getFileName()
+                    + ": cannot write: " + oneLine(e), e);
+        }
+
+        // 2. switch to the new weights, 3. config.json, 4. remove what the older save left
+        List<Path> written = new ArrayList<>();
+        try {
+            Path single = dir.resolve(WEIGHTS);
+            Path index = dir.resolve(WEIGHTS_INDEX);
+            if (n == 1) {
+                move(temps.get(0), single);                       // the switch: model.safetensors wins
+                written.add(single);
+            } else {
+                boolean collides = finalNames.stream().anyMatch(f -> Files.exists(dir.resolve(f)));
+                if (collides && !Files.isRegularFile(single) && Files.exists(index)) {
+                    // the active index names files we are about to replace: disarm it first
+                    writeAtomically(index, "{\"metadata\": {\"note\": \"save in progress\"}, \"weight_map\": {}}\n");
+                }
+                for (int k = 0; k < n; k++) {
+                    move(temps.get(k), dir.resolve(finalNames.get(k)));
+                    written.add(dir.resolve(finalNames.get(k)));
+                }
+                ObjectNode indexJson = HfConfig.JSON.createObjectNode();
+                indexJson.putObject("metadata").put("total_size", totalBytes);
+                ObjectNode map = indexJson.putObject("weight_map");
+                weightMap.forEach(map::put);
+                writeAtomically(index, HfConfig.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(indexJson) + "\n");
+                written.add(index);
+                Files.deleteIfExists(single);                     // the switch when a single file was active
+            }
+            Path configFile = dir.resolve(CONFIG);
+            writeAtomically(configFile, configText);
+            written.add(configFile);
+            removeStale(dir, new HashSet<>(finalNames), n == 1);
+        } catch (IOException e) {
+            temps.forEach(HfCheckpoint::deleteQuietly);
+            throw new CheckpointException(dir + ": cannot finish the save: " + SafeTensorsFile.describe(e), e);
+        }
+        return written;
+    }
+
+    /** Greedy packing in parameter order; a tensor larger than the limit gets a shard of its own. */
+    private static List<List<String>> planShards(Map<String, Tensor> params, SaveOptions options) {
+        List<List<String>> shards = new ArrayList<>();
+        List<String> current = new ArrayList<>();
+        long bytes = 0;
+        for (Map.Entry<String, Tensor> e : params.entrySet()) {
+            long size = e.getValue().size() * options.dtype().byteSize();
+            if (!current.isEmpty() && bytes + size > options.maxShardBytes()) {
+                shards.add(current);
+                current = new ArrayList<>();
+                bytes = 0;
+            }
+            current.add(e.getKey());
+            bytes += size;
+        }
+        if (!current.isEmpty() || shards.isEmpty()) {
+            shards.add(current);
+        }
+        return shards;
+    }
+
+    /** Writes one shard (converting to {@code dtype} where needed) and returns its tensor bytes. */
+    private static long writeShard(Path temp, String finalName, List<String> names, Map<String, Tensor> params, DType dtype) {
+        try (Arena staging = Arena.ofConfined()) {
+            Map<String, Tensor> tensors = new LinkedHashMap<>();
+            long bytes = 0;
+            for (String name : names) {
+                Tensor t = params.get(name);
+                Tensor out = t.dtype() == dtype ? t : t.to(staging, dtype);
+                tensors.put(name, out);
+                bytes += out.data().byteSize();
+            }
+            try {
+                SafeTensorsWriter.write(temp, tensors, Map.of("format", "pt"));
+            } catch (CheckpointException e) {
+                throw new CheckpointException(finalName + ": " + e.getMessage().substring(e.getMessage().indexOf(':') + 2), e);
+            }
+            return bytes;
+        }
+    }
+
+    private static void removeStale(Path dir, Set<String> keep, boolean single) throws IOException {
+        List<Path> stale = new ArrayList<>();
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir)) {
+            for (Path f : files) {
+                String name = f.getFileName().toString();
+                if (keep.contains(name)) continue;
+                if (SHARD.matcher(name).matches() || single && name.equals(WEIGHTS_INDEX)) {
+                    stale.add(f);
+                }
+            }
+        }
+        for (Path f : stale) {
+            Files.deleteIfExists(f);
+        }
+    }
+
+    private static void move(Path from, Path to) throws IOException {
+        Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    /** Writes {@code config} as {@code dir/config.json} (atomically), e.g. a converted mesh-tf config. */
+    public static Path writeConfig(GptNeoConfig config, Path dir) {
+        try {
+            Files.createDirectories(dir);
+            Path file = dir.resolve(CONFIG);
+            writeAtomically(file, HfConfig.JSON.writerWithDefaultPrettyPrinter()
+                    .writeValueAsString(HfConfig.toJson(config)) + "\n");
+            return file;
+        } catch (IOException e) {
+            throw new CheckpointException(dir.resolve(CONFIG) + ": cannot write: " + SafeTensorsFile.describe(e), e);
+        }
+    }
+
     static void writeAtomically(Path target, String text) throws IOException {
         Path temp = Files.createTempFile(target.toAbsolutePath().getParent(), "." + target.getFileName(), ".tmp");
         try {
-            Files.writeString(temp, text, StandardCharsets.UTF_8);
+            try (var channel = java.nio.channels.FileChannel.open(temp, java.nio.file.StandardOpenOption.WRITE)) {
+                channel.write(java.nio.ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8)));
+                channel.force(true);
+            }
             Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } finally {
             Files.deleteIfExists(temp);
         }
+    }
+
+    private static void deleteQuietly(Path p) {
+        try {
+            Files.deleteIfExists(p);
+        } catch (IOException ignored) {
+            // best effort
+        }
+    }
+
+    static String printable(String s) {
+        return RestrictedUnpickler.printable(s);
+    }
+
+    private static String oneLine(Throwable e) {
+        String m = e.getClass().getSimpleName() + (e.getMessage() == null ? "" : " " + e.getMessage());
+        m = m.replaceAll("\\s+", " ").strip();
+        return m.length() > 200 ? m.substring(0, 200) + "..." : m;
     }
 }

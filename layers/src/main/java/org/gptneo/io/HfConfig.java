@@ -17,9 +17,17 @@ import org.gptneo.model.GptNeoConfig;
  * Hugging Face {@code config.json} for GPT-Neo ({@code model_type "gpt_neo"}): missing keys take the
  * GPTNeoConfig defaults, {@code num_hidden_layers}/{@code num_attention_heads} are accepted as
  * aliases, keys without architectural meaning are ignored.
+ *
+ * <p>The layer pattern comes from {@code attention_types} (the compressed form); a config with only
+ * the expanded {@code attention_layers} list is accepted too (compressed to its shortest repeating
+ * pattern). When both are present they must agree. Without either, layers alternate global, local
+ * (HF's default pattern). At most {@link #MAX_LAYERS} layers (a sanity bound that keeps a corrupt
+ * file from allocating huge lists).
  */
 public final class HfConfig {
     static final ObjectMapper JSON = new ObjectMapper();
+    /** Sanity bound on num_layers and on the expanded attention_types. */
+    public static final int MAX_LAYERS = 100_000;
 
     private HfConfig() {}
 
@@ -52,7 +60,12 @@ public final class HfConfig {
         json.integer("vocab_size").ifPresent(b::vocabSize);
         json.integer("max_position_embeddings").ifPresent(b::contextLength);
         json.integer("hidden_size").ifPresent(b::hiddenSize);
-        json.integer("num_layers", "num_hidden_layers").ifPresent(b::layers);
+        json.integer("num_layers", "num_hidden_layers").ifPresent(l -> {
+            if (l > MAX_LAYERS) {
+                throw new IllegalArgumentException("num_layers " + l + " is more than " + MAX_LAYERS);
+            }
+            b.layers(l);
+        });
         json.integer("num_heads", "num_attention_heads").ifPresent(b::heads);
         json.integer("window_size").ifPresent(b::windowSize);
         if (root.has("intermediate_size")) {
@@ -66,8 +79,16 @@ public final class HfConfig {
         json.number("initializer_range").ifPresent(b::initializerRange);
         json.integer("bos_token_id").ifPresent(b::bosTokenId);
         json.integer("eos_token_id").ifPresent(b::eosTokenId);
+        List<AttentionType> layers = root.hasNonNull("attention_layers") ? parseAttentionLayers(root.get("attention_layers")) : null;
         if (root.hasNonNull("attention_types")) {
-            b.attentionTypes(parseAttentionTypes(root.get("attention_types")));
+            List<AttentionPattern> types = parseAttentionTypes(root.get("attention_types"));
+            if (layers != null && !AttentionPattern.expand(types).equals(layers)) {
+                throw new IllegalArgumentException("attention_layers " + names(layers) + " disagrees with attention_types "
+                        + attentionTypesJson(types));
+            }
+            b.attentionTypes(types);
+        } else if (layers != null) {
+            b.attentionTypes(compress(layers));
         } else {
             // HF's default [[["global","local"],12]] for 24 layers; GptNeoBuilder's default pattern is the same
             b.attention(AttentionType.GLOBAL, AttentionType.LOCAL);
@@ -75,23 +96,83 @@ public final class HfConfig {
         return b.config();
     }
 
-    /** Parses the compressed form [[["global","local"],12], ...]. */
+    /**
+     * Parses the compressed form [[["global","local"],12], ...]; the expanded length must not exceed
+     * {@link #MAX_LAYERS}.
+     */
     public static List<AttentionPattern> parseAttentionTypes(JsonNode node) {
         if (!node.isArray() || node.isEmpty()) {
             throw new IllegalArgumentException("attention_types must be a non-empty list of [pattern, count] pairs");
         }
         List<AttentionPattern> patterns = new ArrayList<>();
+        long expanded = 0;
         for (JsonNode pair : node) {
-            if (!pair.isArray() || pair.size() != 2 || !pair.get(0).isArray() || !pair.get(1).canConvertToExactIntegral()) {
-                throw new IllegalArgumentException("attention_types entry " + pair + " is not a [pattern, count] pair");
+            if (!pair.isArray() || pair.size() != 2 || !pair.get(0).isArray() || !pair.get(1).canConvertToExactIntegral()
+                    || !pair.get(1).canConvertToInt()) {
+                throw new IllegalArgumentException("attention_types entry " + shortText(pair) + " is not a [pattern, count] pair");
             }
             List<AttentionType> pattern = new ArrayList<>();
             for (JsonNode name : pair.get(0)) {
+                if (!name.isTextual()) {
+                    throw new IllegalArgumentException("attention_types entry " + shortText(pair) + " names a non-string type");
+                }
                 pattern.add(AttentionType.fromConfigName(name.asText()));
             }
-            patterns.add(new AttentionPattern(pattern, pair.get(1).asInt()));
+            int repeat = pair.get(1).asInt();
+            if (repeat >= 1) {
+                expanded += (long) pattern.size() * repeat;
+            }
+            if (expanded > MAX_LAYERS) {
+                throw new IllegalArgumentException("attention_types expands to more than " + MAX_LAYERS + " layers");
+            }
+            patterns.add(new AttentionPattern(pattern, repeat));
         }
         return patterns;
+    }
+
+    /** Parses the expanded list ["global","local",...]. */
+    static List<AttentionType> parseAttentionLayers(JsonNode node) {
+        if (!node.isArray() || node.isEmpty()) {
+            throw new IllegalArgumentException("attention_layers must be a non-empty list of attention types");
+        }
+        if (node.size() > MAX_LAYERS) {
+            throw new IllegalArgumentException("attention_layers has more than " + MAX_LAYERS + " entries");
+        }
+        List<AttentionType> layers = new ArrayList<>();
+        for (JsonNode name : node) {
+            if (!name.isTextual()) {
+                throw new IllegalArgumentException("attention_layers holds " + shortText(name) + ", not a type name");
+            }
+            layers.add(AttentionType.fromConfigName(name.asText()));
+        }
+        return layers;
+    }
+
+    /** The shortest pattern whose repetition is {@code layers}: [g,l,g,l] → [[[g,l],2]]. */
+    static List<AttentionPattern> compress(List<AttentionType> layers) {
+        int n = layers.size();
+        for (int p = 1; p <= n; p++) {
+            if (n % p != 0) continue;
+            boolean repeats = true;
+            for (int i = p; i < n && repeats; i++) {
+                repeats = layers.get(i) == layers.get(i % p);
+            }
+            if (repeats) {
+                return List.of(new AttentionPattern(layers.subList(0, p), n / p));
+            }
+        }
+        throw new AssertionError("unreachable: p = n always repeats");
+    }
+
+    private static String names(List<AttentionType> layers) {
+        List<String> out = new ArrayList<>();
+        layers.forEach(t -> out.add(t.configName()));
+        return shortText(out.toString());
+    }
+
+    private static String shortText(Object node) {
+        String s = String.valueOf(node).replaceAll("\\s+", " ");
+        return s.length() > 100 ? s.substring(0, 100) + "..." : s;
     }
 
     /** The config.json object Hugging Face's GPTNeoConfig reads (with the expanded attention_layers too). */

@@ -29,6 +29,7 @@ public final class GptNeoModel implements AutoCloseable {
     private final GptNeoConfig config;
     private final Backend backend;
     private final Arena arena;
+    private final AutoCloseable storage;
     private final Map<String, Var> parameters;
     private final Var wte;                       // [V, d]
     private final Var wpe;                       // [P, d]
@@ -36,10 +37,12 @@ public final class GptNeoModel implements AutoCloseable {
     private final Var lnFWeight, lnFBias;        // [d]
     private long dropoutCalls;
 
-    private GptNeoModel(GptNeoConfig config, Backend backend, Arena arena, Map<String, Var> parameters) {
+    private GptNeoModel(GptNeoConfig config, Backend backend, Arena arena, AutoCloseable storage,
+                        Map<String, Var> parameters) {
         this.config = config;
         this.backend = backend;
         this.arena = arena;
+        this.storage = storage;
         this.parameters = Collections.unmodifiableMap(parameters);
         this.wte = parameters.get("transformer.wte.weight");
         this.wpe = parameters.get("transformer.wpe.weight");
@@ -129,11 +132,39 @@ public final class GptNeoModel implements AutoCloseable {
                 filler.fill(e.getKey(), t);
                 parameters.put(e.getKey(), Var.parameter(t, arena));
             }
-            return new GptNeoModel(config, backend, arena, parameters);
+            return new GptNeoModel(config, backend, arena, null, parameters);
         } catch (RuntimeException | Error e) {
             arena.close();
             throw e;
         }
+    }
+
+    /**
+     * A model over existing parameter tensors (for example views of a memory-mapped checkpoint),
+     * used as they are: no copy. Every parameter must be present with its configured shape; weight
+     * matrices and embeddings may be F32, BF16 or F16, vectors (biases, LayerNorm) must be F32.
+     * {@code storage} (may be null) is closed with the model: it owns the tensors' memory.
+     */
+    public static GptNeoModel fromTensors(GptNeoConfig config, Backend backend, Map<String, Tensor> tensors,
+                                          AutoCloseable storage) {
+        Arena arena = Arena.ofShared();
+        Map<String, Var> parameters = new LinkedHashMap<>();
+        for (Map.Entry<String, int[]> e : parameterShapes(config).entrySet()) {
+            Tensor t = tensors.get(e.getKey());
+            if (t == null) {
+                arena.close();
+                throw new IllegalArgumentException("missing parameter '" + e.getKey() + "'");
+            }
+            boolean matrix = e.getValue().length == 2;
+            if (!java.util.Arrays.equals(t.shape(), e.getValue())
+                    || !(t.dtype() == DType.F32 || matrix && (t.dtype() == DType.BF16 || t.dtype() == DType.F16))) {
+                arena.close();
+                throw new IllegalArgumentException("parameter '" + e.getKey() + "' is " + t + ", expected F32"
+                        + (matrix ? " (or BF16/F16) " : " ") + java.util.Arrays.toString(e.getValue()));
+            }
+            parameters.put(e.getKey(), Var.parameter(t, arena));
+        }
+        return new GptNeoModel(config, backend, arena, storage, parameters);
     }
 
     public GptNeoConfig config() {
@@ -258,5 +289,12 @@ public final class GptNeoModel implements AutoCloseable {
     @Override
     public void close() {
         arena.close();
+        if (storage != null) {
+            try {
+                storage.close();
+            } catch (Exception e) {
+                throw new IllegalStateException("closing the model's storage failed: " + e.getMessage(), e);
+            }
+        }
     }
 }

@@ -7,7 +7,7 @@ import java.util.stream.Stream;
 import org.gptneo.autograd.Tape;
 import org.gptneo.autograd.Var;
 import org.gptneo.backend.Backend;
-
+import org.gptneo.backend.cpu.CpuBackend;
 import org.gptneo.backend.cpu.ReferenceBackend;
 import org.gptneo.nn.AdamW;
 import org.gptneo.tensor.Tensor;
@@ -24,7 +24,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 class GoldenParityTest {
     static Stream<Arguments> cases() {
         return Stream.of("tiny_local", "tiny_mlp", "tiny_global", "tiny_window1")
-                .flatMap(name -> Stream.of(Arguments.of(name, new ReferenceBackend())));
+                .flatMap(name -> Stream.of(Arguments.of(name, new CpuBackend()), Arguments.of(name, new ReferenceBackend())));
     }
 
     @ParameterizedTest(name = "{0} on {1}")

@@ -1,0 +1,98 @@
+package org.gptneo.backend.cpu;
+
+import static org.gptneo.backend.cpu.CpuVectors.F;
+import static org.gptneo.backend.cpu.CpuVectors.VL;
+import static org.gptneo.backend.cpu.CpuVectors.bound;
+import static org.gptneo.backend.cpu.CpuVectors.f32;
+import static org.gptneo.backend.cpu.CpuVectors.get;
+import static org.gptneo.backend.cpu.CpuVectors.load;
+import static org.gptneo.backend.cpu.CpuVectors.set;
+import static org.gptneo.backend.cpu.CpuVectors.store;
+
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import org.gptneo.backend.AttentionMask;
+import org.gptneo.tensor.Tensor;
+
+/**
+ * The masked softmax of attention scores and its backward. A query row sees one contiguous range of
+ * keys, so the mask becomes a range [lo, hi): the vector loops run over it, and the hidden keys get
+ * exactly what the reference gives a score of −Float.MAX_VALUE (0, unless no key is visible).
+ */
+final class CpuAttentionKernels {
+    /** Rough element operations per score (exp dominates). */
+    private static final long WORK_PER_SCORE = 16;
+
+    private CpuAttentionKernels() {}
+
+    static void maskedSoftmax(Tensor scores, AttentionMask mask, Tensor probs) {
+        int t = scores.dim(-2), s = scores.dim(-1);
+        if ((long) t * s == 0) return;
+        MemorySegment sc = f32(scores), pr = f32(probs);
+        CpuParallel.over(sc, pr).forRange(scores.size() / s, CpuParallel.grain(WORK_PER_SCORE * s), (from, to) -> {
+            for (long r = from; r < to; r++) { // [matrices·T, S]
+                int query = s - t + (int) (r % t);
+                int hi = Math.clamp(query + 1L, 0, s);
+                int lo = mask.isLocal() ? Math.clamp((long) query - mask.window() + 1, 0, hi) : 0;
+                softmaxRow(sc, pr, r * s, s, lo, hi);
+            }
+        });
+    }
+
+    /** probs[row] = softmax of scores[row] with keys outside [lo, hi) hidden. */
+    private static void softmaxRow(MemorySegment sc, MemorySegment pr, long row, int s, int lo, int hi) {
+        boolean anyHidden = hi - lo < s;
+        FloatVector vmax = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        int j = lo;
+        for (int end = lo + bound(hi - lo, VL); j < end; j += VL) vmax = vmax.max(load(sc, row + j));
+        float max = vmax.reduceLanes(VectorOperators.MAX);
+        for (; j < hi; j++) max = Math.max(max, get(sc, row + j));
+        if (anyHidden) max = Math.max(max, -Float.MAX_VALUE);
+
+        FloatVector vsum = FloatVector.zero(F);
+        j = lo;
+        for (int end = lo + bound(hi - lo, VL); j < end; j += VL) {
+            FloatVector e = load(sc, row + j).sub(max).lanewise(VectorOperators.EXP);
+            store(e, pr, row + j);
+            vsum = vsum.add(e);
+        }
+        float total = vsum.reduceLanes(VectorOperators.ADD);
+        for (; j < hi; j++) {
+            float e = (float) Math.exp(get(sc, row + j) - max);
+            set(pr, row + j, e);
+            total += e;
+        }
+        float hidden = anyHidden ? (float) Math.exp(-Float.MAX_VALUE - max) : 0f;
+        total += (s - (hi - lo)) * hidden;
+
+        j = lo;
+        for (int end = lo + bound(hi - lo, VL); j < end; j += VL) store(load(pr, row + j).div(total), pr, row + j);
+        for (; j < hi; j++) set(pr, row + j, get(pr, row + j) / total);
+        float hiddenProb = hidden / total;
+        for (j = 0; j < lo; j++) set(pr, row + j, hiddenProb);
+        for (j = hi; j < s; j++) set(pr, row + j, hiddenProb);
+    }
+
+    static void softmaxBackward(Tensor probs, Tensor dProbs, Tensor dScores) {
+        int s = probs.dim(-1);
+        if (s == 0) return;
+        MemorySegment ps = f32(probs), dps = f32(dProbs), dss = f32(dScores);
+        CpuParallel.over(ps, dps, dss).forRange(probs.size() / s, CpuParallel.grain(4L * s), (from, to) -> {
+            for (long r = from; r < to; r++) { // [rows, S]
+                long row = r * s;
+                FloatVector acc = FloatVector.zero(F);
+                int j = 0;
+                for (int end = bound(s, VL); j < end; j += VL) acc = load(ps, row + j).fma(load(dps, row + j), acc);
+                float dot = acc.reduceLanes(VectorOperators.ADD);
+                for (; j < s; j++) dot += get(ps, row + j) * get(dps, row + j);
+                j = 0;
+                for (int end = bound(s, VL); j < end; j += VL) {
+                    FloatVector p = load(ps, row + j);
+                    store(load(dss, row + j).add(p.mul(load(dps, row + j).sub(dot))), dss, row + j);
+                }
+                for (; j < s; j++) set(dss, row + j, get(dss, row + j) + get(ps, row + j) * (get(dps, row + j) - dot));
+            }
+        });
+    }
+}

@@ -1,0 +1,205 @@
+package org.gptneo.backend.cpu;
+
+import static org.gptneo.backend.cpu.CpuVectors.D;
+import static org.gptneo.backend.cpu.CpuVectors.F;
+import static org.gptneo.backend.cpu.CpuVectors.VL;
+import static org.gptneo.backend.cpu.CpuVectors.bound;
+import static org.gptneo.backend.cpu.CpuVectors.f32;
+import static org.gptneo.backend.cpu.CpuVectors.get;
+import static org.gptneo.backend.cpu.CpuVectors.load;
+import static org.gptneo.backend.cpu.CpuVectors.loadWide;
+import static org.gptneo.backend.cpu.CpuVectors.set;
+import static org.gptneo.backend.cpu.CpuVectors.store;
+import static org.gptneo.backend.cpu.ReferenceBackend.requireSameSize;
+
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import org.gptneo.tensor.DType;
+import org.gptneo.tensor.Tensor;
+
+/** Whole-tensor arithmetic, sums, bias, layout and dropout kernels. Vector loops with scalar tails. */
+final class CpuElementwise {
+    /** Elements per piece of a streaming loop. */
+    private static final long STREAM_GRAIN = CpuParallel.MIN_PIECE_WORK;
+
+    private CpuElementwise() {}
+
+    static void fill(Tensor t, float value) {
+        MemorySegment x = f32(t);
+        FloatVector v = FloatVector.broadcast(F, value);
+        CpuParallel.over(x).forRange(t.size(), STREAM_GRAIN, (from, to) -> {
+            long i = from;
+            for (long end = from + bound(to - from, VL); i < end; i += VL) store(v, x, i); // [n]
+            for (; i < to; i++) set(x, i, value);
+        });
+    }
+
+    static void copy(Tensor src, Tensor dst) {
+        requireSameSize(src, dst);
+        if (src.dtype() == DType.F32 && dst.dtype() == DType.F32) {
+            MemorySegment.copy(src.data(), 0, dst.data(), 0, src.size() * Float.BYTES);
+        } else {
+            dst.copyFrom(src);
+        }
+    }
+
+    static void add(Tensor a, Tensor b, Tensor out) {
+        requireSameSize(a, b);
+        requireSameSize(a, out);
+        MemorySegment x = f32(a), y = f32(b), o = f32(out);
+        CpuParallel.over(x, y, o).forRange(a.size(), STREAM_GRAIN, (from, to) -> {
+            long i = from;
+            for (long end = from + bound(to - from, VL); i < end; i += VL) { // [n]
+                store(load(x, i).add(load(y, i)), o, i);
+            }
+            for (; i < to; i++) set(o, i, get(x, i) + get(y, i));
+        });
+    }
+
+    static void mul(Tensor a, Tensor b, Tensor out) {
+        requireSameSize(a, b);
+        requireSameSize(a, out);
+        MemorySegment x = f32(a), y = f32(b), o = f32(out);
+        CpuParallel.over(x, y, o).forRange(a.size(), STREAM_GRAIN, (from, to) -> {
+            long i = from;
+            for (long end = from + bound(to - from, VL); i < end; i += VL) { // [n]
+                store(load(x, i).mul(load(y, i)), o, i);
+            }
+            for (; i < to; i++) set(o, i, get(x, i) * get(y, i));
+        });
+    }
+
+    static void axpy(float alpha, Tensor x, Tensor y) {
+        requireSameSize(x, y);
+        MemorySegment xs = f32(x), ys = f32(y);
+        CpuParallel.over(xs, ys).forRange(x.size(), STREAM_GRAIN, (from, to) -> {
+            long i = from;
+            for (long end = from + bound(to - from, VL); i < end; i += VL) {
+                store(load(ys, i).add(load(xs, i).mul(alpha)), ys, i); // [n]
+            }
+            for (; i < to; i++) set(ys, i, get(ys, i) + alpha * get(xs, i));
+        });
+    }
+
+    static void scale(Tensor t, float s) {
+        MemorySegment x = f32(t);
+        CpuParallel.over(x).forRange(t.size(), STREAM_GRAIN, (from, to) -> {
+            long i = from;
+            for (long end = from + bound(to - from, VL); i < end; i += VL) store(load(x, i).mul(s), x, i); // [n]
+            for (; i < to; i++) set(x, i, get(x, i) * s);
+        });
+    }
+
+    /** Σ x², widened to double before squaring; pieces are summed in order, whatever the thread count. */
+    static double sumOfSquares(Tensor t) {
+        MemorySegment x = f32(t);
+        double[] partial = new double[Math.toIntExact(Math.ceilDiv(t.size(), STREAM_GRAIN))];
+        CpuParallel.over(x).forRange(t.size(), STREAM_GRAIN, (from, to) -> {
+            DoubleVector acc = DoubleVector.zero(D);
+            long i = from;
+            for (long end = from + bound(to - from, D.length()); i < end; i += D.length()) { // [n]
+                DoubleVector v = loadWide(x, i);
+                acc = v.fma(v, acc);
+            }
+            double total = acc.reduceLanes(VectorOperators.ADD);
+            for (; i < to; i++) total += (double) get(x, i) * get(x, i);
+            partial[(int) (from / STREAM_GRAIN)] = total;
+        });
+        return inOrder(partial);
+    }
+
+    /** Σ x, widened to double; pieces are summed in order. */
+    static double sum(Tensor t) {
+        MemorySegment x = f32(t);
+        double[] partial = new double[Math.toIntExact(Math.ceilDiv(t.size(), STREAM_GRAIN))];
+        CpuParallel.over(x).forRange(t.size(), STREAM_GRAIN, (from, to) -> {
+            DoubleVector acc = DoubleVector.zero(D);
+            long i = from;
+            for (long end = from + bound(to - from, D.length()); i < end; i += D.length()) { // [n]
+                acc = acc.add(loadWide(x, i));
+            }
+            double total = acc.reduceLanes(VectorOperators.ADD);
+            for (; i < to; i++) total += get(x, i);
+            partial[(int) (from / STREAM_GRAIN)] = total;
+        });
+        return inOrder(partial);
+    }
+
+    private static double inOrder(double[] partial) {
+        double total = 0;
+        for (double p : partial) total += p;
+        return total;
+    }
+
+    static void addBias(Tensor x, Tensor bias) {
+        int c = bias.dim(-1);
+        MemorySegment xs = f32(x), bs = f32(bias);
+        CpuParallel.over(xs, bs).forRange(x.size() / c, CpuParallel.grain(c), (from, to) -> {
+            for (long r = from; r < to; r++) { // [N, C]
+                long row = r * c;
+                int j = 0;
+                for (int end = bound(c, VL); j < end; j += VL) {
+                    store(load(xs, row + j).add(load(bs, j)), xs, row + j);
+                }
+                for (; j < c; j++) set(xs, row + j, get(xs, row + j) + get(bs, j));
+            }
+        });
+    }
+
+    /** dBias [C] += Σ_rows dy [N, C]: split by columns, so every sum runs over the rows in order. */
+    static void addBiasBackward(Tensor dy, Tensor dBias) {
+        int c = dBias.dim(-1);
+        long rows = dy.size() / c;
+        MemorySegment dys = f32(dy), db = f32(dBias);
+        long columnsPerPiece = CpuVectors.wholeVectors(CpuParallel.grain(rows));
+        CpuParallel.over(dys, db).forRange(c, columnsPerPiece, (from, to) -> {
+            int c0 = (int) from, width = (int) (to - from);
+            float[] acc = new float[width];
+            MemorySegment.copy(db, CpuVectors.FLOAT, c0 * (long) Float.BYTES, acc, 0, width);
+            for (long r = 0; r < rows; r++) { // [N, c0 .. c0+width)
+                long row = r * c + c0;
+                int j = 0;
+                for (int end = bound(width, VL); j < end; j += VL) {
+                    FloatVector.fromArray(F, acc, j).add(load(dys, row + j)).intoArray(acc, j);
+                }
+                for (; j < width; j++) acc[j] += get(dys, row + j);
+            }
+            MemorySegment.copy(acc, 0, db, CpuVectors.FLOAT, c0 * (long) Float.BYTES, width);
+        });
+    }
+
+    /** out [A, C, B, D] = x [A, B, C, D] (+ out when accumulating), one contiguous D-row at a time. */
+    static void swapMiddle(Tensor x, Tensor out, boolean accumulate) {
+        requireSameSize(x, out);
+        int b = x.dim(1), c = x.dim(2), d = x.dim(3);
+        MemorySegment xs = f32(x), os = f32(out);
+        CpuParallel.over(xs, os).forRange((long) x.dim(0) * b, CpuParallel.grain((long) c * d), (from, to) -> {
+            for (long ij = from; ij < to; ij++) { // (i, j) of [A, B]
+                long i = ij / b, j = ij % b;
+                for (int k = 0; k < c; k++) {
+                    long src = (ij * c + k) * d, dst = ((i * c + k) * b + j) * d;
+                    if (!accumulate) {
+                        MemorySegment.copy(xs, src * Float.BYTES, os, dst * Float.BYTES, (long) d * Float.BYTES);
+                        continue;
+                    }
+                    int l = 0;
+                    for (int end = bound(d, VL); l < end; l += VL) {
+                        store(load(os, dst + l).add(load(xs, src + l)), os, dst + l);
+                    }
+                    for (; l < d; l++) set(os, dst + l, get(os, dst + l) + get(xs, src + l));
+                }
+            }
+        });
+    }
+
+    /** Element i depends only on (seed, i) through {@link DropoutHash}, so any split gives the reference's bits. */
+    static void dropoutMask(Tensor mask, float p, long seed) {
+        MemorySegment m = f32(mask);
+        float keep = 1f / (1f - p);
+        CpuParallel.over(m).forRange(mask.size(), CpuParallel.grain(16), (from, to) -> {
+            for (long i = from; i < to; i++) set(m, i, DropoutHash.uniform(seed, i) < p ? 0f : keep); // [n]
+        });
+    }
+}

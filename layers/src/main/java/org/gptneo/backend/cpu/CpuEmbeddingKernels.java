@@ -1,0 +1,58 @@
+package org.gptneo.backend.cpu;
+
+import static org.gptneo.backend.cpu.CpuVectors.VL;
+import static org.gptneo.backend.cpu.CpuVectors.bound;
+import static org.gptneo.backend.cpu.CpuVectors.f32;
+import static org.gptneo.backend.cpu.CpuVectors.get;
+import static org.gptneo.backend.cpu.CpuVectors.load;
+import static org.gptneo.backend.cpu.CpuVectors.set;
+import static org.gptneo.backend.cpu.CpuVectors.store;
+import static org.gptneo.backend.cpu.ReferenceBackend.checkedId;
+
+import java.lang.foreign.MemorySegment;
+import org.gptneo.tensor.Tensor;
+
+/** Embedding lookup and its scatter-add backward. Ids are checked up front, in order, with the reference's message. */
+final class CpuEmbeddingKernels {
+    private CpuEmbeddingKernels() {}
+
+    static void embedding(Tensor table, Tensor ids, Tensor out) {
+        int c = table.dim(-1);
+        int[] rows = checkedIds(ids, table.dim(0));
+        MemorySegment ts = f32(table), os = f32(out);
+        long rowBytes = (long) c * Float.BYTES;
+        CpuParallel.over(ts, os).forRange(rows.length, CpuParallel.grain(c), (from, to) -> {
+            for (int n = (int) from; n < to; n++) { // out [N, C] ← table [V, C]
+                MemorySegment.copy(ts, rows[n] * rowBytes, os, n * rowBytes, rowBytes);
+            }
+        });
+    }
+
+    /**
+     * dTable [V, C] += dOut [N, C] at the rows named by ids. Repeated ids make rows collide, so the
+     * work is split by columns: each column slice walks all N ids in order.
+     */
+    static void embeddingBackward(Tensor ids, Tensor dOut, Tensor dTable) {
+        int c = dTable.dim(-1);
+        int[] rows = checkedIds(ids, dTable.dim(0));
+        MemorySegment dos = f32(dOut), dts = f32(dTable);
+        long columnsPerPiece = CpuVectors.wholeVectors(CpuParallel.grain(2L * rows.length));
+        CpuParallel.over(dos, dts).forRange(c, columnsPerPiece, (from, to) -> {
+            int c0 = (int) from, width = (int) (to - from);
+            for (int n = 0; n < rows.length; n++) { // [N, c0 .. c0+width)
+                long src = (long) n * c + c0, dst = (long) rows[n] * c + c0;
+                int j = 0;
+                for (int end = bound(width, VL); j < end; j += VL) {
+                    store(load(dts, dst + j).add(load(dos, src + j)), dts, dst + j);
+                }
+                for (; j < width; j++) set(dts, dst + j, get(dts, dst + j) + get(dos, src + j));
+            }
+        });
+    }
+
+    private static int[] checkedIds(Tensor ids, int limit) {
+        int[] rows = new int[Math.toIntExact(ids.size())];
+        for (int n = 0; n < rows.length; n++) rows[n] = checkedId(ids, n, limit);
+        return rows;
+    }
+}

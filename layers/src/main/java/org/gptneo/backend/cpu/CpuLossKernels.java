@@ -1,0 +1,115 @@
+package org.gptneo.backend.cpu;
+
+import static org.gptneo.backend.cpu.CpuVectors.D;
+import static org.gptneo.backend.cpu.CpuVectors.F;
+import static org.gptneo.backend.cpu.CpuVectors.F_HALF;
+import static org.gptneo.backend.cpu.CpuVectors.LE;
+import static org.gptneo.backend.cpu.CpuVectors.VL;
+import static org.gptneo.backend.cpu.CpuVectors.bound;
+import static org.gptneo.backend.cpu.CpuVectors.f32;
+import static org.gptneo.backend.cpu.CpuVectors.get;
+import static org.gptneo.backend.cpu.CpuVectors.load;
+import static org.gptneo.backend.cpu.CpuVectors.set;
+import static org.gptneo.backend.cpu.ReferenceBackend.checkedId;
+
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import org.gptneo.tensor.Tensor;
+
+/**
+ * Cross-entropy over rows of logits. As in the reference, x − max is taken in float and its exp
+ * in double, and the row's logsumexp is summed in double (V is the vocabulary, ~50k terms).
+ */
+final class CpuLossKernels {
+    /** Rough element operations per logit (two passes, a double exp). */
+    private static final long WORK_PER_LOGIT = 32;
+    /** Logits per double vector step: F_HALF and D have the same lane count. */
+    private static final int DL = D.length();
+
+    private CpuLossKernels() {}
+
+    static void crossEntropy(Tensor logits, Tensor targets, int ignoreIndex, Tensor losses) {
+        int v = logits.dim(-1);
+        checkTargets(targets, ignoreIndex, v);
+        MemorySegment ls = f32(logits), out = f32(losses);
+        long rowsPerPiece = CpuParallel.grain(WORK_PER_LOGIT * v);
+        CpuParallel.over(ls, out, targets.data()).forRange(targets.size(), rowsPerPiece, (from, to) -> {
+            for (long n = from; n < to; n++) { // [N, V]
+                int target = targets.getInt(n);
+                if (target == ignoreIndex) {
+                    set(out, n, 0f);
+                    continue;
+                }
+                long row = n * v;
+                float max = rowMax(ls, row, v);
+                double total = sumExp(ls, row, v, max);
+                set(out, n, (float) (max + Math.log(total) - get(ls, row + target)));
+            }
+        });
+    }
+
+    static void crossEntropyBackward(Tensor logits, Tensor targets, int ignoreIndex, float scale, Tensor dLogits) {
+        int v = logits.dim(-1);
+        checkTargets(targets, ignoreIndex, v);
+        MemorySegment ls = f32(logits), dls = f32(dLogits);
+        long rowsPerPiece = CpuParallel.grain(WORK_PER_LOGIT * v);
+        CpuParallel.over(ls, dls, targets.data()).forRange(targets.size(), rowsPerPiece, (from, to) -> {
+            for (long n = from; n < to; n++) { // [N, V]
+                int target = targets.getInt(n);
+                if (target == ignoreIndex) continue;
+                long row = n * v;
+                float max = rowMax(ls, row, v);
+                double total = sumExp(ls, row, v, max);
+                float atTarget = get(dls, row + target);
+                // dLogits += scale·softmax on the whole row, then the target entry gets scale·(p − 1) instead
+                int j = 0;
+                for (int end = bound(v, DL); j < end; j += DL) {
+                    FloatVector p = (FloatVector) expWide(ls, row + j, max).div(total)
+                            .convertShape(VectorOperators.D2F, F_HALF, 0);
+                    FloatVector d = FloatVector.fromMemorySegment(F_HALF, dls, (row + j) * Float.BYTES, LE);
+                    d.add(p.mul(scale)).intoMemorySegment(dls, (row + j) * Float.BYTES, LE);
+                }
+                for (; j < v; j++) set(dls, row + j, get(dls, row + j) + scale * probability(ls, row + j, max, total));
+                set(dls, row + target, atTarget + scale * (probability(ls, row + target, max, total) - 1f));
+            }
+        });
+    }
+
+    /** Every target is ignoreIndex or in [0, v), checked up front with the reference's message. */
+    private static void checkTargets(Tensor targets, int ignoreIndex, int v) {
+        for (long n = 0; n < targets.size(); n++) {
+            if (targets.getInt(n) != ignoreIndex) checkedId(targets, n, v);
+        }
+    }
+
+    private static float rowMax(MemorySegment ls, long row, int v) {
+        FloatVector acc = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        int j = 0;
+        for (int end = bound(v, VL); j < end; j += VL) acc = acc.max(load(ls, row + j));
+        float max = acc.reduceLanes(VectorOperators.MAX);
+        for (; j < v; j++) max = Math.max(max, get(ls, row + j));
+        return max;
+    }
+
+    /** Σ_j exp(logits[row + j] − max) in double. */
+    private static double sumExp(MemorySegment ls, long row, int v, float max) {
+        DoubleVector acc = DoubleVector.zero(D);
+        int j = 0;
+        for (int end = bound(v, DL); j < end; j += DL) acc = acc.add(expWide(ls, row + j, max));
+        double total = acc.reduceLanes(VectorOperators.ADD);
+        for (; j < v; j++) total += Math.exp(get(ls, row + j) - max);
+        return total;
+    }
+
+    /** exp(x − max) for DL logits from {@code at}: the difference in float, the exp in double. */
+    private static DoubleVector expWide(MemorySegment ls, long at, float max) {
+        FloatVector diff = FloatVector.fromMemorySegment(F_HALF, ls, at * Float.BYTES, LE).sub(max);
+        return ((DoubleVector) diff.convertShape(VectorOperators.F2D, D, 0)).lanewise(VectorOperators.EXP);
+    }
+
+    private static float probability(MemorySegment ls, long at, float max, double total) {
+        return (float) (Math.exp(get(ls, at) - max) / total);
+    }
+}

@@ -1,0 +1,130 @@
+package org.gptneo.backend.cpu;
+
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * Runs kernels on all cores. Work is cut into fixed-size pieces that depend only on the problem
+ * size, never on the thread count, so a kernel that combines per-piece partial results gives the
+ * same answer everywhere. A loop of one piece runs on the calling thread, and so does every loop
+ * over memory that other threads may not touch (a tensor of a confined arena). The calling thread
+ * claims pieces like the helpers do, so a kernel called from inside another one cannot deadlock.
+ *
+ * <p>Use: {@code CpuParallel.over(x, out).forRange(n, grain, (from, to) -> ...)}.
+ */
+final class CpuParallel {
+    /** Rough element operations per piece: less would cost more in hand-over than it saves. */
+    static final long MIN_PIECE_WORK = 1L << 16;
+
+    private static final int HELPER_COUNT = Runtime.getRuntime().availableProcessors() - 1;
+    private static final ExecutorService HELPERS = HELPER_COUNT > 0
+            ? Executors.newFixedThreadPool(HELPER_COUNT, Thread.ofPlatform().daemon().name("gptneo-cpu-", 1).factory())
+            : null;
+    /** A thread that is not the caller: memory it may access, the helpers may access too. */
+    private static final Thread OTHER_THREAD = Thread.ofPlatform().unstarted(() -> {});
+
+    private static final CpuParallel PARALLEL = new CpuParallel(HELPER_COUNT);
+    private static final CpuParallel SERIAL = new CpuParallel(0);
+
+    private final int helpers;
+
+    private CpuParallel(int helpers) {
+        this.helpers = helpers;
+    }
+
+    /** The body of a parallel loop: handles items [from, to). */
+    @FunctionalInterface
+    interface Body {
+        void run(long from, long to);
+    }
+
+    /** Parallel loops over {@code data}: on the calling thread alone when any of it is confined to it. */
+    static CpuParallel over(MemorySegment... data) {
+        for (MemorySegment segment : data) {
+            if (!segment.isAccessibleBy(OTHER_THREAD)) return SERIAL;
+        }
+        return PARALLEL;
+    }
+
+    /** Threads that work on a parallel loop: the helpers and the caller. */
+    static int threads() {
+        return HELPER_COUNT + 1;
+    }
+
+    /** Items per piece so that a piece does about {@link #MIN_PIECE_WORK} when one item costs {@code workPerItem}. */
+    static long grain(long workPerItem) {
+        return Math.max(1, MIN_PIECE_WORK / Math.max(1, workPerItem));
+    }
+
+    /**
+     * Runs {@code body} over [0, count) in pieces [i·grain, (i + 1)·grain), spread over the pool when
+     * there is more than one piece. Rethrows the first exception a piece threw.
+     */
+    void forRange(long count, long grain, Body body) {
+        long pieces = Math.ceilDiv(count, grain);
+        if (helpers == 0 || pieces <= 1) {
+            for (long piece = 0; piece < pieces; piece++) body.run(piece * grain, Math.min(count, (piece + 1) * grain));
+            return;
+        }
+        Job job = new Job(count, grain, pieces, body);
+        for (long i = 0; i < Math.min(helpers, pieces - 1); i++) {
+            HELPERS.execute(job::work);
+        }
+        job.work();
+        job.awaitAndRethrow();
+    }
+
+    /** One parallel loop: pieces are claimed from a shared counter by whichever thread is free. */
+    private static final class Job {
+        private final long count, grain, pieces;
+        private final Body body;
+        private final AtomicLong next = new AtomicLong();
+        private final AtomicLong finished = new AtomicLong();
+        private final AtomicReference<Throwable> failure = new AtomicReference<>();
+
+        Job(long count, long grain, long pieces, Body body) {
+            this.count = count;
+            this.grain = grain;
+            this.pieces = pieces;
+            this.body = body;
+        }
+
+        void work() {
+            for (long piece; (piece = next.getAndIncrement()) < pieces; ) {
+                try {
+                    if (failure.get() == null) {
+                        body.run(piece * grain, Math.min(count, (piece + 1) * grain));
+                    }
+                } catch (Throwable t) {
+                    failure.compareAndSet(null, t);
+                } finally {
+                    if (finished.incrementAndGet() == pieces) {
+                        synchronized (this) {
+                            notifyAll();
+                        }
+                    }
+                }
+            }
+        }
+
+        void awaitAndRethrow() {
+            boolean interrupted = false;
+            synchronized (this) {
+                while (finished.get() < pieces) {
+                    try {
+                        wait();
+                    } catch (InterruptedException e) {
+                        interrupted = true;
+                    }
+                }
+            }
+            if (interrupted) Thread.currentThread().interrupt();
+            Throwable t = failure.get();
+            if (t instanceof RuntimeException r) throw r;
+            if (t instanceof Error e) throw e;
+        }
+    }
+}

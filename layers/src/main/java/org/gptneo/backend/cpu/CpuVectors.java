@@ -1,0 +1,70 @@
+package org.gptneo.backend.cpu;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+import org.gptneo.tensor.DType;
+import org.gptneo.tensor.Tensor;
+
+/** Vector species and little-endian element access shared by the CPU kernels. Indices count floats, not bytes. */
+final class CpuVectors {
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    static final int VL = F.length();
+    /** Doubles for long sums, and floats of the same lane count to widen into them. */
+    static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
+    static final VectorSpecies<Float> F_HALF =
+            VectorSpecies.of(float.class, VectorShape.forBitSize(D.vectorBitSize() / 2));
+    static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
+
+    private CpuVectors() {}
+
+    /** The memory of an F32 tensor; a clear error for any other dtype. */
+    static MemorySegment f32(Tensor t) {
+        if (t.dtype() != DType.F32) {
+            throw new IllegalArgumentException("the cpu backend computes on F32 tensors, got " + t);
+        }
+        return t.data();
+    }
+
+    static FloatVector load(MemorySegment s, long index) {
+        return FloatVector.fromMemorySegment(F, s, index * Float.BYTES, LE);
+    }
+
+    static void store(FloatVector v, MemorySegment s, long index) {
+        v.intoMemorySegment(s, index * Float.BYTES, LE);
+    }
+
+    /** F_HALF.length() floats from {@code index}, widened to doubles. */
+    static DoubleVector loadWide(MemorySegment s, long index) {
+        return (DoubleVector) FloatVector.fromMemorySegment(F_HALF, s, index * Float.BYTES, LE)
+                .convertShape(VectorOperators.F2D, D, 0);
+    }
+
+    static float get(MemorySegment s, long index) {
+        return s.getAtIndex(FLOAT, index);
+    }
+
+    static void set(MemorySegment s, long index, float value) {
+        s.setAtIndex(FLOAT, index, value);
+    }
+
+    /** The largest multiple of {@code step} not above {@code n}: where a vector loop over [0, n) stops. */
+    static long bound(long n, int step) {
+        return n - n % step;
+    }
+
+    static int bound(int n, int step) {
+        return n - n % step;
+    }
+
+    /** {@code count} rounded up to whole vectors: a piece size for loops that split columns. */
+    static long wholeVectors(long count) {
+        return Math.ceilDiv(count, VL) * VL;
+    }
+}

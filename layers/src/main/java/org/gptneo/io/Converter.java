@@ -1,0 +1,119 @@
+package org.gptneo.io;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.function.Supplier;
+import org.gptneo.backend.Backend;
+import org.gptneo.backend.cpu.ReferenceBackend;
+import org.gptneo.model.GptNeoConfig;
+import org.gptneo.model.GptNeoModel;
+import org.gptneo.tensor.DType;
+
+/**
+ * Converts checkpoints to the Hugging Face safetensors layout (what {@code gptneo convert} runs).
+ *
+ * <ul>
+ *   <li>a model folder in any layout {@link HfCheckpoint} loads (pytorch_model.bin, its sharded
+ *       index, or safetensors to re-shard or change dtype) → config.json + safetensors in
+ *       {@code targetDir}; config.json keeps the source's extra keys (tokenizer ids,
+ *       task_specific_params, ...) and gets normalised architectural keys;</li>
+ *   <li>a single weights file ({@code .bin}/{@code .pt}/{@code .pth} torch zip, or
+ *       {@code .safetensors}) with a config.json (given, or next to the file) → the same;</li>
+ *   <li>a mesh-tf JSON config (a {@code .json} with n_embd/n_layer) → config.json only: there are
+ *       no weights to convert (see {@link MeshTfConfig} for the mapping and n_vocab).</li>
+ * </ul>
+ *
+ * Weights pass through memory once as off-heap tensors (the source is memory-mapped or streamed,
+ * never read whole into the Java heap); with {@code SaveOptions.dtype()} BF16 they are held as BF16.
+ * {@code targetDir} may be the source folder (the .bin files are then left next to the new files).
+ */
+public final class Converter {
+    /**
+     * What a conversion did.
+     *
+     * @param config  the model configuration written
+     * @param written the files written (weights, index, config.json)
+     * @param weights false for a config-only (mesh-tf) conversion
+     */
+    public record Result(GptNeoConfig config, List<Path> written, boolean weights) {}
+
+    private Converter() {}
+
+    /** {@code convert(source, null, targetDir, options)}. */
+    public static Result convert(Path source, Path targetDir, SaveOptions options) {
+        return convert(source, null, targetDir, options);
+    }
+
+    /**
+     * Converts {@code source} (a model folder, a weights file, or a mesh-tf config JSON) into a
+     * Hugging Face safetensors folder {@code targetDir}.
+     *
+     * @param configFile config.json for a single weights file (null: the one next to it); must be
+     *                   null for folders and mesh-tf configs
+     * @throws CheckpointException naming the file when the source cannot be read or converted
+     */
+    public static Result convert(Path source, Path configFile, Path targetDir, SaveOptions options) {
+        if (Files.isDirectory(source)) {
+            if (configFile != null) {
+                throw new IllegalArgumentException("a model folder brings its own config.json; pass no config file");
+            }
+            return convertWeights(source.resolve(HfCheckpoint.CONFIG), () -> WeightSource.openFolder(source), targetDir, options);
+        }
+        if (!Files.isRegularFile(source)) {
+            throw new CheckpointException(source + ": no such file or folder");
+        }
+        String name = SafeTensorsFile.label(source);
+        if (name.endsWith(".json")) {
+            if (configFile != null) {
+                throw new IllegalArgumentException(name + " is a config; pass no config file");
+            }
+            JsonNode root;
+            try {
+                root = HfConfig.JSON.readTree(source.toFile());
+            } catch (IOException e) {
+                throw new CheckpointException(name + ": not readable JSON (" + HfConfig.firstLine(e.getMessage()) + ")", e);
+            }
+            if (!MeshTfConfig.looksLike(root)) {
+                throw new CheckpointException(name + ": not a mesh-tf config (no n_embd or n_layer key)");
+            }
+            GptNeoConfig config = MeshTfConfig.read(source);
+            return new Result(config, List.of(HfCheckpoint.writeConfig(config, targetDir)), false);
+        }
+        Path config = configFile != null ? configFile : source.toAbsolutePath().resolveSibling(HfCheckpoint.CONFIG);
+        return convertWeights(config, () -> WeightSource.openFile(source), targetDir, options);
+    }
+
+    private static Result convertWeights(Path configFile, Supplier<WeightSource> opener, Path targetDir, SaveOptions options) {
+        if (!Files.isRegularFile(configFile)) {
+            throw new CheckpointException(configFile + ": no such config.json (a weights file needs one)");
+        }
+        GptNeoConfig config = HfConfig.read(configFile);
+        ObjectNode json = mergedConfig(configFile, config);
+        Backend backend = new ReferenceBackend();   // only allocates: no kernel runs during a conversion
+        LoadOptions load = new LoadOptions(options.dtype() == DType.BF16 ? DType.BF16 : DType.F32, false);
+        try (GptNeoModel model = HfCheckpoint.load(config, opener.get(), backend, load)) {
+            List<Path> written = HfCheckpoint.save(model, targetDir, options, json);
+            return new Result(config, written, true);
+        }
+    }
+
+    /** The source config.json with its architectural keys replaced by the normalised ones. */
+    private static ObjectNode mergedConfig(Path configFile, GptNeoConfig config) {
+        ObjectNode out = HfConfig.JSON.createObjectNode();
+        try {
+            JsonNode original = HfConfig.JSON.readTree(configFile.toFile());
+            if (original != null && original.isObject()) {
+                out.setAll((ObjectNode) original);
+            }
+        } catch (IOException e) {
+            throw new CheckpointException(configFile.getFileName() + ": not readable JSON (" + HfConfig.firstLine(e.getMessage()) + ")", e);
+        }
+        out.remove(List.of("num_hidden_layers", "num_attention_heads"));
+        out.setAll(HfConfig.toJson(config));
+        return out;
+    }
+}
