@@ -17,6 +17,7 @@ module org.gptneo.layers {
     exports org.gptneo.nn;
     exports org.gptneo.io;
     exports org.gptneo.tokenizer;
+    exports org.gptneo.generate;
 
     uses org.gptneo.backend.BackendProvider;
     provides org.gptneo.backend.BackendProvider with org.gptneo.backend.cpu.CpuBackendProvider;

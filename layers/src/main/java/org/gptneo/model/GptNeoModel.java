@@ -196,31 +196,55 @@ public final class GptNeoModel implements AutoCloseable {
      */
     public Var forward(Tape tape, Tensor ids, boolean training) {
         InputCheck.requireIds(ids, config);
-        int b = ids.dim(0), t = ids.dim(1), d = config.hiddenSize(), n = b * t;
-        long dropoutSeed = training ? nextDropoutSeed() : 0;
-
+        int b = ids.dim(0), t = ids.dim(1);
         Tensor positions = tape.allocate(DType.I32, b, t);
-        for (int i = 0; i < n; i++) {
+        for (int i = 0; i < b * t; i++) {
             positions.setInt(i, i % t);
         }
+        Var out = transformer(tape, ids, positions, null, training);   // [N, d]
+        Var logits = tape.matmul(out, false, wte, true);              // [N, V], LM head tied to wte
+        return tape.reshape(logits, b, t, config.vocabSize());
+    }
+
+    /**
+     * Inference over new tokens with a KV cache: ids [B, T] (I32) continue the sequences held in
+     * {@code cache} (which grows by T), at the given absolute positions [B, T] (I32). Returns the
+     * logits [B, V] of each row's last new token only: what generation needs next.
+     */
+    public Tensor forwardCached(Tape tape, Tensor ids, Tensor positions, KvCache cache) {
+        InputCheck.requireIds(ids, config);
+        InputCheck.requirePositions(positions, ids, config);
+        cache.requireFits(ids.dim(1));
+        int b = ids.dim(0), t = ids.dim(1);
+        Var out = transformer(tape, ids, positions, cache, false);      // [N, d]
+        cache.advance(t);
+        Tensor lastRows = tape.allocate(DType.I32, b);
+        for (int row = 0; row < b; row++) {
+            lastRows.setInt(row, row * t + t - 1);
+        }
+        Var last = tape.embedding(out, lastRows);                       // [B, d]: gathers the last row of each sequence
+        return tape.matmul(last, false, wte, true).value();             // [B, V]
+    }
+
+    /** Embeddings, every block and the final LayerNorm: [N, d] for ids [B, T]. */
+    private Var transformer(Tape tape, Tensor ids, Tensor positions, KvCache cache, boolean training) {
+        int b = ids.dim(0), t = ids.dim(1), n = b * t;
+        long dropoutSeed = training ? nextDropoutSeed() : 0;
         Var h = tape.add(tape.embedding(wte, ids.reshape(n)), tape.embedding(wpe, positions.reshape(n))); // [N, d]
         h = dropout(tape, h, config.embedDropout(), training, dropoutSeed, 0);
 
         List<AttentionType> types = config.attentionLayers();
         for (int layer = 0; layer < blocks.size(); layer++) {
             Block blk = blocks.get(layer);
-            AttentionMask mask = types.get(layer) == AttentionType.LOCAL
-                    ? AttentionMask.local(config.windowSize()) : AttentionMask.GLOBAL;
+            boolean local = types.get(layer) == AttentionType.LOCAL;
             Var attn = attention(tape, blk, tape.layerNorm(h, blk.ln1Weight(), blk.ln1Bias(), config.layerNormEpsilon()),
-                    b, t, mask, training, dropoutSeed, layer);
+                    b, t, local, cache, training, dropoutSeed, layer);
             h = tape.add(h, attn);
             Var mlp = mlp(tape, blk, tape.layerNorm(h, blk.ln2Weight(), blk.ln2Bias(), config.layerNormEpsilon()),
                     training, dropoutSeed, layer);
             h = tape.add(h, mlp);
         }
-        Var out = tape.layerNorm(h, lnFWeight, lnFBias, config.layerNormEpsilon());
-        Var logits = tape.matmul(out, false, wte, true);           // [N, V], LM head tied to wte
-        return tape.reshape(logits, b, t, config.vocabSize());
+        return tape.layerNorm(h, lnFWeight, lnFBias, config.layerNormEpsilon());
     }
 
     /**
@@ -242,14 +266,24 @@ public final class GptNeoModel implements AutoCloseable {
         return tape.crossEntropyMean(tape.reshape(logits, b * t, config.vocabSize()), targets, IGNORE_INDEX);
     }
 
-    /** out_proj(softmax(mask(q·kᵀ))·v) for x [N, d]; no 1/√head scaling (folded into q_proj's weights). */
-    private Var attention(Tape tape, Block blk, Var x, int b, int t, AttentionMask mask,
+    /**
+     * out_proj(softmax(mask(q·kᵀ))·v) for x [N, d]; no 1/√head scaling (folded into q_proj's
+     * weights). With a cache, keys and values are the cached ones followed by the new ones.
+     */
+    private Var attention(Tape tape, Block blk, Var x, int b, int t, boolean local, KvCache cache,
                           boolean training, long seed, int layer) {
         int heads = config.heads(), hs = config.headSize(), n = b * t;
         Var q = splitHeads(tape, tape.linear(x, blk.qProj(), null), b, t);   // [B, H, T, hs]
         Var k = splitHeads(tape, tape.linear(x, blk.kProj(), null), b, t);
         Var v = splitHeads(tape, tape.linear(x, blk.vProj(), null), b, t);
-        Var scores = tape.matmul(q, false, k, true);                        // [B, H, T, T]
+        AttentionMask mask = local ? AttentionMask.local(config.windowSize()) : AttentionMask.GLOBAL;
+        if (cache != null) {
+            KvCache.Keys all = cache.extend(tape, layer, local, k.value(), v.value());
+            k = Var.constant(all.keys());                                   // [B, H, S, hs]
+            v = Var.constant(all.values());
+            mask = all.mask();
+        }
+        Var scores = tape.matmul(q, false, k, true);                        // [B, H, T, S]
         Var probs = tape.maskedSoftmax(scores, mask);
         probs = dropout(tape, probs, config.attentionDropout(), training, seed, 4 * layer + 1);
         Var context = tape.matmul(probs, false, v, false);                  // [B, H, T, hs]

@@ -27,6 +27,18 @@ final class InputCheck {
         }
     }
 
+    static void requirePositions(Tensor positions, Tensor ids, GptNeoConfig config) {
+        if (positions.dtype() != DType.I32 || !positions.sameShape(ids)) {
+            throw new IllegalArgumentException("positions must be an I32 tensor shaped like the ids " + ids + ", got " + positions);
+        }
+        for (long i = 0; i < positions.size(); i++) {
+            int p = positions.getInt(i);
+            if (p < 0 || p >= config.contextLength()) {
+                throw new IllegalArgumentException("position " + p + " is outside the context [0, " + config.contextLength() + ")");
+            }
+        }
+    }
+
     static void requireLabels(Tensor targets, GptNeoConfig config) {
         for (long i = 0; i < targets.size(); i++) {
             int id = targets.getInt(i);

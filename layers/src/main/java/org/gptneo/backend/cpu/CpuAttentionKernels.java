@@ -31,10 +31,11 @@ final class CpuAttentionKernels {
         if ((long) t * s == 0) return;
         MemorySegment sc = f32(scores), pr = f32(probs);
         CpuParallel.over(sc, pr).forRange(scores.size() / s, CpuParallel.grain(WORK_PER_SCORE * s), (from, to) -> {
+            long matrices = scores.size() / ((long) t * s);
             for (long r = from; r < to; r++) { // [matrices·T, S]
                 int query = s - t + (int) (r % t);
                 int hi = Math.clamp(query + 1L, 0, s);
-                int lo = mask.isLocal() ? Math.clamp((long) query - mask.window() + 1, 0, hi) : 0;
+                int lo = Math.min(mask.firstVisible(mask.batchRow(r / t, matrices), query), hi);
                 softmaxRow(sc, pr, r * s, s, lo, hi);
             }
         });

@@ -196,12 +196,13 @@ public final class ReferenceBackend implements Backend {
         long matrices = scores.size() / Math.max(1L, (long) t * s);
         float[] row = new float[s];
         for (long m = 0; m < matrices; m++) {
+            int b = mask.batchRow(m, matrices);
             for (int i = 0; i < t; i++) {
                 long base = (m * t + i) * s;
                 int query = s - t + i;
                 float max = Float.NEGATIVE_INFINITY;
                 for (int j = 0; j < s; j++) {
-                    row[j] = mask.visible(query, j) ? scores.getFloat(base + j) : -Float.MAX_VALUE;
+                    row[j] = mask.visible(b, query, j) ? scores.getFloat(base + j) : -Float.MAX_VALUE;
                     max = Math.max(max, row[j]);
                 }
                 float total = 0f;

@@ -235,10 +235,20 @@ class CpuBackendParityTest {
         return cases.stream();
     }
 
+    @ParameterizedTest(name = "left padding, window={0}")
+    @ValueSource(ints = {0, 2, 5})
+    void maskedSoftmaxWithLeftPaddingMatches(int window) {
+        // batch 3 × heads 2, T = 4 new queries over S = 9 keys; rows padded by 0, 3 and 8 slots
+        AttentionMask mask = new AttentionMask(window, new int[] {0, 3, 8});
+        Tensor scores = random(3, 2, 4, 9);
+        check(t -> CPU.maskedSoftmax(scores, mask, t), t -> REF.maskedSoftmax(scores, mask, t), random(3, 2, 4, 9),
+                "padded softmax");
+    }
+
     @ParameterizedTest(name = "shape={0} window={1}")
     @MethodSource("softmaxCases")
     void maskedSoftmaxAndBackwardMatch(int[] shape, int window) {
-        AttentionMask mask = new AttentionMask(window);
+        AttentionMask mask = new AttentionMask(window, null);
         Tensor scores = random(shape);
         REF.scale(scores, 4f); // a spread that makes the max subtraction matter
         check(t -> CPU.maskedSoftmax(scores, mask, t), t -> REF.maskedSoftmax(scores, mask, t), random(shape),

@@ -1,0 +1,220 @@
+package org.gptneo.generate;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+import org.gptneo.autograd.Tape;
+import org.gptneo.model.GptNeoModel;
+import org.gptneo.model.KvCache;
+import org.gptneo.tensor.DType;
+import org.gptneo.tensor.Tensor;
+import org.gptneo.tokenizer.Gpt2Tokenizer;
+import org.gptneo.tokenizer.StreamDecoder;
+
+/**
+ * Text generation with a KV cache, and scoring. Thread-safe: many threads may generate on one
+ * model at once, each call with its own cache and its own memory.
+ *
+ * <p>Batched prompts are left-padded with the end-of-text id; positions come from the attention
+ * mask (cumulative count − 1, padding at 1), as Hugging Face does.
+ */
+public final class Generator {
+    private final GptNeoModel model;
+    private final Gpt2Tokenizer tokenizer;
+
+    public Generator(GptNeoModel model, Gpt2Tokenizer tokenizer) {
+        this.model = Objects.requireNonNull(model);
+        this.tokenizer = Objects.requireNonNull(tokenizer);
+    }
+
+    /** Tokenizes the prompt (the literal {@code <|endoftext|>} becomes its id) and generates. */
+    public Generation generate(String prompt, GenerationConfig config, TokenListener listener) {
+        return generate(tokenizer.encode(prompt), config, listener);
+    }
+
+    /** Generates from prompt ids, streaming each token to {@code listener}. */
+    public Generation generate(int[] prompt, GenerationConfig config, TokenListener listener) {
+        return run(List.of(prompt), config, listener).getFirst();
+    }
+
+    /** Generates for several prompts at once (left padding); row i samples with seed {@code seed + i}. */
+    public List<Generation> generateBatch(List<int[]> prompts, GenerationConfig config) {
+        return run(prompts, config, TokenListener.NONE);
+    }
+
+    /**
+     * Natural-log probabilities of each continuation token given everything before it, for
+     * evaluation: element i is log p(continuation[i] | context, continuation[0..i)).
+     */
+    public double[] logProbs(int[] context, int[] continuation) {
+        if (context.length == 0) {
+            throw new IllegalArgumentException("scoring needs at least one context token (e.g. the end-of-text id)");
+        }
+        int n = context.length + continuation.length, v = model.config().vocabSize();
+        requireFits(n, 0);
+        int[] all = Arrays.copyOf(context, n);
+        System.arraycopy(continuation, 0, all, context.length, continuation.length);
+        try (Tape tape = new Tape(model.backend(), false)) {
+            Tensor ids = tape.allocate(DType.I32, 1, n);
+            for (int i = 0; i < n; i++) ids.setInt(i, all[i]);
+            Tensor logits = model.forward(tape, ids, false).value();     // [1, n, V]
+            double[] out = new double[continuation.length];
+            for (int i = 0; i < continuation.length; i++) {
+                long row = (long) (context.length - 1 + i) * v;
+                double max = Double.NEGATIVE_INFINITY;
+                for (int j = 0; j < v; j++) max = Math.max(max, logits.getFloat(row + j));
+                double total = 0;
+                for (int j = 0; j < v; j++) total += Math.exp(logits.getFloat(row + j) - max);
+                out[i] = logits.getFloat(row + continuation[i]) - max - Math.log(total);
+            }
+            return out;
+        }
+    }
+
+    private List<Generation> run(List<int[]> prompts, GenerationConfig config, TokenListener listener) {
+        int batch = prompts.size(), longest = 0;
+        if (batch == 0) throw new IllegalArgumentException("no prompts");
+        for (int[] p : prompts) {
+            if (p.length == 0) throw new IllegalArgumentException("a prompt must have at least one token");
+            longest = Math.max(longest, p.length);
+        }
+        requireFits(longest, config.maxNewTokens());
+        int eos = model.config().eosTokenId(), v = model.config().vocabSize();
+        Row[] rows = new Row[batch];
+        for (int b = 0; b < batch; b++) {
+            rows[b] = new Row(prompts.get(b), longest - prompts.get(b).length, config, config.seed() + b,
+                    b == 0 ? listener : TokenListener.NONE);
+        }
+        try (KvCache cache = new KvCache(model, batch, Arrays.stream(rows).mapToInt(r -> r.padding).toArray())) {
+            int[][] stepIds = new int[batch][], stepPositions = new int[batch][];
+            for (int b = 0; b < batch; b++) {
+                stepIds[b] = rows[b].paddedPrompt(longest, eos);
+                stepPositions[b] = rows[b].promptPositions(longest);
+            }
+            for (int step = 0; step < config.maxNewTokens(); step++) {
+                float[][] logits = forward(cache, stepIds, stepPositions, v);
+                boolean running = false;
+                for (int b = 0; b < batch; b++) {
+                    Row r = rows[b];
+                    int next = r.finished() ? eos : r.accept(logits[b]);
+                    stepIds[b] = new int[] {next};
+                    stepPositions[b] = new int[] {r.nextPosition++};
+                    running |= !r.finished();
+                }
+                if (!running || step + 1 == config.maxNewTokens()) break;
+            }
+        }
+        List<Generation> out = new ArrayList<>();
+        for (Row r : rows) out.add(r.result());
+        return out;
+    }
+
+    /** One cached forward step; the last position's logits per row, as [B][V] on the heap. */
+    private float[][] forward(KvCache cache, int[][] ids, int[][] positions, int v) {
+        int batch = ids.length, t = ids[0].length;
+        try (Tape tape = new Tape(model.backend(), false)) {
+            Tensor idTensor = tape.allocate(DType.I32, batch, t), posTensor = tape.allocate(DType.I32, batch, t);
+            for (int b = 0; b < batch; b++) {
+                for (int i = 0; i < t; i++) {
+                    idTensor.setInt((long) b * t + i, ids[b][i]);
+                    posTensor.setInt((long) b * t + i, positions[b][i]);
+                }
+            }
+            float[] flat = model.forwardCached(tape, idTensor, posTensor, cache).toFloatArray();   // [B, V]
+            float[][] out = new float[batch][];
+            for (int b = 0; b < batch; b++) out[b] = Arrays.copyOfRange(flat, b * v, (b + 1) * v);
+            return out;
+        }
+    }
+
+    private void requireFits(int promptTokens, int newTokens) {
+        int context = model.config().contextLength();
+        if (promptTokens + newTokens > context) {
+            throw new IllegalArgumentException("prompt of " + promptTokens + " tokens + " + newTokens
+                    + " new tokens exceeds the context length " + context);
+        }
+    }
+
+    /** The state of one sequence of a batch. */
+    private final class Row {
+        final int[] prompt;
+        final int padding;
+        final GenerationConfig config;
+        final Sampler sampler;
+        final TokenListener listener;
+        final StreamDecoder decoder = tokenizer.streamDecoder();
+        final StringBuilder text = new StringBuilder();
+        int[] seen;
+        int seenCount, newCount, nextPosition;
+        Generation.Finish finish;
+
+        Row(int[] prompt, int padding, GenerationConfig config, long seed, TokenListener listener) {
+            this.prompt = prompt.clone();
+            this.padding = padding;
+            this.config = config;
+            this.sampler = new Sampler(config, seed);
+            this.listener = listener;
+            this.seen = Arrays.copyOf(prompt, prompt.length + config.maxNewTokens());
+            this.seenCount = prompt.length;
+            this.nextPosition = prompt.length;
+        }
+
+        int[] paddedPrompt(int longest, int pad) {
+            int[] ids = new int[longest];
+            Arrays.fill(ids, 0, padding, pad);
+            System.arraycopy(prompt, 0, ids, padding, prompt.length);
+            return ids;
+        }
+
+        /** cumsum(mask) − 1 for real tokens, 1 for padding (Hugging Face's convention). */
+        int[] promptPositions(int longest) {
+            int[] pos = new int[longest];
+            for (int i = 0; i < longest; i++) pos[i] = i < padding ? 1 : i - padding;
+            return pos;
+        }
+
+        boolean finished() {
+            return finish != null;
+        }
+
+        int accept(float[] logits) {
+            int id = sampler.next(logits, seen, seenCount);
+            seen[seenCount++] = id;
+            newCount++;
+            boolean eos = id == model.config().eosTokenId() && config.stopAtEos();
+            if (eos) {
+                finish = Generation.Finish.END_OF_TEXT;
+                String rest = decoder.flush();
+                if (!rest.isEmpty()) append(id, rest);
+                return id;
+            }
+            append(id, decoder.push(id));
+            if (finish == null && newCount == config.maxNewTokens()) {
+                String rest = decoder.flush();
+                if (!rest.isEmpty()) text.append(rest);
+                finish = Generation.Finish.LENGTH;
+            }
+            return id;
+        }
+
+        private void append(int id, String delta) {
+            int before = text.length();
+            text.append(delta);
+            listener.onToken(id, delta);
+            for (String stop : config.stopStrings()) {
+                int at = text.indexOf(stop, Math.max(0, before - stop.length() + 1));
+                if (at >= 0) {
+                    text.setLength(at + stop.length());
+                    finish = Generation.Finish.STOP_STRING;
+                    return;
+                }
+            }
+        }
+
+        Generation result() {
+            return new Generation(Arrays.copyOfRange(seen, prompt.length, seenCount), text.toString(),
+                    finish == null ? Generation.Finish.LENGTH : finish);
+        }
+    }
+}
