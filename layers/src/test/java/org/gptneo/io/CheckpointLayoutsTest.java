@@ -98,7 +98,7 @@ class CheckpointLayoutsTest {
                 assertThat(t.dtype()).as(e.getKey()).isEqualTo(matrix ? DType.BF16 : DType.F32);
                 assertThat(t.data().isMapped()).as(e.getKey()).isEqualTo(matrix);
             }
-            forwardIfBackendTakesBf16(model, "BF16");
+            forwardMatchesReference(model, "BF16");
         }
     }
 
@@ -112,7 +112,7 @@ class CheckpointLayoutsTest {
                     assertThat(t.dtype()).as(e.getKey()).isEqualTo(t.rank() == 2 ? DType.BF16 : DType.F32);
                     assertThat(t.data().isMapped()).as(e.getKey()).isFalse();
                 }
-                forwardIfBackendTakesBf16(model, "F32_matrices_BF16");
+                forwardMatchesReference(model, "F32_matrices_BF16");
             }
         }
     }
@@ -156,20 +156,10 @@ class CheckpointLayoutsTest {
         }
     }
 
-    /**
-     * Runs the forward pass on BF16 weight matrices when the backend supports them; the CPU kernels
-     * may not accept BF16 weights yet, in which case only the dtypes above are asserted.
-     */
-    private static void forwardIfBackendTakesBf16(GptNeoModel model, String expectedKey) {
+    /** Runs the forward pass on the BF16 weight matrices and compares with the reference logits. */
+    private static void forwardMatchesReference(GptNeoModel model, String expectedKey) {
         try (Arena arena = Arena.ofConfined()) {
-            Tensor logits;
-            try {
-                logits = CheckpointFixtures.logits(model, arena);
-            } catch (RuntimeException e) {
-                System.err.println("note: " + model.backend().name() + " backend cannot run BF16 weights yet: " + e);
-                return;
-            }
-            assertThat(CheckpointFixtures.relativeError(logits, expectedKey)).isLessThan(1e-4);
+            assertThat(CheckpointFixtures.relativeError(CheckpointFixtures.logits(model, arena), expectedKey)).isLessThan(1e-4);
         }
     }
 
@@ -183,7 +173,7 @@ class CheckpointLayoutsTest {
         try (GptNeoModel model = HfCheckpoint.load(CheckpointFixtures.folder("st_bf16"), cpu,
                 LoadOptions.defaults().withDtype(DType.BF16))) {
             assertThat(model.parameters().get("transformer.h.0.mlp.c_fc.weight").value().dtype()).isEqualTo(DType.BF16);
-            forwardIfBackendTakesBf16(model, "BF16");
+            forwardMatchesReference(model, "BF16");
         }
     }
 

@@ -19,11 +19,18 @@ final class CpuEmbeddingKernels {
     static void embedding(Tensor table, Tensor ids, Tensor out) {
         int c = table.dim(-1);
         int[] rows = checkedIds(ids, table.dim(0));
-        MemorySegment ts = f32(table), os = f32(out);
+        StoredRows ts = StoredRows.of(table);
+        MemorySegment os = f32(out);
         long rowBytes = (long) c * Float.BYTES;
-        CpuParallel.over(ts, os).forRange(rows.length, CpuParallel.grain(c), (from, to) -> {
+        CpuParallel.over(ts.data(), os).forRange(rows.length, CpuParallel.grain(c), (from, to) -> {
+            float[] row = ts.isF32() ? null : new float[c];
             for (int n = (int) from; n < to; n++) { // out [N, C] ← table [V, C]
-                MemorySegment.copy(ts, rows[n] * rowBytes, os, n * rowBytes, rowBytes);
+                if (row == null) {
+                    MemorySegment.copy(ts.data(), rows[n] * rowBytes, os, n * rowBytes, rowBytes);
+                } else {                            // widened from BF16/F16
+                    ts.read((long) rows[n] * c, row, 0, c);
+                    MemorySegment.copy(row, 0, os, CpuVectors.FLOAT, n * rowBytes, c);
+                }
             }
         });
     }

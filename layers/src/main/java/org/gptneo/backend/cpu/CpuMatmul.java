@@ -61,11 +61,11 @@ final class CpuMatmul {
             else CpuElementwise.scale(c, beta);
             return;
         }
-        new Product(f32(a), transposeA, f32(b), transposeB, f32(c), s, alpha, beta).run();
+        new Product(StoredRows.of(a), transposeA, StoredRows.of(b), transposeB, f32(c), s, alpha, beta).run();
     }
 
     /** One call's operands and geometry; {@link #task} computes one task's part of C. */
-    private record Product(MemorySegment a, boolean transposeA, MemorySegment b, boolean transposeB,
+    private record Product(StoredRows a, boolean transposeA, StoredRows b, boolean transposeB,
                            MemorySegment c, MatmulShape s, float alpha, float beta) {
 
         /**
@@ -82,7 +82,7 @@ final class CpuMatmul {
             int taskRows = Math.ceilDiv(s.m(), rowsPerTask);
             long tasks = (long) s.batch() * taskRows * colBlocks;
             long workPerTask = (long) Math.min(rowsPerTask, s.m()) * Math.min(NC, s.n()) * s.k();
-            CpuParallel.over(a, b, c).forRange(tasks, CpuParallel.grain(workPerTask), (from, to) -> {
+            CpuParallel.over(a.data(), b.data(), c).forRange(tasks, CpuParallel.grain(workPerTask), (from, to) -> {
                 Buffers buffers = BUFFERS.get();
                 for (long t = from; t < to; t++) {
                     int p = (int) (t / ((long) taskRows * colBlocks));
@@ -125,13 +125,13 @@ final class CpuMatmul {
                 if (!transposeA) { // A [M, K]: row i is contiguous in k
                     for (int r = 0; r < rows; r++) {
                         long src = off + (long) (i0 + ir + r) * k + k0;
-                        MemorySegment.copy(a, FLOAT, src * Float.BYTES, stage, 0, kc);
+                        a.read(src, stage, 0, kc);
                         for (int kk = 0; kk < kc; kk++) ap[panel + kk * MR + r] = stage[kk];
                     }
                 } else { // A [K, M]: the panel's rows at one depth are contiguous
                     for (int kk = 0; kk < kc; kk++) {
                         long src = off + (long) (k0 + kk) * m + i0 + ir;
-                        MemorySegment.copy(a, FLOAT, src * Float.BYTES, ap, panel + kk * MR, rows);
+                        a.read(src, ap, panel + kk * MR, rows);
                     }
                 }
             }
@@ -142,12 +142,18 @@ final class CpuMatmul {
             int n = s.n(), k = s.k();
             for (int jr = 0; jr < nc; jr += NR) {
                 int panel = jr * kc, width = Math.min(NR, nc - jr);
-                if (!transposeB) { // B [K, N]: the panel's columns at one depth are contiguous
+                if (!transposeB && !b.isF32()) { // B [K, N] in half precision: widen row pieces
+                    for (int kk = 0; kk < kc; kk++) {
+                        int at = panel + kk * NR;
+                        b.read(off + (long) (k0 + kk) * n + j0 + jr, bp, at, width);
+                        Arrays.fill(bp, at + width, at + NR, 0f);
+                    }
+                } else if (!transposeB) { // B [K, N]: the panel's columns at one depth are contiguous
                     for (int kk = 0; kk < kc; kk++) {
                         long src = (off + (long) (k0 + kk) * n + j0 + jr) * Float.BYTES;
                         for (int j = 0; j < NR; j += VL) {
                             VectorMask<Float> valid = F.indexInRange(j, width);
-                            FloatVector.fromMemorySegment(F, b, src + (long) j * Float.BYTES, LE, valid)
+                            FloatVector.fromMemorySegment(F, b.data(), src + (long) j * Float.BYTES, LE, valid)
                                     .intoArray(bp, panel + kk * NR + j);
                         }
                     }
@@ -155,7 +161,7 @@ final class CpuMatmul {
                     if (width < NR) Arrays.fill(bp, panel, panel + NR * kc, 0f);
                     for (int col = 0; col < width; col++) {
                         long src = off + (long) (j0 + jr + col) * k + k0;
-                        MemorySegment.copy(b, FLOAT, src * Float.BYTES, stage, 0, kc);
+                        b.read(src, stage, 0, kc);
                         for (int kk = 0; kk < kc; kk++) bp[panel + kk * NR + col] = stage[kk];
                     }
                 }

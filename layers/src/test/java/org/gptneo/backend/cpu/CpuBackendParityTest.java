@@ -235,6 +235,22 @@ class CpuBackendParityTest {
         return cases.stream();
     }
 
+    @ParameterizedTest(name = "{0} weights")
+    @ValueSource(strings = {"BF16", "F16"})
+    void halfPrecisionWeightsAreWidenedExactly(String dtypeName) {
+        DType dtype = DType.valueOf(dtypeName);
+        try (Arena arena = Arena.ofConfined()) {
+            Tensor x = random(5, 33), weight = random(17, 33).to(arena, dtype), table = random(11, 33).to(arena, dtype);
+            check(t -> CPU.matmul(x, false, weight, true, t, 1f, 0f), t -> REF.matmul(x, false, weight, true, t, 1f, 0f),
+                    random(5, 17), "x·wᵀ with " + dtype + " w");
+            Tensor wNotTransposed = random(33, 17).to(arena, dtype);
+            check(t -> CPU.matmul(x, false, wNotTransposed, false, t, 1f, 0f),
+                    t -> REF.matmul(x, false, wNotTransposed, false, t, 1f, 0f), random(5, 17), "x·w with " + dtype + " w");
+            Tensor ids = Tensor.ofInts(arena, new int[] {3, 0, 10, 3}, 4);
+            check(t -> CPU.embedding(table, ids, t), t -> REF.embedding(table, ids, t), random(4, 33), dtype + " embedding");
+        }
+    }
+
     @ParameterizedTest(name = "left padding, window={0}")
     @ValueSource(ints = {0, 2, 5})
     void maskedSoftmaxWithLeftPaddingMatches(int window) {
