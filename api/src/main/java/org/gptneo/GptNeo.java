@@ -1,13 +1,14 @@
 package org.gptneo;
 
 import java.nio.file.Path;
-import org.gptneo.backend.Backend;
 import org.gptneo.backend.Backends;
 import org.gptneo.io.HfCheckpoint;
+import org.gptneo.io.LoadOptions;
 import org.gptneo.io.ModelConfigFile;
 import org.gptneo.model.GptNeoBuilder;
 import org.gptneo.model.GptNeoModel;
 import org.gptneo.presets.Preset;
+import org.gptneo.tokenizer.Gpt2Tokenizer;
 
 /**
  * Where to start: describe a model ({@link #builder()}), take a known shape ({@link #preset}), read
@@ -41,12 +42,26 @@ public final class GptNeo {
         return ModelConfigFile.read(file);
     }
 
-    /** Loads a Hugging Face model folder (config.json + model.safetensors) on the default backend. */
+    /**
+     * Loads a Hugging Face model folder (config.json + model.safetensors, sharded safetensors or
+     * pytorch_model.bin) for inference on the default backend: F32 safetensors weights are used
+     * straight from the memory-mapped file, without a copy.
+     */
     public static GptNeoModel load(Path dir) {
-        return load(dir, Backends.defaultBackend());
+        return load(dir, LoadOptions.defaults());
     }
 
-    public static GptNeoModel load(Path dir, Backend backend) {
-        return HfCheckpoint.load(dir, backend);
+    /**
+     * Loads a Hugging Face model folder with explicit options: {@code LoadOptions.training()} for
+     * writable F32 weights to fine-tune, {@code LoadOptions.defaults().withDtype(DType.BF16)} to keep
+     * weight matrices in BF16 for inference.
+     */
+    public static GptNeoModel load(Path dir, LoadOptions options) {
+        return HfCheckpoint.load(dir, Backends.defaultBackend(), options);
+    }
+
+    /** The GPT-2 tokenizer of a model folder (tokenizer.json or vocab.json + merges.txt), else the built-in one. */
+    public static Gpt2Tokenizer tokenizer(Path dir) {
+        return Gpt2Tokenizer.fromFolder(dir);
     }
 }

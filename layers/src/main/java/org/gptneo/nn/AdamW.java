@@ -47,6 +47,12 @@ public final class AdamW implements AutoCloseable {
     public AdamW(Backend backend, Map<String, Var> parameters, Settings settings, Predicate<String> decays) {
         this.backend = backend;
         this.settings = settings;
+        parameters.forEach((name, p) -> {
+            if (p.value().data().isReadOnly()) {
+                throw new IllegalArgumentException("parameter '" + name + "' is read-only (loaded for inference);"
+                        + " load the model with LoadOptions.training() to train it");
+            }
+        });
         parameters.forEach((name, p) -> slots.add(new Slot(p,
                 backend.allocate(arena, DType.F32, p.shape()), backend.allocate(arena, DType.F32, p.shape()),
                 decays.test(name))));
