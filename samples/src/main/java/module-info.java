@@ -1,4 +1,7 @@
-/** The {@code gptneo} command line: demo, info and logits. Start at {@link org.gptneo.cli.Main}. */
+/**
+ * The {@code gptneo} command line: generate, tokenize, detokenize, convert, info, logits and demo.
+ * Start at {@link org.gptneo.cli.Main}.
+ */
 module org.gptneo.samples {
     requires org.gptneo.api;
     requires info.picocli;

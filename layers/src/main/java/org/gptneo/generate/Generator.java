@@ -182,34 +182,38 @@ public final class Generator {
             int id = sampler.next(logits, seen, seenCount);
             seen[seenCount++] = id;
             newCount++;
-            boolean eos = id == model.config().eosTokenId() && config.stopAtEos();
-            if (eos) {
+            if (id == model.config().eosTokenId() && config.stopAtEos()) {
                 finish = Generation.Finish.END_OF_TEXT;
-                String rest = decoder.flush();
-                if (!rest.isEmpty()) append(id, rest);
+                emit(id, decoder.flush());               // bytes held back before the end-of-text token
                 return id;
             }
-            append(id, decoder.push(id));
+            String delta = decoder.push(id);
+            if (newCount == config.maxNewTokens()) {
+                delta += decoder.flush();                // the last token: nothing more will complete it
+            }
+            emit(id, delta);
             if (finish == null && newCount == config.maxNewTokens()) {
-                String rest = decoder.flush();
-                if (!rest.isEmpty()) text.append(rest);
                 finish = Generation.Finish.LENGTH;
             }
             return id;
         }
 
-        private void append(int id, String delta) {
+        /**
+         * Appends a token's text, cut just after a stop string when one appears, and tells the
+         * listener exactly what was appended: the streamed text always equals {@link Generation#text()}.
+         */
+        private void emit(int id, String delta) {
             int before = text.length();
             text.append(delta);
-            listener.onToken(id, delta);
             for (String stop : config.stopStrings()) {
                 int at = text.indexOf(stop, Math.max(0, before - stop.length() + 1));
                 if (at >= 0) {
                     text.setLength(at + stop.length());
                     finish = Generation.Finish.STOP_STRING;
-                    return;
+                    break;
                 }
             }
+            listener.onToken(id, text.substring(before));
         }
 
         Generation result() {

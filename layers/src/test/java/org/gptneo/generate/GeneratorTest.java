@@ -107,9 +107,11 @@ class GeneratorTest {
 
             String fullText = TOKENIZER.decode(free);
             String stop = fullText.substring(5, 7);
+            StringBuilder streamed = new StringBuilder();
             Generation s = generator.generate(prompt, GenerationConfig.greedy(30).withStopAtEos(false)
-                    .withStopStrings(List.of(stop)), TokenListener.NONE);
+                    .withStopStrings(List.of(stop)), (id, delta) -> streamed.append(delta));
             assertThat(s.finish()).isEqualTo(Generation.Finish.STOP_STRING);
+            assertThat(streamed.toString()).as("the stream is cut where the text is").isEqualTo(s.text());
             assertThat(s.text()).endsWith(stop).isEqualTo(fullText.substring(0, fullText.indexOf(stop) + stop.length()));
 
             Generation limited = generator.generate(prompt, GenerationConfig.greedy(7).withStopAtEos(false), TokenListener.NONE);

@@ -2,7 +2,9 @@ package org.gptneo.cli;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStreamWriter;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import java.util.Properties;
 import org.gptneo.backend.Backends;
 import picocli.CommandLine;
@@ -23,8 +25,10 @@ import picocli.CommandLine.Spec;
 @Command(name = "gptneo",
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
-        description = "GPT-Neo for the JVM: train a tiny demo model, describe a model, compute logits.",
-        subcommands = {DemoCommand.class, InfoCommand.class, LogitsCommand.class, CommandLine.HelpCommand.class},
+        description = "GPT-Neo for the JVM: generate text with a Hugging Face checkpoint, tokenize, convert"
+                + " checkpoints, describe a model, compute logits, train a tiny demo model.",
+        subcommands = {GenerateCommand.class, TokenizeCommand.class, DetokenizeCommand.class, ConvertCommand.class,
+            InfoCommand.class, LogitsCommand.class, DemoCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Exit codes: 0 success, 1 the command failed (one line on stderr), 2 usage error."})
 public final class Main implements Runnable {
     @Spec
@@ -35,7 +39,11 @@ public final class Main implements Runnable {
     boolean verbose;
 
     public static void main(String[] args) {
-        System.exit(commandLine().execute(args));
+        // stdout is UTF-8 whatever the locale says (a POSIX locale would turn generated text into '?')
+        PrintWriter out = new PrintWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8), true);
+        int code = commandLine().setOut(out).execute(args);
+        out.flush();
+        System.exit(code);
     }
 
     /** The configured command line: run it with {@link CommandLine#execute}; tests set out and err first. */
@@ -45,7 +53,7 @@ public final class Main implements Runnable {
 
     @Override
     public void run() {
-        throw new ParameterException(spec.commandLine(), "Missing command: try demo, info or logits");
+        throw new ParameterException(spec.commandLine(), "Missing command: try generate, tokenize, detokenize, convert, info, logits or demo");
     }
 
     /** Any exception a command throws: one line on stderr, the trace too with --verbose, exit 1. */

@@ -18,7 +18,7 @@ class MainTest {
     void helpListsTheCommands() {
         Cli r = Cli.run("--help");
         assertThat(r.exitCode()).isZero();
-        assertThat(r.out()).contains("demo", "info", "logits", "--verbose");
+        assertThat(r.out()).contains("demo", "info", "logits", "generate", "tokenize", "detokenize", "convert", "--verbose");
     }
 
     @Test

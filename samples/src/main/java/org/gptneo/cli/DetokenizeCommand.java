@@ -1,0 +1,41 @@
+package org.gptneo.cli;
+
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code gptneo detokenize}: token ids → their text, exactly, with no newline added. */
+@Command(name = "detokenize", mixinStandardHelpOptions = true,
+        description = {
+            "Print the text of token ids exactly, with no newline added.",
+            "",
+            "The text goes to stdout as UTF-8 with NO trailing newline, so round trips are",
+            "exact: ./gptneo detokenize --ids \"$(./gptneo tokenize --text 'Hi')\" prints Hi.",
+            "Bytes that do not form valid UTF-8 become U+FFFD, as Hugging Face's decode does",
+            "(errors='replace', no clean-up of tokenization spaces). An id outside the",
+            "vocabulary is an error."})
+final class DetokenizeCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    TokenizerSource tokenizer;
+
+    @Option(names = "--ids", required = true, paramLabel = "IDS",
+            description = "Token ids separated by ',', e.g. 15496,995 (a JSON array such as [15496,995] is accepted too).")
+    String ids;
+
+    @Override
+    public Integer call() {
+        int[] parsed = TokenIds.parse("--ids", ids);
+        String text = tokenizer.tokenizer().decode(parsed);
+        PrintWriter out = spec.commandLine().getOut();
+        out.print(text);
+        out.flush();
+        return 0;
+    }
+}
