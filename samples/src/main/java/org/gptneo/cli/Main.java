@@ -28,7 +28,7 @@ import picocli.CommandLine.Spec;
         description = "GPT-Neo for the JVM: generate text with a Hugging Face checkpoint, tokenize, convert"
                 + " checkpoints, describe a model, compute logits, train a tiny demo model.",
         subcommands = {GenerateCommand.class, TokenizeCommand.class, DetokenizeCommand.class, ConvertCommand.class,
-            InfoCommand.class, LogitsCommand.class, DemoCommand.class, CommandLine.HelpCommand.class},
+            InfoCommand.class, LogitsCommand.class, DemoCommand.class, BenchCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Exit codes: 0 success, 1 the command failed (one line on stderr), 2 usage error."})
 public final class Main implements Runnable {
     @Spec

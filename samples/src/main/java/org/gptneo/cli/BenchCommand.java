@@ -1,0 +1,123 @@
+package org.gptneo.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.PrintWriter;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import org.gptneo.autograd.Tape;
+import org.gptneo.autograd.Var;
+import org.gptneo.generate.GenerationConfig;
+import org.gptneo.generate.Generator;
+import org.gptneo.generate.TokenListener;
+import org.gptneo.model.GptNeoModel;
+import org.gptneo.tensor.DType;
+import org.gptneo.tensor.Tensor;
+import org.gptneo.tokenizer.Gpt2Tokenizer;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code gptneo bench}: times a training step (forward + backward), a forward pass and cached
+ * generation on random ids, median of several runs after warm-up. tools/bench/compare.sh runs it
+ * beside the same shapes in PyTorch.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = {
+            "Time a training step, a forward pass and KV-cache generation on the default backend.",
+            "",
+            "Weights are random (seeded) unless --model is given. Prints one JSON object with",
+            "milliseconds (medians) and tokens per second."})
+final class BenchCommand implements Callable<Integer> {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Spec
+    CommandSpec spec;
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    ModelSource source;
+
+    @Option(names = "--batch", defaultValue = "4", description = "Rows per step (default ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = "--seq", defaultValue = "128", description = "Tokens per row (default ${DEFAULT-VALUE}).")
+    int seq;
+
+    @Option(names = "--runs", defaultValue = "5", description = "Timed runs after 2 warm-up runs (default ${DEFAULT-VALUE}).")
+    int runs;
+
+    @Option(names = "--new-tokens", defaultValue = "32", description = "Tokens generated in the generation test (default ${DEFAULT-VALUE}).")
+    int newTokens;
+
+    @Override
+    public Integer call() throws Exception {
+        try (GptNeoModel model = source.model()) {
+            int v = model.config().vocabSize();
+            SplittableRandom random = new SplittableRandom(1);
+            int[] ids = random.ints((long) batch * seq, 0, v).toArray();
+
+            double trainMs = median(() -> {
+                try (Tape tape = new Tape(model.backend(), true)) {
+                    Tensor input = idsOn(tape, ids);
+                    Var loss = model.loss(tape, model.forward(tape, input, false), input);
+                    tape.backward(loss);
+                }
+            });
+            model.zeroGrad();
+            double forwardMs = median(() -> {
+                try (Tape tape = new Tape(model.backend(), false)) {
+                    model.forward(tape, idsOn(tape, ids), false);
+                }
+            });
+            Generator generator = new Generator(model, Gpt2Tokenizer.builtIn());
+            int[] prompt = Arrays.copyOf(ids, Math.min(seq, model.config().contextLength() - newTokens));
+            GenerationConfig greedy = GenerationConfig.greedy(newTokens).withStopAtEos(false);
+            double generateMs = median(() -> generator.generate(prompt, greedy, TokenListener.NONE));
+
+            ObjectNode json = JSON.createObjectNode();
+            json.put("backend", model.backend().name());
+            json.put("parameters", model.parameterCount());
+            json.put("batch", batch);
+            json.put("seq", seq);
+            json.put("train_step_ms", round(trainMs));
+            json.put("train_tokens_per_s", round(batch * seq / (trainMs / 1000)));
+            json.put("forward_ms", round(forwardMs));
+            json.put("forward_tokens_per_s", round(batch * seq / (forwardMs / 1000)));
+            json.put("generate_prompt_tokens", prompt.length);
+            json.put("generate_new_tokens", newTokens);
+            json.put("generate_ms", round(generateMs));
+            json.put("generate_new_tokens_per_s", round(newTokens / (generateMs / 1000)));
+            PrintWriter out = spec.commandLine().getOut();
+            out.println(JSON.writeValueAsString(json));
+            out.flush();
+        }
+        return 0;
+    }
+
+    /** ids [batch, seq] (I32) in the tape's memory. */
+    private Tensor idsOn(Tape tape, int[] ids) {
+        Tensor t = tape.allocate(DType.I32, batch, seq);
+        for (int i = 0; i < ids.length; i++) t.setInt(i, ids[i]);
+        return t;
+    }
+
+    private double median(Runnable run) {
+        for (int i = 0; i < 2; i++) run.run();
+        double[] ms = new double[runs];
+        for (int i = 0; i < runs; i++) {
+            long start = System.nanoTime();
+            run.run();
+            ms[i] = (System.nanoTime() - start) / 1e6;
+        }
+        Arrays.sort(ms);
+        return ms[runs / 2];
+    }
+
+    private static double round(double x) {
+        return Math.round(x * 10) / 10.0;
+    }
+}
