@@ -15,7 +15,7 @@ import org.gptneo.tensor.Tensor;
  * The stored tensors of a checkpoint, whatever its layout: one or several safetensors files
  * (memory-mapped, so views are possible) or torch zip files (copied in chunks). Names are as stored.
  */
-abstract sealed class WeightSource implements AutoCloseable {
+abstract sealed class WeightSource implements AutoCloseable permits WeightSource.OpenFiles {
     /** The file a message about the whole checkpoint names (the weights file or the index). */
     abstract String label();
 
@@ -133,21 +133,22 @@ abstract sealed class WeightSource implements AutoCloseable {
     /** The names stored in one file (by label). */
     abstract Set<String> namesIn(String fileLabel);
 
-    // ---- safetensors -----------------------------------------------------------------------------
+    // ---- shared bookkeeping of one or several files ------------------------------------------------
 
-    static final class Safe extends WeightSource {
+    /** Which file holds each tensor; F is one open file of the layout. */
+    abstract static sealed class OpenFiles<F extends AutoCloseable> extends WeightSource permits Safe, Torch {
         private final String label;
-        private final List<SafeTensorsFile> files;
-        private final Map<String, SafeTensorsFile> byLabel;
-        private final Map<String, SafeTensorsFile> byTensor = new LinkedHashMap<>();
+        private final List<F> files;
+        private final Map<String, F> byLabel;
+        private final Map<String, F> byTensor = new LinkedHashMap<>();
         private final Map<String, String> labelOf = new LinkedHashMap<>();
 
-        Safe(String label, List<SafeTensorsFile> files, Map<String, SafeTensorsFile> byLabel, ShardIndex index) {
+        OpenFiles(String label, List<F> files, Map<String, F> byLabel, ShardIndex index) {
             this.label = label;
             this.files = files;
             this.byLabel = byLabel;
             byLabel.forEach((fileLabel, f) -> {
-                for (String n : f.names()) {
+                for (String n : namesOf(f)) {
                     if (index == null || fileLabel.equals(index.weightMap().get(n))) {
                         byTensor.put(n, f);
                         labelOf.put(n, fileLabel);
@@ -155,6 +156,8 @@ abstract sealed class WeightSource implements AutoCloseable {
                 }
             });
         }
+
+        abstract Set<String> namesOf(F file);
 
         @Override
         String label() {
@@ -168,12 +171,43 @@ abstract sealed class WeightSource implements AutoCloseable {
 
         @Override
         Set<String> namesIn(String fileLabel) {
-            return byLabel.get(fileLabel).names();
+            return namesOf(byLabel.get(fileLabel));
         }
 
         @Override
         String fileOf(String name) {
             return labelOf.getOrDefault(name, label);
+        }
+
+        /** The file that holds {@code name}. */
+        F file(String name) {
+            F f = byTensor.get(name);
+            if (f == null) throw new CheckpointException(label + ": no tensor named '" + name + "'");
+            return f;
+        }
+
+        @Override
+        public void close() {
+            for (F f : files) {
+                try {
+                    f.close();
+                } catch (Exception e) {
+                    throw new CheckpointException(label + ": cannot close: " + e.getMessage(), e);
+                }
+            }
+        }
+    }
+
+    // ---- safetensors: memory-mapped, so views are possible -----------------------------------------
+
+    static final class Safe extends OpenFiles<SafeTensorsFile> {
+        Safe(String label, List<SafeTensorsFile> files, Map<String, SafeTensorsFile> byLabel, ShardIndex index) {
+            super(label, files, byLabel, index);
+        }
+
+        @Override
+        Set<String> namesOf(SafeTensorsFile file) {
+            return file.names();
         }
 
         @Override
@@ -193,7 +227,7 @@ abstract sealed class WeightSource implements AutoCloseable {
 
         @Override
         void copyInto(String name, Tensor target) {
-            target.copyFrom(file(name).tensor(name));
+            target.copyFrom(view(name));
         }
 
         @Override
@@ -208,60 +242,18 @@ abstract sealed class WeightSource implements AutoCloseable {
             }
             return true;
         }
-
-        private SafeTensorsFile file(String name) {
-            SafeTensorsFile f = byTensor.get(name);
-            if (f == null) throw new CheckpointException(label + ": no tensor named '" + name + "'");
-            return f;
-        }
-
-        @Override
-        public void close() {
-            files.forEach(SafeTensorsFile::close);
-        }
     }
 
-    // ---- torch zip -------------------------------------------------------------------------------
+    // ---- torch zip: tensors are copied out of the archive in chunks --------------------------------
 
-    static final class Torch extends WeightSource {
-        private final String label;
-        private final List<TorchCheckpointFile> files;
-        private final Map<String, TorchCheckpointFile> byLabel;
-        private final Map<String, TorchCheckpointFile> byTensor = new LinkedHashMap<>();
-        private final Map<String, String> labelOf = new LinkedHashMap<>();
-
+    static final class Torch extends OpenFiles<TorchCheckpointFile> {
         Torch(String label, List<TorchCheckpointFile> files, Map<String, TorchCheckpointFile> byLabel, ShardIndex index) {
-            this.label = label;
-            this.files = files;
-            this.byLabel = byLabel;
-            byLabel.forEach((fileLabel, f) -> {
-                for (String n : f.names()) {
-                    if (index == null || fileLabel.equals(index.weightMap().get(n))) {
-                        byTensor.put(n, f);
-                        labelOf.put(n, fileLabel);
-                    }
-                }
-            });
+            super(label, files, byLabel, index);
         }
 
         @Override
-        String label() {
-            return label;
-        }
-
-        @Override
-        List<String> names() {
-            return List.copyOf(byTensor.keySet());
-        }
-
-        @Override
-        Set<String> namesIn(String fileLabel) {
-            return byLabel.get(fileLabel).names();
-        }
-
-        @Override
-        String fileOf(String name) {
-            return labelOf.getOrDefault(name, label);
+        Set<String> namesOf(TorchCheckpointFile file) {
+            return file.names();
         }
 
         @Override
@@ -287,17 +279,6 @@ abstract sealed class WeightSource implements AutoCloseable {
         @Override
         boolean sameValues(String a, String b) {
             return file(a).sameValues(a, file(b), b);
-        }
-
-        private TorchCheckpointFile file(String name) {
-            TorchCheckpointFile f = byTensor.get(name);
-            if (f == null) throw new CheckpointException(label + ": no tensor named '" + name + "'");
-            return f;
-        }
-
-        @Override
-        public void close() {
-            files.forEach(TorchCheckpointFile::close);
         }
     }
 }
