@@ -32,7 +32,7 @@ final class Sampler {
             return argmax(x);
         }
         for (int i = 0; i < x.length; i++) x[i] /= config.temperature();
-        Integer[] order = candidatesByLogit(x);                   // most likely first, ties by lower id
+        int[] order = byLogitDescending(x);                       // most likely first, ties by lower id
         int keep = order.length;
         if (config.topK() > 0) keep = Math.min(keep, config.topK());
         double max = x[order[0]];
@@ -72,10 +72,17 @@ final class Sampler {
         return best;
     }
 
-    private static Integer[] candidatesByLogit(float[] x) {
-        Integer[] order = new Integer[x.length];
-        for (int i = 0; i < x.length; i++) order[i] = i;
-        Arrays.sort(order, (a, b) -> x[a] != x[b] ? Float.compare(x[b], x[a]) : Integer.compare(a, b));
+    /** Token ids by falling logit (ties: lower id first), sorted as primitive keys: no boxing per token. */
+    private static int[] byLogitDescending(float[] x) {
+        long[] keys = new long[x.length];
+        for (int i = 0; i < x.length; i++) {
+            int bits = Float.floatToIntBits(x[i]);
+            int ascending = bits ^ ((bits >> 31) & 0x7FFFFFFF);   // orders like the float value
+            keys[i] = ((long) ~ascending << 32) | i;                // high half falls as the logit rises
+        }
+        Arrays.sort(keys);
+        int[] order = new int[x.length];
+        for (int i = 0; i < x.length; i++) order[i] = (int) keys[i];
         return order;
     }
 }

@@ -55,4 +55,14 @@ class SamplerTest {
         assertThatThrownBy(() -> GenerationConfig.greedy(-1)).hasMessageContaining("maxNewTokens must be ≥ 0");
         assertThatThrownBy(() -> GenerationConfig.greedy(1).withStopStrings(List.of(""))).hasMessageContaining("stop strings");
     }
+
+    @Test
+    void topKOrdersNegativeLogitsAndTiesCorrectly() {
+        float[] logits = {-3f, -1f, -2f, -1f, -0f, 0f};
+        Set<Integer> drawn = new HashSet<>();
+        Sampler k3 = new Sampler(GenerationConfig.sampling(1, 1f, 3, 1f, 4), 4);
+        for (int i = 0; i < 300; i++) drawn.add(k3.next(logits, new int[0], 0));
+        // the top three are 0, -0 and the first -1 (id 1: the lower id wins the tie with id 3)
+        assertThat(drawn).containsExactlyInAnyOrder(4, 5, 1);
+    }
 }
