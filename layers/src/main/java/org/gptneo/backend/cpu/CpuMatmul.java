@@ -61,6 +61,10 @@ final class CpuMatmul {
             else CpuElementwise.scale(c, beta);
             return;
         }
+        if (CpuMatvec.applies(s, transposeA, transposeB)) {
+            CpuMatvec.multiply(StoredRows.of(a), StoredRows.of(b), f32(c), s, alpha, beta);
+            return;
+        }
         new Product(StoredRows.of(a), transposeA, StoredRows.of(b), transposeB, f32(c), s, alpha, beta).run();
     }
 

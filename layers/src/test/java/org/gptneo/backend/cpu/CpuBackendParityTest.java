@@ -67,7 +67,7 @@ class CpuBackendParityTest {
     }
 
     static Stream<Arguments> matmulCases() {
-        int[][] mnk = {{1, 1, 1}, {3, 7, 17}, {17, 33, 7}, {65, 3, 33}, {33, 130, 65}, {250, 300, 9}, {20, 40, 600}};
+        int[][] mnk = {{1, 1, 1}, {3, 7, 17}, {2, 70, 131}, {4, 5, 64}, {17, 33, 7}, {65, 3, 33}, {33, 130, 65}, {250, 300, 9}, {20, 40, 600}};
         List<Arguments> cases = new ArrayList<>();
         for (int[] s : mnk) {
             for (boolean ta : new boolean[] {false, true}) {
