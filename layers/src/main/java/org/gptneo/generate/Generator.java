@@ -58,16 +58,15 @@ public final class Generator {
         try (Tape tape = new Tape(model.backend(), false)) {
             Tensor ids = tape.allocate(DType.I32, 1, n);
             for (int i = 0; i < n; i++) ids.setInt(i, all[i]);
-            Tensor logits = model.forward(tape, ids, false).value();     // [1, n, V]
+            Tensor logits = model.forward(tape, ids, false).value().reshape(n, v);      // [n, V]
+            if (continuation.length == 0) return new double[0];
+            Tensor predicting = logits.rows(context.length - 1, n - 1);             // rows that predict the continuation
+            Tensor targets = tape.allocate(DType.I32, continuation.length);
+            for (int i = 0; i < continuation.length; i++) targets.setInt(i, continuation[i]);
+            Tensor losses = tape.allocate(continuation.length);                   // −log p per token
+            model.backend().crossEntropy(predicting, targets, GptNeoModel.IGNORE_INDEX, losses);
             double[] out = new double[continuation.length];
-            for (int i = 0; i < continuation.length; i++) {
-                long row = (long) (context.length - 1 + i) * v;
-                double max = Double.NEGATIVE_INFINITY;
-                for (int j = 0; j < v; j++) max = Math.max(max, logits.getFloat(row + j));
-                double total = 0;
-                for (int j = 0; j < v; j++) total += Math.exp(logits.getFloat(row + j) - max);
-                out[i] = logits.getFloat(row + continuation[i]) - max - Math.log(total);
-            }
+            for (int i = 0; i < out.length; i++) out[i] = -losses.getFloat(i);
             return out;
         }
     }
