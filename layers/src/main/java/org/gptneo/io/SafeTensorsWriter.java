@@ -13,7 +13,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -32,7 +31,6 @@ public final class SafeTensorsWriter {
     /** Tensor bytes go through a staging buffer of this size, so no file-sized array is ever built. */
     private static final int CHUNK_BYTES = 4 << 20;
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final SecureRandom RANDOM = new SecureRandom();
 
     private SafeTensorsWriter() {}
 
@@ -49,8 +47,7 @@ public final class SafeTensorsWriter {
         byte[] header = header(ordered, metadata == null ? Map.of() : metadata);
         String label = SafeTensorsFile.label(file);
         Path target = file.toAbsolutePath();
-        Path temp = target.resolveSibling("." + target.getFileName() + "."
-                + Long.toUnsignedString(RANDOM.nextLong(), 36) + ".tmp");
+        Path temp = TemporaryFiles.siblingOf(target);
         boolean moved = false;
         try {
             try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);

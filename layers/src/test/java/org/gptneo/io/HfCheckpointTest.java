@@ -51,6 +51,10 @@ class HfCheckpointTest {
                 model.parameters().forEach((name, p) -> assertThat(loaded.parameters().get(name).value().toFloatArray())
                         .as(name).containsExactly(p.value().toFloatArray()));
             }
+            assertThat(Files.getPosixFilePermissions(dir.resolve("config.json")))
+                    .as("config.json is created like any file (umask), not owner-only like a temp file")
+                    .isEqualTo(Files.getPosixFilePermissions(dir.resolve("model.safetensors")))
+                    .contains(java.nio.file.attribute.PosixFilePermission.OWNER_READ);
             assertThat(Files.list(dir).map(p -> p.getFileName().toString()))
                     .containsExactlyInAnyOrder("config.json", "model.safetensors");
         }
