@@ -101,7 +101,7 @@ public final class Generator {
                     stepPositions[b] = new int[] {r.nextPosition++};
                     running |= !r.finished();
                 }
-                if (!running || step + 1 == config.maxNewTokens()) break;
+                if (!running) break;
             }
         }
         List<Generation> out = new ArrayList<>();

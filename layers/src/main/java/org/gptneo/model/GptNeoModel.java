@@ -3,6 +3,7 @@ package org.gptneo.model;
 import java.lang.foreign.Arena;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -156,11 +157,11 @@ public final class GptNeoModel implements AutoCloseable {
                 throw new IllegalArgumentException("missing parameter '" + e.getKey() + "'");
             }
             boolean matrix = e.getValue().length == 2;
-            if (!java.util.Arrays.equals(t.shape(), e.getValue())
+            if (!Arrays.equals(t.shape(), e.getValue())
                     || !(t.dtype() == DType.F32 || matrix && (t.dtype() == DType.BF16 || t.dtype() == DType.F16))) {
                 arena.close();
                 throw new IllegalArgumentException("parameter '" + e.getKey() + "' is " + t + ", expected F32"
-                        + (matrix ? " (or BF16/F16) " : " ") + java.util.Arrays.toString(e.getValue()));
+                        + (matrix ? " (or BF16/F16) " : " ") + Arrays.toString(e.getValue()));
             }
             parameters.put(e.getKey(), Var.parameter(t, arena));
         }
