@@ -210,17 +210,9 @@ public final class Tape implements AutoCloseable {
         if (lv.rank() != 2 || lv.dim(0) != targets.size()) {
             throw new IllegalArgumentException("cross-entropy: logits " + lv + " do not match targets " + targets);
         }
-        int counted = 0;
-        for (int t : targets.toIntArray()) {
-            if (t != ignoreIndex) counted++;
-        }
-        Tensor losses = allocate(lv.dim(0));
-        backend.crossEntropy(lv, targets, ignoreIndex, losses);
         Var out = result(allocate(1), logits);
-        out.value().setFloat(0, (float) (backend.sum(losses) / counted));
-        final int count = counted;
-        record(out, () -> backend.crossEntropyBackward(lv, targets, ignoreIndex,
-                out.grad().getFloat(0) / count, gradOf(logits)));
+        backend.crossEntropyMean(lv, targets, ignoreIndex, out.value());     // stays on the device
+        record(out, () -> backend.crossEntropyMeanBackward(lv, targets, ignoreIndex, out.grad(), gradOf(logits)));
         return out;
     }
 

@@ -13,7 +13,7 @@ import org.gptneo.tensor.Tensor;
  */
 public final class Var {
     private final Tensor value;
-    private final boolean requiresGrad;
+    private boolean requiresGrad;          // changes only for parameters (freezing)
     private final Var base;
     private final Arena gradArena;
     private Tensor grad;
@@ -73,6 +73,20 @@ public final class Var {
             grad = backend.allocate(gradArena != null ? gradArena : fallback, DType.F32, value.shape());
         }
         return grad;
+    }
+
+    /**
+     * Freezes (false) or unfreezes a parameter. A frozen parameter is a constant to the tape: no
+     * gradient is computed or allocated for it, and a gradient it had is dropped.
+     */
+    public void setTrainable(boolean trainable) {
+        if (gradArena == null || base != null) {
+            throw new IllegalStateException("only parameters can be frozen or unfrozen, not " + this);
+        }
+        requiresGrad = trainable;
+        if (!trainable) {
+            grad = null;
+        }
     }
 
     /** Resets a kept gradient to zero (before the next accumulation). */

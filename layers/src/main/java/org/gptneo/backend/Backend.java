@@ -2,6 +2,7 @@ package org.gptneo.backend;
 
 import java.lang.foreign.Arena;
 import org.gptneo.tensor.DType;
+import org.gptneo.tensor.Device;
 import org.gptneo.tensor.Tensor;
 
 /**
@@ -12,16 +13,56 @@ import org.gptneo.tensor.Tensor;
  * <p>Conventions: a forward kernel overwrites its output; a backward kernel <b>adds</b> into its
  * gradient outputs (a tensor used twice, like the tied embedding, collects both contributions).
  * Implementations register through {@link BackendProvider} and {@link java.util.ServiceLoader}.
+ *
+ * <p>Memory: a backend computes on tensors of its {@link #device()}. Data crosses to and from the
+ * host only through {@link #upload} and {@link #download}, which are free (the same tensor) for a
+ * backend that computes in host memory. Kernels that answer with a number ({@link #sum},
+ * {@link #firstOutOfRange}) synchronise a device; the training path uses the ones that leave their
+ * result in a tensor ({@link #addSumOfSquares}, {@link #crossEntropyMean}).
+ *
+ * <p>A backend is made per device by {@link BackendProvider#create(int)}, may own threads or device
+ * state, and is closed when no longer used.
  */
-public interface Backend {
+public interface Backend extends AutoCloseable {
 
     /** A short name ("cpu", "reference", "cuda"). */
     String name();
+
+    /** The device whose memory this backend computes on. */
+    default Device device() {
+        return Device.HOST;
+    }
 
     /** A zero-filled tensor in this backend's memory, owned by {@code arena}. */
     default Tensor allocate(Arena arena, DType dtype, int... shape) {
         return Tensor.allocate(arena, dtype, shape);
     }
+
+    /**
+     * {@code host} in this backend's memory: the same tensor when this backend computes in host
+     * memory (no copy; it lives as long as {@code host}), else a copy owned by {@code arena}.
+     */
+    default Tensor upload(Tensor host, Arena arena) {
+        if (!host.isHostAccessible()) {
+            throw new IllegalArgumentException("upload takes a host tensor, got " + host);
+        }
+        return host;
+    }
+
+    /**
+     * {@code t} (a tensor of this backend, dense or strided) in host memory: the same tensor when it
+     * is host-accessible, else a dense copy owned by {@code arena}.
+     */
+    default Tensor download(Tensor t, Arena arena) {
+        if (!t.isHostAccessible()) {
+            throw new IllegalArgumentException(name() + " cannot download " + t + ": not one of its tensors");
+        }
+        return t;
+    }
+
+    /** Releases the backend's threads or device state; its tensors must no longer be used. */
+    @Override
+    default void close() {}
 
     // ---- matrix products -------------------------------------------------------------------
 
@@ -39,7 +80,10 @@ public interface Backend {
 
     void fill(Tensor t, float value);
 
-    /** dst = src (same element count). */
+    /**
+     * dst = src (same element count). Either may be a strided view ({@link Tensor#slice}) whose last
+     * dimension is dense; both then need the same shape. This is how a KV cache appends in place.
+     */
     void copy(Tensor src, Tensor dst);
 
     /** out = a + b (same element count; out may alias a or b). */
@@ -59,6 +103,26 @@ public interface Backend {
 
     /** Σ x, accumulated in double. */
     double sum(Tensor x);
+
+    /** out [1] += Σ x², accumulated in double: a gradient norm that stays on the device. */
+    void addSumOfSquares(Tensor x, Tensor out);
+
+    // ---- indices -----------------------------------------------------------------------------
+
+    /** out (I32 [..., T]) = 0, 1, …, T − 1 in every row: the positions of a batch without a cache. */
+    void iota(Tensor out);
+
+    /**
+     * targets [B·T] (I32) = labels [B, T] shifted left by one in each row, {@code fill} in each last
+     * column: position t of the logits predicts label t + 1.
+     */
+    void shiftLeft(Tensor labels, int fill, Tensor targets);
+
+    /**
+     * The row-major index of the first element of I32 {@code ids} outside [lo, hi) that is not
+     * {@code allowed}, or −1 when there is none (input validation; one number crosses to the host).
+     */
+    long firstOutOfRange(Tensor ids, int lo, int hi, int allowed);
 
     /** x [N, C] += bias [C] on every row. */
     void addBias(Tensor x, Tensor bias);
@@ -111,6 +175,15 @@ public interface Backend {
 
     /** dLogits [N, V] += scale·(softmax(logits[n]) − onehot(target[n])) for every row not ignored. */
     void crossEntropyBackward(Tensor logits, Tensor targets, int ignoreIndex, float scale, Tensor dLogits);
+
+    /**
+     * out [1] = the mean of {@link #crossEntropy} over the rows whose target is not ignored (summed in
+     * double, then divided by their count); NaN when every target is ignored, as in PyTorch.
+     */
+    void crossEntropyMean(Tensor logits, Tensor targets, int ignoreIndex, Tensor out);
+
+    /** The backward of {@link #crossEntropyMean}: {@link #crossEntropyBackward} with scale dOut[0] / count. */
+    void crossEntropyMeanBackward(Tensor logits, Tensor targets, int ignoreIndex, Tensor dOut, Tensor dLogits);
 
     /**
      * Fills mask with 0 (probability p) or 1/(1 − p), reproducibly: element i depends only on

@@ -20,5 +20,16 @@ public interface BackendProvider {
         return "";
     }
 
-    Backend create();
+    /** How many devices of this kind there are here (the CPU: 1). */
+    default int deviceCount() {
+        return isAvailable() ? 1 : 0;
+    }
+
+    /** A new backend on device {@code deviceIndex}; the caller owns it and closes it. */
+    Backend create(int deviceIndex);
+
+    /** A new backend on device 0. */
+    default Backend create() {
+        return create(0);
+    }
 }

@@ -5,7 +5,10 @@ import java.util.List;
 import java.util.ServiceLoader;
 import java.util.stream.Collectors;
 
-/** Finds backends at run time. The system property {@code gptneo.backend} picks one by name. */
+/**
+ * Finds backends at run time. The system property {@code gptneo.backend} picks one by name. Every
+ * call makes a new backend (on device 0), which the caller owns and closes.
+ */
 public final class Backends {
     private Backends() {}
 

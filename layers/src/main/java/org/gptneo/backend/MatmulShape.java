@@ -5,7 +5,9 @@ import org.gptneo.tensor.Tensor;
 
 /**
  * The validated geometry of {@link Backend#matmul}: C[batch] (M×N) = op(A[batch]) (M×K) · op(B[batch]) (K×N).
- * Strides are in elements; a stride of 0 means the operand is shared by every batch entry.
+ * Strides are in elements; a stride of 0 means the operand is shared by every batch entry. A and B
+ * may be strided views whose matrices are dense and whose batch entries are evenly spaced (a slice
+ * along the rows of a [B, H, capacity, hs] cache, say); C is dense.
  */
 public record MatmulShape(int batch, int m, int n, int k, long strideA, long strideB, long strideC) {
 
@@ -45,7 +47,20 @@ public record MatmulShape(int batch, int m, int n, int k, long strideA, long str
         if (batchOf(x) != batch) {
             throw new IllegalArgumentException("matmul batch dimensions differ: " + x + " vs " + c);
         }
-        return matrixSize;
+        if (x.isContiguous()) {
+            return matrixSize;
+        }
+        long[] st = x.strides();
+        int r = x.rank();
+        boolean denseMatrices = st[r - 1] == 1 && st[r - 2] == x.dim(-1);
+        boolean evenBatches = true;
+        for (int i = 0; i < r - 3; i++) {
+            evenBatches &= st[i] == st[i + 1] * x.dim(i + 1);
+        }
+        if (!denseMatrices || !evenBatches) {
+            throw new IllegalArgumentException("matmul reads strided views only with dense, evenly spaced matrices: " + x);
+        }
+        return st[r - 3];
     }
 
     /** Element offset of op(X)[row, col] in a row-major matrix that is stored transposed or not. */

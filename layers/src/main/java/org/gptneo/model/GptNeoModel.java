@@ -1,27 +1,35 @@
 package org.gptneo.model;
 
 import java.lang.foreign.Arena;
-import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 import org.gptneo.autograd.Tape;
 import org.gptneo.autograd.Var;
-import org.gptneo.backend.AttentionMask;
 import org.gptneo.backend.Backend;
-import org.gptneo.io.HfCheckpoint;
+import org.gptneo.nn.Attention;
+import org.gptneo.nn.Block;
+import org.gptneo.nn.Embedding;
+import org.gptneo.nn.FeedForward;
+import org.gptneo.nn.GlobalAttention;
+import org.gptneo.nn.LayerNorm;
+import org.gptneo.nn.LocalAttention;
+import org.gptneo.nn.Parameter;
+import org.gptneo.nn.ParameterRegistry;
+import org.gptneo.nn.ParameterSource;
+import org.gptneo.nn.Pass;
+import org.gptneo.nn.ProjectionRewriter;
 import org.gptneo.tensor.DType;
 import org.gptneo.tensor.Tensor;
 
 /**
- * GPT-Neo as Hugging Face's {@code GPTNeoForCausalLM} computes it: token + position embeddings,
- * pre-LayerNorm blocks (global or local causal self-attention without 1/√d scaling, gelu_new MLP),
- * a final LayerNorm and an LM head tied to the token embedding. Parameters carry their Hugging Face
- * names. The model owns its parameter memory: {@link #close()} frees it.
+ * GPT-Neo as Hugging Face's {@code GPTNeoForCausalLM} computes it, assembled from layers: token and
+ * position {@link Embedding}s, {@link Block}s (pre-LayerNorm, {@link GlobalAttention} or
+ * {@link LocalAttention}, an {@link org.gptneo.nn.Mlp} or another {@link FeedForward}), a final
+ * {@link LayerNorm} and an LM head tied to the token embedding. Parameters carry their Hugging Face
+ * names ({@link #registry()}). The model owns its parameter memory: {@link #close()} frees it.
+ * Saving belongs to {@code org.gptneo.io.HfCheckpoint} in the api module.
  */
 public final class GptNeoModel implements AutoCloseable {
     /** Label value that the loss skips, as in PyTorch. */
@@ -31,68 +39,51 @@ public final class GptNeoModel implements AutoCloseable {
     private final Backend backend;
     private final Arena arena;
     private final AutoCloseable storage;
-    private final Map<String, Var> parameters;
-    private final Var wte;                       // [V, d]
-    private final Var wpe;                       // [P, d]
+    private final Embedding wte;                 // [V, C], also the LM head
+    private final Embedding wpe;                 // [P, C]
     private final List<Block> blocks;
-    private final Var lnFWeight, lnFBias;        // [d]
+    private final LayerNorm lnF;
     private long dropoutCalls;
 
     private GptNeoModel(GptNeoConfig config, Backend backend, Arena arena, AutoCloseable storage,
-                        Map<String, Var> parameters) {
+                        ParameterSource source, FeedForward.Factory feedForward) {
         this.config = config;
         this.backend = backend;
         this.arena = arena;
         this.storage = storage;
-        this.parameters = Collections.unmodifiableMap(parameters);
-        this.wte = parameters.get("transformer.wte.weight");
-        this.wpe = parameters.get("transformer.wpe.weight");
-        this.lnFWeight = parameters.get("transformer.ln_f.weight");
-        this.lnFBias = parameters.get("transformer.ln_f.bias");
-        List<Block> list = new ArrayList<>();
-        for (int i = 0; i < config.layers(); i++) {
+        this.wte = Embedding.create(source, "transformer.wte.weight", config.vocabSize(), config.hiddenSize());
+        this.wpe = Embedding.create(source, "transformer.wpe.weight", config.contextLength(), config.hiddenSize());
+        this.blocks = List.copyOf(blocks(config, source, feedForward));
+        this.lnF = LayerNorm.create(source, "transformer.ln_f.", config.hiddenSize(), config.layerNormEpsilon());
+    }
+
+    private static List<Block> blocks(GptNeoConfig c, ParameterSource source, FeedForward.Factory feedForward) {
+        List<Block> out = new ArrayList<>();
+        List<AttentionType> types = c.attentionLayers();
+        for (int i = 0; i < c.layers(); i++) {
             String p = "transformer.h." + i + ".";
-            list.add(new Block(
-                    parameters.get(p + "ln_1.weight"), parameters.get(p + "ln_1.bias"),
-                    parameters.get(p + "attn.attention.q_proj.weight"),
-                    parameters.get(p + "attn.attention.k_proj.weight"),
-                    parameters.get(p + "attn.attention.v_proj.weight"),
-                    parameters.get(p + "attn.attention.out_proj.weight"),
-                    parameters.get(p + "attn.attention.out_proj.bias"),
-                    parameters.get(p + "ln_2.weight"), parameters.get(p + "ln_2.bias"),
-                    parameters.get(p + "mlp.c_fc.weight"), parameters.get(p + "mlp.c_fc.bias"),
-                    parameters.get(p + "mlp.c_proj.weight"), parameters.get(p + "mlp.c_proj.bias")));
+            LayerNorm ln1 = LayerNorm.create(source, p + "ln_1.", c.hiddenSize(), c.layerNormEpsilon());
+            String a = p + "attn.attention.";
+            Attention attention = types.get(i) == AttentionType.LOCAL
+                    ? new LocalAttention(source, a, i, c.hiddenSize(), c.heads(), c.windowSize(), c.attentionDropout(), c.residDropout())
+                    : new GlobalAttention(source, a, i, c.hiddenSize(), c.heads(), c.attentionDropout(), c.residDropout());
+            LayerNorm ln2 = LayerNorm.create(source, p + "ln_2.", c.hiddenSize(), c.layerNormEpsilon());
+            FeedForward ff = feedForward.create(new FeedForward.Spec(i, p + "mlp.", c.hiddenSize(), c.mlpWidth(),
+                    c.residDropout(), source));
+            out.add(new Block(ln1, attention, ln2, ff));
         }
-        this.blocks = List.copyOf(list);
+        return out;
     }
 
     /**
-     * The Hugging Face name and shape of every parameter, in checkpoint order (tied LM head omitted).
+     * The Hugging Face name and shape of every parameter of the standard model, in checkpoint order
+     * (tied LM head omitted), without allocating anything: the layers themselves name them.
      */
     public static Map<String, int[]> parameterShapes(GptNeoConfig c) {
-        int d = c.hiddenSize(), f = c.mlpWidth();
-        Map<String, int[]> shapes = new LinkedHashMap<>();
-        shapes.put("transformer.wte.weight", new int[] {c.vocabSize(), d});
-        shapes.put("transformer.wpe.weight", new int[] {c.contextLength(), d});
-        for (int i = 0; i < c.layers(); i++) {
-            String p = "transformer.h." + i + ".";
-            shapes.put(p + "ln_1.weight", new int[] {d});
-            shapes.put(p + "ln_1.bias", new int[] {d});
-            shapes.put(p + "attn.attention.q_proj.weight", new int[] {d, d});
-            shapes.put(p + "attn.attention.k_proj.weight", new int[] {d, d});
-            shapes.put(p + "attn.attention.v_proj.weight", new int[] {d, d});
-            shapes.put(p + "attn.attention.out_proj.weight", new int[] {d, d});
-            shapes.put(p + "attn.attention.out_proj.bias", new int[] {d});
-            shapes.put(p + "ln_2.weight", new int[] {d});
-            shapes.put(p + "ln_2.bias", new int[] {d});
-            shapes.put(p + "mlp.c_fc.weight", new int[] {f, d});
-            shapes.put(p + "mlp.c_fc.bias", new int[] {f});
-            shapes.put(p + "mlp.c_proj.weight", new int[] {d, f});
-            shapes.put(p + "mlp.c_proj.bias", new int[] {d});
-        }
-        shapes.put("transformer.ln_f.weight", new int[] {d});
-        shapes.put("transformer.ln_f.bias", new int[] {d});
-        return shapes;
+        GptNeoModel shapes = new GptNeoModel(c, null, null, null, ModelParameters.SHAPES_ONLY, FeedForward.Factory.STANDARD);
+        Map<String, int[]> out = new LinkedHashMap<>();
+        for (Parameter p : shapes.layerParameters()) out.put(p.name(), p.shape());
+        return out;
     }
 
     /**
@@ -100,40 +91,39 @@ public final class GptNeoModel implements AutoCloseable {
      * biases 0, LayerNorm weight 1 and bias 0, from {@code config.seed()}.
      */
     public static GptNeoModel initialize(GptNeoConfig config, Backend backend) {
-        MemoryCheck.requireRoomFor(config);
-        SplittableRandom random = new SplittableRandom(config.seed());
-        return create(config, backend, (name, tensor) -> {
-            boolean isNorm = name.contains(".ln_");
-            boolean isBias = name.endsWith(".bias");
-            if (isNorm && !isBias) {
-                backend.fill(tensor, 1f);
-            } else if (!isBias) {
-                float[] values = new float[Math.toIntExact(tensor.size())];
-                for (int i = 0; i < values.length; i++) {
-                    values[i] = (float) (random.nextGaussian() * config.initializerRange());
-                }
-                tensor.copyFrom(values);
-            }
-        });
+        return initialize(config, backend, FeedForward.Factory.STANDARD);
     }
 
-    /** Fills each freshly allocated (zeroed) parameter tensor, given its Hugging Face name. */
+    /** {@link #initialize(GptNeoConfig, Backend)} with each block's feed-forward layer made by {@code feedForward}. */
+    public static GptNeoModel initialize(GptNeoConfig config, Backend backend, FeedForward.Factory feedForward) {
+        MemoryCheck.requireRoomFor(config);
+        Arena arena = Arena.ofShared();
+        try {
+            return new GptNeoModel(config, backend, arena, null,
+                    new ModelParameters.Initializer(backend, arena, config.seed(), config.initializerRange()), feedForward);
+        } catch (RuntimeException | Error e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    /** Fills each freshly allocated (zeroed) host parameter tensor, given its Hugging Face name. */
     @FunctionalInterface
     public interface ParameterFiller {
         void fill(String name, Tensor zeroed);
     }
 
-    /** A model whose parameters are allocated on {@code backend} and filled by {@code filler}. */
+    /** A model whose parameters are filled on the host by {@code filler} and uploaded to {@code backend}. */
     public static GptNeoModel create(GptNeoConfig config, Backend backend, ParameterFiller filler) {
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
         Arena arena = Arena.ofShared();
         try {
-            Map<String, Var> parameters = new LinkedHashMap<>();
             for (Map.Entry<String, int[]> e : parameterShapes(config).entrySet()) {
-                Tensor t = backend.allocate(arena, DType.F32, e.getValue());
-                filler.fill(e.getKey(), t);
-                parameters.put(e.getKey(), Var.parameter(t, arena));
+                Tensor host = Tensor.allocate(arena, DType.F32, e.getValue());
+                filler.fill(e.getKey(), host);
+                tensors.put(e.getKey(), backend.upload(host, arena));
             }
-            return new GptNeoModel(config, backend, arena, null, parameters);
+            return fromTensors(config, backend, tensors, arena::close);
         } catch (RuntimeException | Error e) {
             arena.close();
             throw e;
@@ -141,31 +131,22 @@ public final class GptNeoModel implements AutoCloseable {
     }
 
     /**
-     * A model over existing parameter tensors (for example views of a memory-mapped checkpoint),
-     * used as they are: no copy. Every parameter must be present with its configured shape; weight
-     * matrices and embeddings may be F32, BF16 or F16, vectors (biases, LayerNorm) must be F32.
-     * {@code storage} (may be null) is closed with the model: it owns the tensors' memory.
+     * A model over existing parameter tensors of {@code backend} (for example views of a
+     * memory-mapped checkpoint), used as they are: no copy. Every parameter must be present with
+     * its configured shape; weight matrices and embeddings may be F32, BF16 or F16, vectors (biases,
+     * LayerNorm) must be F32. {@code storage} (may be null) is closed with the model: it owns the
+     * tensors' memory.
      */
     public static GptNeoModel fromTensors(GptNeoConfig config, Backend backend, Map<String, Tensor> tensors,
                                           AutoCloseable storage) {
         Arena arena = Arena.ofShared();
-        Map<String, Var> parameters = new LinkedHashMap<>();
-        for (Map.Entry<String, int[]> e : parameterShapes(config).entrySet()) {
-            Tensor t = tensors.get(e.getKey());
-            if (t == null) {
-                arena.close();
-                throw new IllegalArgumentException("missing parameter '" + e.getKey() + "'");
-            }
-            boolean matrix = e.getValue().length == 2;
-            if (!Arrays.equals(t.shape(), e.getValue())
-                    || !(t.dtype() == DType.F32 || matrix && (t.dtype() == DType.BF16 || t.dtype() == DType.F16))) {
-                arena.close();
-                throw new IllegalArgumentException("parameter '" + e.getKey() + "' is " + t + ", expected F32"
-                        + (matrix ? " (or BF16/F16) " : " ") + Arrays.toString(e.getValue()));
-            }
-            parameters.put(e.getKey(), Var.parameter(t, arena));
+        try {
+            return new GptNeoModel(config, backend, arena, storage, new ModelParameters.FromTensors(tensors, arena),
+                    FeedForward.Factory.STANDARD);
+        } catch (RuntimeException | Error e) {
+            arena.close();
+            throw e;
         }
-        return new GptNeoModel(config, backend, arena, storage, parameters);
     }
 
     public GptNeoConfig config() {
@@ -176,34 +157,60 @@ public final class GptNeoModel implements AutoCloseable {
         return backend;
     }
 
-    /** Every parameter by Hugging Face name, in checkpoint order; the tied LM head is {@code transformer.wte.weight}. */
-    public Map<String, Var> parameters() {
-        return parameters;
+    /** The blocks, in order: where to reach a layer's attention or feed-forward part. */
+    public List<Block> blocks() {
+        return blocks;
     }
 
-    /** Parameters actually allocated (equals {@link GptNeoConfig#parameterCount()}). */
+    /** Every parameter by Hugging Face name, with its trainable flag (freeze here). */
+    public ParameterRegistry registry() {
+        return ParameterRegistry.of(this::layerParameters);
+    }
+
+    /** The layers' parameters in checkpoint order: embeddings, blocks, final LayerNorm. */
+    private List<Parameter> layerParameters() {
+        List<Parameter> all = new ArrayList<>(wte.parameters());
+        all.addAll(wpe.parameters());
+        blocks.forEach(b -> all.addAll(b.parameters()));
+        all.addAll(lnF.parameters());
+        return all;
+    }
+
+    /** Every parameter's value and gradient by Hugging Face name, in checkpoint order; the tied LM head is {@code transformer.wte.weight}. */
+    public Map<String, Var> parameters() {
+        return registry().asVars();
+    }
+
+    /** Parameters actually allocated (equals {@link GptNeoConfig#parameterCount()} for the standard layers). */
     public long parameterCount() {
-        return parameters.values().stream().mapToLong(v -> v.value().size()).sum();
+        return registry().elementCount();
     }
 
     /** Zeroes every parameter gradient. */
     public void zeroGrad() {
-        parameters.values().forEach(p -> p.zeroGrad(backend));
+        parameters().values().forEach(p -> p.zeroGrad(backend));
     }
 
     /**
-     * logits [B, T, V] for ids [B, T] (I32) at positions 0..T−1. With {@code training}, dropout
-     * applies with fresh seeded masks on every call; otherwise it is off.
+     * Replaces projections throughout the model (every block's q/k/v/out_proj, c_fc and c_proj), for
+     * example with adapters that wrap them; their parameters then join {@link #registry()}.
+     */
+    public void rewriteProjections(ProjectionRewriter rewriter) {
+        blocks.forEach(b -> b.rewriteProjections(rewriter));
+    }
+
+    /**
+     * logits [B, T, V] for ids [B, T] (I32, on the backend) at positions 0..T−1. With
+     * {@code training}, dropout applies with fresh seeded masks on every call; otherwise it is off.
      */
     public Var forward(Tape tape, Tensor ids, boolean training) {
-        InputCheck.requireIds(ids, config);
+        InputCheck.requireIds(backend, ids, config);
         int b = ids.dim(0), t = ids.dim(1);
         Tensor positions = tape.allocate(DType.I32, b, t);
-        for (int i = 0; i < b * t; i++) {
-            positions.setInt(i, i % t);
-        }
-        Var out = transformer(tape, ids, positions, null, training);   // [N, d]
-        Var logits = tape.matmul(out, false, wte, true);              // [N, V], LM head tied to wte
+        backend.iota(positions);                                        // [B, T]: 0..T−1 in each row
+        Pass pass = new Pass(tape, training, training ? nextDropoutSeed() : 0);
+        Var out = transformer(pass, ids, positions, null);              // [N, C]
+        Var logits = tape.matmul(out, false, wte.table().var(), true);  // [N, V], LM head tied to wte
         return tape.reshape(logits, b, t, config.vocabSize());
     }
 
@@ -213,39 +220,27 @@ public final class GptNeoModel implements AutoCloseable {
      * logits [B, V] of each row's last new token only: what generation needs next.
      */
     public Tensor forwardCached(Tape tape, Tensor ids, Tensor positions, KvCache cache) {
-        InputCheck.requireIds(ids, config);
-        InputCheck.requirePositions(positions, ids, config);
+        InputCheck.requireIds(backend, ids, config);
+        InputCheck.requirePositions(backend, positions, ids, config);
         cache.requireFits(ids.dim(1));
         int b = ids.dim(0), t = ids.dim(1);
-        Var out = transformer(tape, ids, positions, cache, false);      // [N, d]
+        Var out = transformer(Pass.inference(tape), ids, positions, cache);   // [N, C]
         cache.advance(t);
-        Tensor lastRows = tape.allocate(DType.I32, b);
-        for (int row = 0; row < b; row++) {
-            lastRows.setInt(row, row * t + t - 1);
-        }
-        Var last = tape.embedding(out, lastRows);                       // [B, d]: gathers the last row of each sequence
-        return tape.matmul(last, false, wte, true).value();             // [B, V]
+        Tensor last = tape.allocate(b, config.hiddenSize());                   // [B, C]: each row's last token
+        backend.copy(out.value().reshape(b, t, config.hiddenSize()).slice(1, t - 1, t), last.reshape(b, 1, config.hiddenSize()));
+        return tape.matmul(Var.constant(last), false, wte.table().var(), true).value();   // [B, V]
     }
 
-    /** Embeddings, every block and the final LayerNorm: [N, d] for ids [B, T]. */
-    private Var transformer(Tape tape, Tensor ids, Tensor positions, KvCache cache, boolean training) {
+    /** Embeddings, every block and the final LayerNorm: [N, C] for ids [B, T]. */
+    private Var transformer(Pass pass, Tensor ids, Tensor positions, KvCache cache) {
+        Tape tape = pass.tape();
         int b = ids.dim(0), t = ids.dim(1), n = b * t;
-        long dropoutSeed = training ? nextDropoutSeed() : 0;
-        Var h = tape.add(tape.embedding(wte, ids.reshape(n)), tape.embedding(wpe, positions.reshape(n))); // [N, d]
-        h = dropout(tape, h, config.embedDropout(), training, dropoutSeed, 0);
-
-        List<AttentionType> types = config.attentionLayers();
+        Var h = tape.add(wte.forward(pass, ids.reshape(n)), wpe.forward(pass, positions.reshape(n)));  // [N, C]
+        h = pass.dropout(h, config.embedDropout(), 0);
         for (int layer = 0; layer < blocks.size(); layer++) {
-            Block blk = blocks.get(layer);
-            boolean local = types.get(layer) == AttentionType.LOCAL;
-            Var attn = attention(tape, blk, tape.layerNorm(h, blk.ln1Weight(), blk.ln1Bias(), config.layerNormEpsilon()),
-                    b, t, local, cache, training, dropoutSeed, layer);
-            h = tape.add(h, attn);
-            Var mlp = mlp(tape, blk, tape.layerNorm(h, blk.ln2Weight(), blk.ln2Bias(), config.layerNormEpsilon()),
-                    training, dropoutSeed, layer);
-            h = tape.add(h, mlp);
+            h = blocks.get(layer).forward(pass, h, b, t, cache == null ? null : cache.layer(layer));
         }
-        return tape.layerNorm(h, lnFWeight, lnFBias, config.layerNormEpsilon());
+        return lnF.forward(pass, h);
     }
 
     /**
@@ -253,72 +248,18 @@ public final class GptNeoModel implements AutoCloseable {
      * t predict labels at t + 1, labels equal to {@link #IGNORE_INDEX} are skipped.
      *
      * @param logits [B, T, V] from {@link #forward}
-     * @param labels [B, T] (I32), usually the input ids
+     * @param labels [B, T] (I32, on the backend), usually the input ids
      */
     public Var loss(Tape tape, Var logits, Tensor labels) {
         int b = labels.dim(0), t = labels.dim(1);
         Tensor targets = tape.allocate(DType.I32, b * t);               // [N]: labels shifted left
-        for (int row = 0; row < b; row++) {
-            for (int col = 0; col < t; col++) {
-                targets.setInt((long) row * t + col, col + 1 < t ? labels.getInt((long) row * t + col + 1) : IGNORE_INDEX);
-            }
-        }
-        InputCheck.requireLabels(targets, config);
+        backend.shiftLeft(labels, IGNORE_INDEX, targets);
+        InputCheck.requireLabels(backend, targets, config);
         return tape.crossEntropyMean(tape.reshape(logits, b * t, config.vocabSize()), targets, IGNORE_INDEX);
-    }
-
-    /**
-     * out_proj(softmax(mask(q·kᵀ))·v) for x [N, d]; no 1/√head scaling (folded into q_proj's
-     * weights). With a cache, keys and values are the cached ones followed by the new ones.
-     */
-    private Var attention(Tape tape, Block blk, Var x, int b, int t, boolean local, KvCache cache,
-                          boolean training, long seed, int layer) {
-        int heads = config.heads(), hs = config.headSize(), n = b * t;
-        Var q = splitHeads(tape, tape.linear(x, blk.qProj(), null), b, t);   // [B, H, T, hs]
-        Var k = splitHeads(tape, tape.linear(x, blk.kProj(), null), b, t);
-        Var v = splitHeads(tape, tape.linear(x, blk.vProj(), null), b, t);
-        AttentionMask mask = local ? AttentionMask.local(config.windowSize()) : AttentionMask.GLOBAL;
-        if (cache != null) {
-            KvCache.Keys all = cache.extend(tape, layer, local, k.value(), v.value());
-            k = Var.constant(all.keys());                                   // [B, H, S, hs]
-            v = Var.constant(all.values());
-            mask = all.mask();
-        }
-        Var scores = tape.matmul(q, false, k, true);                        // [B, H, T, S]
-        Var probs = tape.maskedSoftmax(scores, mask);
-        probs = dropout(tape, probs, config.attentionDropout(), training, seed, 4 * layer + 1);
-        Var context = tape.matmul(probs, false, v, false);                  // [B, H, T, hs]
-        Var merged = tape.reshape(tape.swapMiddle(context), n, heads * hs); // [N, d]
-        Var out = tape.linear(merged, blk.outProj(), blk.outProjBias());
-        return dropout(tape, out, config.residDropout(), training, seed, 4 * layer + 2);
-    }
-
-    /** c_proj(gelu_new(c_fc(x))) for x [N, d]. */
-    private Var mlp(Tape tape, Block blk, Var x, boolean training, long seed, int layer) {
-        Var hidden = tape.geluNew(tape.linear(x, blk.fcWeight(), blk.fcBias()));   // [N, F]
-        Var out = tape.linear(hidden, blk.projWeight(), blk.projBias());          // [N, d]
-        return dropout(tape, out, config.residDropout(), training, seed, 4 * layer + 3);
-    }
-
-    /** [N, d] → [B, H, T, hs]: head h owns features h·hs … h·hs + hs − 1. */
-    private Var splitHeads(Tape tape, Var x, int b, int t) {
-        return tape.swapMiddle(tape.reshape(x, b, t, config.heads(), config.headSize()));
-    }
-
-    private static Var dropout(Tape tape, Var x, float p, boolean training, long seed, int site) {
-        return training ? tape.dropout(x, p, seed * 0x9E3779B97F4A7C15L + site) : x;
     }
 
     private synchronized long nextDropoutSeed() {
         return config.seed() * 1_000_003L + (++dropoutCalls);
-    }
-
-    /**
-     * Writes a Hugging Face model folder ({@code config.json} + {@code model.safetensors}) that
-     * {@code GPTNeoForCausalLM.from_pretrained} reads.
-     */
-    public void save(Path dir) {
-        HfCheckpoint.save(this, dir);
     }
 
     @Override

@@ -48,7 +48,7 @@ public final class AdamW implements AutoCloseable {
         this.backend = backend;
         this.settings = settings;
         parameters.forEach((name, p) -> {
-            if (p.value().data().isReadOnly()) {
+            if (p.value().isReadOnly()) {
                 throw new IllegalArgumentException("parameter '" + name + "' is read-only (loaded for inference);"
                         + " load the model with LoadOptions.training() to train it");
             }

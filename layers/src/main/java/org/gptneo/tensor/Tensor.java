@@ -7,11 +7,22 @@ import java.nio.ByteOrder;
 import java.util.Arrays;
 
 /**
- * A dense, row-major, little-endian tensor over a {@link MemorySegment} (off the Java heap).
+ * A row-major, little-endian tensor over a {@link MemorySegment} (off the Java heap), on a
+ * {@link Device}.
+ *
+ * <p>Memory: a tensor made here is a host tensor; a backend makes tensors on its device with
+ * {@link #onDevice}. The host accessors ({@link #data()}, {@link #getFloat}, {@link #toFloatArray},
+ * {@link #copyFrom(float[])}, ...) work only on host tensors and throw {@link IllegalStateException}
+ * on any other device: move data explicitly with the backend's {@code upload} and {@code download}.
+ * Backends reach their own memory through {@link #memory()}.
  *
  * <p>Lifetime: a tensor made by {@link #allocate(DType, int...)} owns its memory and frees it on
  * {@link #close()}; one made in an {@link Arena} lives as long as that arena (close() leaves it
- * alone); views ({@link #reshape}, {@link #rows}) share their parent's memory.
+ * alone); views ({@link #reshape}, {@link #rows}, {@link #slice}) share their parent's memory.
+ *
+ * <p>Layout: tensors are dense unless they are a {@link #slice} along some dimension, which keeps
+ * the parent's strides; {@link #isContiguous()} tells which. Kernels say which of their operands may
+ * be strided (a KV cache appends into a slice, attention reads one); the rest require dense ones.
  */
 public final class Tensor implements AutoCloseable {
     static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -22,14 +33,33 @@ public final class Tensor implements AutoCloseable {
 
     private final DType dtype;
     private final int[] shape;
-    private final MemorySegment data;
+    private final long[] strides;       // in elements; the dense row-major ones unless this is a slice
+    private final MemorySegment data;   // from the first element to the end of the last one
+    private final Device device;
+    private final boolean contiguous;
     private final Arena ownArena;
 
-    private Tensor(DType dtype, int[] shape, MemorySegment data, Arena ownArena) {
+    private Tensor(DType dtype, int[] shape, long[] strides, MemorySegment data, Device device, Arena ownArena) {
         this.dtype = dtype;
         this.shape = shape;
+        this.strides = strides;
         this.data = data;
+        this.device = device;
+        this.contiguous = Arrays.equals(strides, denseStrides(shape));
         this.ownArena = ownArena;
+    }
+
+    private Tensor(DType dtype, int[] shape, MemorySegment data, Arena ownArena) {
+        this(dtype, shape, denseStrides(shape), data, Device.HOST, ownArena);
+    }
+
+    /**
+     * A dense tensor over memory of {@code device} (for backends): {@code memory} is the device's
+     * address range, which only the owning backend may dereference unless the device is host-accessible.
+     */
+    public static Tensor onDevice(Device device, MemorySegment memory, DType dtype, int... shape) {
+        Tensor host = wrap(memory, dtype, shape);
+        return new Tensor(dtype, host.shape, host.strides, memory, device, null);
     }
 
     /** A zero-filled tensor whose memory belongs to {@code arena}. */
@@ -97,44 +127,92 @@ public final class Tensor implements AutoCloseable {
         return elementCount(shape);
     }
 
-    /** The raw bytes, little-endian, row-major. */
+    public Device device() {
+        return device;
+    }
+
+    /** Whether host code may read and write this tensor ({@link #data()}, {@link #getFloat}, ...). */
+    public boolean isHostAccessible() {
+        return device.hostAccessible();
+    }
+
+    /** Whether the memory is mapped read-only (weights used zero-copy from a file). */
+    public boolean isReadOnly() {
+        return data.isReadOnly();
+    }
+
+    /** The raw bytes of a host tensor, little-endian, from the first element to the end of the last. */
     public MemorySegment data() {
+        requireHost();
         return data;
     }
 
+    /**
+     * The memory as the owning backend sees it: host memory, or the device's address range (never
+     * to be dereferenced on the host unless {@link Device#hostAccessible()}).
+     */
+    public MemorySegment memory() {
+        return data;
+    }
+
+    /** Strides in elements, per dimension. */
+    public long[] strides() {
+        return strides.clone();
+    }
+
+    /** Whether the elements are stored densely in row-major order (not a strided slice). */
+    public boolean isContiguous() {
+        return contiguous;
+    }
+
+    /**
+     * The same memory relabelled as {@code target}'s, for backends whose device memory the host can
+     * address (a test backend, unified memory) and that run host kernels on it.
+     */
+    public Tensor viewOn(Device target) {
+        return new Tensor(dtype, shape, strides, data, target, null);
+    }
+
     public float getFloat(long index) {
+        requireHost();
+        long at = offsetOf(index);
         return switch (dtype) {
-            case F32 -> data.getAtIndex(FLOAT, index);
-            case BF16 -> HalfFloats.bf16ToFloat(data.getAtIndex(SHORT, index));
-            case F16 -> HalfFloats.f16ToFloat(data.getAtIndex(SHORT, index));
-            case I32 -> data.getAtIndex(INT, index);
+            case F32 -> data.getAtIndex(FLOAT, at);
+            case BF16 -> HalfFloats.bf16ToFloat(data.getAtIndex(SHORT, at));
+            case F16 -> HalfFloats.f16ToFloat(data.getAtIndex(SHORT, at));
+            case I32 -> data.getAtIndex(INT, at);
         };
     }
 
     public void setFloat(long index, float value) {
+        requireHost();
+        long at = offsetOf(index);
         switch (dtype) {
-            case F32 -> data.setAtIndex(FLOAT, index, value);
-            case BF16 -> data.setAtIndex(SHORT, index, HalfFloats.floatToBf16(value));
-            case F16 -> data.setAtIndex(SHORT, index, HalfFloats.floatToF16(value));
+            case F32 -> data.setAtIndex(FLOAT, at, value);
+            case BF16 -> data.setAtIndex(SHORT, at, HalfFloats.floatToBf16(value));
+            case F16 -> data.setAtIndex(SHORT, at, HalfFloats.floatToF16(value));
             case I32 -> throw new IllegalStateException("setFloat on an I32 tensor");
         }
     }
 
     public int getInt(long index) {
+        requireHost();
         requireDType(DType.I32);
-        return data.getAtIndex(INT, index);
+        return data.getAtIndex(INT, offsetOf(index));
     }
 
     public void setInt(long index, int value) {
+        requireHost();
         requireDType(DType.I32);
-        data.setAtIndex(INT, index, value);
+        data.setAtIndex(INT, offsetOf(index), value);
     }
 
     /** All elements as floats (converted from F16/BF16/I32 where needed). */
     public float[] toFloatArray() {
+        requireHost();
         int n = Math.toIntExact(size());
         float[] out = new float[n];
-        if (dtype == DType.F32) {
+        if (dtype == DType.F32 && isContiguous()) {
             MemorySegment.copy(data, FLOAT, 0, out, 0, n);
         } else {
             for (int i = 0; i < n; i++) {
@@ -145,10 +223,15 @@ public final class Tensor implements AutoCloseable {
     }
 
     public int[] toIntArray() {
+        requireHost();
         requireDType(DType.I32);
         int n = Math.toIntExact(size());
         int[] out = new int[n];
-        MemorySegment.copy(data, INT, 0, out, 0, n);
+        if (isContiguous()) {
+            MemorySegment.copy(data, INT, 0, out, 0, n);
+        } else {
+            for (int i = 0; i < n; i++) out[i] = getInt(i);
+        }
         return out;
     }
 
@@ -157,7 +240,8 @@ public final class Tensor implements AutoCloseable {
         if (values.length != size()) {
             throw new IllegalArgumentException(values.length + " values for " + this);
         }
-        if (dtype == DType.F32) {
+        requireHost();
+        if (dtype == DType.F32 && isContiguous()) {
             MemorySegment.copy(values, 0, data, FLOAT, 0, values.length);
         } else {
             for (int i = 0; i < values.length; i++) {
@@ -171,7 +255,9 @@ public final class Tensor implements AutoCloseable {
         if (source.size() != size()) {
             throw new IllegalArgumentException("cannot copy " + source + " into " + this);
         }
-        if (source.dtype == dtype) {
+        requireHost();
+        source.requireHost();
+        if (source.dtype == dtype && isContiguous() && source.isContiguous()) {
             MemorySegment.copy(source.data, 0, data, 0, data.byteSize());
         } else {
             for (long i = 0, n = size(); i < n; i++) {
@@ -206,7 +292,10 @@ public final class Tensor implements AutoCloseable {
         if (elementCount(checkedShape(dims)) != size()) {
             throw new IllegalArgumentException("cannot reshape " + this + " to " + Arrays.toString(newShape));
         }
-        return new Tensor(dtype, dims, data, null);
+        if (!isContiguous()) {
+            throw new IllegalStateException("cannot reshape the strided view " + this + ": copy it into a dense tensor first");
+        }
+        return new Tensor(dtype, dims, denseStrides(dims), data, device, null);
     }
 
     /** A view of rows {@code [from, to)} along dimension 0. */
@@ -214,10 +303,35 @@ public final class Tensor implements AutoCloseable {
         if (rank() == 0 || from < 0 || to > shape[0] || from > to) {
             throw new IndexOutOfBoundsException("rows [" + from + ", " + to + ") of " + this);
         }
+        if (!isContiguous()) {
+            return slice(0, from, to);
+        }
         int[] dims = shape.clone();
         dims[0] = to - from;
         long rowBytes = (shape[0] == 0 ? 0 : data.byteSize() / shape[0]);
-        return new Tensor(dtype, dims, data.asSlice(from * rowBytes, (to - from) * rowBytes), null);
+        return new Tensor(dtype, dims, strides, data.asSlice(from * rowBytes, (to - from) * rowBytes), device, null);
+    }
+
+    /**
+     * A view of indices {@code [from, to)} along dimension {@code dim} (negative counts from the
+     * end), sharing this tensor's memory and strides: strided unless it covers whole rows.
+     */
+    public Tensor slice(int dim, int from, int to) {
+        int d = dim < 0 ? shape.length + dim : dim;
+        if (d < 0 || d >= shape.length || from < 0 || to > shape[d] || from > to) {
+            throw new IndexOutOfBoundsException("slice [" + from + ", " + to + ") of dimension " + dim + " of " + this);
+        }
+        int[] dims = shape.clone();
+        dims[d] = to - from;
+        long es = dtype.byteSize();
+        if (elementCount(dims) == 0) {
+            return new Tensor(dtype, dims, strides, data.asSlice(0, 0), device, null);
+        }
+        long first = from * strides[d], last = first;
+        for (int i = 0; i < dims.length; i++) {
+            last += (dims[i] - 1) * strides[i];
+        }
+        return new Tensor(dtype, dims, strides, data.asSlice(first * es, (last - first + 1) * es), device, null);
     }
 
     /** True when both tensors have the same shape. */
@@ -235,7 +349,38 @@ public final class Tensor implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "Tensor[" + dtype + " " + Arrays.toString(shape) + "]";
+        return "Tensor[" + dtype + " " + Arrays.toString(shape) + (device.equals(Device.HOST) ? "" : " on " + device)
+                + (isContiguous() ? "" : " strided") + "]";
+    }
+
+    /** Element offset (from the first element) of the element with row-major index {@code index}. */
+    public long offsetOf(long index) {
+        if (contiguous) {
+            return index;
+        }
+        long at = 0;
+        for (int i = shape.length - 1; i >= 0; i--) {
+            at += (index % shape[i]) * strides[i];
+            index /= shape[i];
+        }
+        return at;
+    }
+
+    private static long[] denseStrides(int[] shape) {
+        long[] out = new long[shape.length];
+        long stride = 1;
+        for (int i = shape.length - 1; i >= 0; i--) {
+            out[i] = stride;
+            stride *= shape[i];
+        }
+        return out;
+    }
+
+    private void requireHost() {
+        if (!device.hostAccessible()) {
+            throw new IllegalStateException(this + " lives on " + device
+                    + ", not in host memory: download it with its backend first");
+        }
     }
 
     public static long elementCount(int[] shape) {

@@ -9,7 +9,7 @@ import java.util.Random;
 import java.util.function.Function;
 import org.gptneo.backend.AttentionMask;
 import org.gptneo.backend.Backend;
-import org.gptneo.backend.cpu.ReferenceBackend;
+import org.gptneo.backend.conformance.ReferenceBackend;
 import org.gptneo.tensor.Tensor;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;

@@ -88,7 +88,7 @@ class GptNeoBuilderTest {
 
     @Test
     void parameterCountIsExactAndMatchesAllocation() {
-        try (GptNeoModel model = tiny().intermediateSize(12).build(new org.gptneo.backend.cpu.ReferenceBackend())) {
+        try (GptNeoModel model = tiny().intermediateSize(12).build(new org.gptneo.backend.conformance.ReferenceBackend())) {
             long d = 8, f = 12, v = 64, p = 16;
             long perLayer = 4 * d * d + d + 4 * d + 2 * d * f + f + d;
             assertThat(model.config().parameterCount()).isEqualTo((v + p) * d + 2 * perLayer + 2 * d);

@@ -41,7 +41,7 @@ class GenerateCommandTest {
         folder = dir.resolve("tiny");
         try (GptNeoModel model = GptNeo.builder().vocabSize(300).contextLength(CONTEXT).hiddenSize(16).layers(2).heads(2)
                 .attention(AttentionType.GLOBAL, AttentionType.LOCAL).windowSize(4).initializerRange(0.5f).seed(3).build()) {
-            model.save(folder);
+            HfCheckpoint.save(model, folder);
         }
     }
 

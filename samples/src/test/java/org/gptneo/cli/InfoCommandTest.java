@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.gptneo.io.HfCheckpoint;
 import org.gptneo.GptNeo;
 import org.gptneo.model.GptNeoModel;
 import org.junit.jupiter.api.Test;
@@ -67,7 +68,7 @@ class InfoCommandTest {
         Path folder = dir.resolve("model");
         try (GptNeoModel model = GptNeo.builder().vocabSize(40).contextLength(16).hiddenSize(8).layers(2).heads(2)
                 .windowSize(4).build()) {
-            model.save(folder);
+            HfCheckpoint.save(model, folder);
             Cli r = Cli.run("info", "--model", folder.toString());
             assertThat(r.exitCode()).isZero();
             JsonNode json = JSON.readTree(r.out());

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import org.gptneo.io.HfCheckpoint;
 import org.gptneo.GptNeo;
 import org.gptneo.io.SafeTensorsFile;
 import org.gptneo.model.GptNeoConfig;
@@ -85,7 +86,7 @@ class LogitsCommandTest {
     void aSavedModelGivesTheSameLogitsAsTheModelFileItCameFrom() throws Exception {
         Path folder = dir.resolve("model");
         try (GptNeoModel model = GptNeo.fromConfigFile(config).build()) {
-            model.save(folder);
+            HfCheckpoint.save(model, folder);
         }
         Path fromFolder = dir.resolve("folder.safetensors");
         assertThat(Cli.run("logits", "--model", folder.toString(), "--ids", "7,8,9", "--out", fromFolder.toString()).exitCode()).isZero();

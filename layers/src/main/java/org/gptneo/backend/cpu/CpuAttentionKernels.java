@@ -26,11 +26,11 @@ final class CpuAttentionKernels {
 
     private CpuAttentionKernels() {}
 
-    static void maskedSoftmax(Tensor scores, AttentionMask mask, Tensor probs) {
+    static void maskedSoftmax(CpuParallel pool, Tensor scores, AttentionMask mask, Tensor probs) {
         int t = scores.dim(-2), s = scores.dim(-1);
         if ((long) t * s == 0) return;
         MemorySegment sc = f32(scores), pr = f32(probs);
-        CpuParallel.over(sc, pr).forRange(scores.size() / s, CpuParallel.grain(WORK_PER_SCORE * s), (from, to) -> {
+        pool.over(sc, pr).forRange(scores.size() / s, CpuParallel.grain(WORK_PER_SCORE * s), (from, to) -> {
             long matrices = scores.size() / ((long) t * s);
             for (long r = from; r < to; r++) { // [matrices·T, S]
                 int query = s - t + (int) (r % t);
@@ -75,11 +75,11 @@ final class CpuAttentionKernels {
         for (j = hi; j < s; j++) set(pr, row + j, hiddenProb);
     }
 
-    static void softmaxBackward(Tensor probs, Tensor dProbs, Tensor dScores) {
+    static void softmaxBackward(CpuParallel pool, Tensor probs, Tensor dProbs, Tensor dScores) {
         int s = probs.dim(-1);
         if (s == 0) return;
         MemorySegment ps = f32(probs), dps = f32(dProbs), dss = f32(dScores);
-        CpuParallel.over(ps, dps, dss).forRange(probs.size() / s, CpuParallel.grain(4L * s), (from, to) -> {
+        pool.over(ps, dps, dss).forRange(probs.size() / s, CpuParallel.grain(4L * s), (from, to) -> {
             for (long r = from; r < to; r++) { // [rows, S]
                 long row = r * s;
                 FloatVector acc = FloatVector.zero(F);

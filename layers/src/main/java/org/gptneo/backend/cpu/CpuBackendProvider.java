@@ -3,9 +3,8 @@ package org.gptneo.backend.cpu;
 import org.gptneo.backend.Backend;
 import org.gptneo.backend.BackendProvider;
 
-/** Registers {@link CpuBackend}: always available, lowest priority, one shared instance. */
+/** Registers {@link CpuBackend}: available wherever the Vector API is, lowest priority. */
 public final class CpuBackendProvider implements BackendProvider {
-    private static final CpuBackend SHARED = new CpuBackend();
 
     @Override
     public String name() {
@@ -19,11 +18,20 @@ public final class CpuBackendProvider implements BackendProvider {
 
     @Override
     public boolean isAvailable() {
-        return true;
+        return VectorApi.isPresent();
     }
 
     @Override
-    public Backend create() {
-        return SHARED;
+    public String unavailableReason() {
+        return isAvailable() ? "" : VectorApi.reason();
+    }
+
+    /** The host is device 0, the only one: a backend on all cores. */
+    @Override
+    public Backend create(int deviceIndex) {
+        if (deviceIndex != 0) {
+            throw new IllegalArgumentException("the CPU backend has one device, 0; got " + deviceIndex);
+        }
+        return new CpuBackend();
     }
 }

@@ -10,12 +10,13 @@ import static org.gptneo.backend.cpu.CpuVectors.load;
 import static org.gptneo.backend.cpu.CpuVectors.loadWide;
 import static org.gptneo.backend.cpu.CpuVectors.set;
 import static org.gptneo.backend.cpu.CpuVectors.store;
-import static org.gptneo.backend.cpu.ReferenceBackend.requireSameSize;
+import static org.gptneo.backend.KernelChecks.requireSameSize;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
+import org.gptneo.backend.DropoutHash;
 import org.gptneo.tensor.DType;
 import org.gptneo.tensor.Tensor;
 
@@ -26,30 +27,47 @@ final class CpuElementwise {
 
     private CpuElementwise() {}
 
-    static void fill(Tensor t, float value) {
+    static void fill(CpuParallel pool, Tensor t, float value) {
         MemorySegment x = f32(t);
         FloatVector v = FloatVector.broadcast(F, value);
-        CpuParallel.over(x).forRange(t.size(), STREAM_GRAIN, (from, to) -> {
+        pool.over(x).forRange(t.size(), STREAM_GRAIN, (from, to) -> {
             long i = from;
             for (long end = from + bound(to - from, VL); i < end; i += VL) store(v, x, i); // [n]
             for (; i < to; i++) set(x, i, value);
         });
     }
 
-    static void copy(Tensor src, Tensor dst) {
+    static void copy(CpuParallel pool, Tensor src, Tensor dst) {
         requireSameSize(src, dst);
-        if (src.dtype() == DType.F32 && dst.dtype() == DType.F32) {
+        if (!src.isContiguous() || !dst.isContiguous()) {
+            copyStrided(src, dst);
+        } else if (src.dtype() == DType.F32 && dst.dtype() == DType.F32) {
             MemorySegment.copy(src.data(), 0, dst.data(), 0, src.size() * Float.BYTES);
         } else {
             dst.copyFrom(src);
         }
     }
 
-    static void add(Tensor a, Tensor b, Tensor out) {
+    /** Row by row for views whose last dimension is dense (a KV cache slot range, say). */
+    private static void copyStrided(Tensor src, Tensor dst) {
+        if (!src.sameShape(dst) || src.dtype() != dst.dtype() || src.rank() == 0
+                || src.strides()[src.rank() - 1] != 1 || dst.strides()[dst.rank() - 1] != 1) {
+            throw new IllegalArgumentException("a strided copy needs equal shapes and dtypes with a dense last"
+                    + " dimension: " + src + " → " + dst);
+        }
+        long row = src.dim(-1), bytes = row * src.dtype().byteSize();
+        MemorySegment from = src.data(), to = dst.data();
+        for (long r = 0, rows = src.size() / Math.max(1, row); r < rows; r++) {
+            MemorySegment.copy(from, src.offsetOf(r * row) * src.dtype().byteSize(),
+                    to, dst.offsetOf(r * row) * dst.dtype().byteSize(), bytes);
+        }
+    }
+
+    static void add(CpuParallel pool, Tensor a, Tensor b, Tensor out) {
         requireSameSize(a, b);
         requireSameSize(a, out);
         MemorySegment x = f32(a), y = f32(b), o = f32(out);
-        CpuParallel.over(x, y, o).forRange(a.size(), STREAM_GRAIN, (from, to) -> {
+        pool.over(x, y, o).forRange(a.size(), STREAM_GRAIN, (from, to) -> {
             long i = from;
             for (long end = from + bound(to - from, VL); i < end; i += VL) { // [n]
                 store(load(x, i).add(load(y, i)), o, i);
@@ -58,11 +76,11 @@ final class CpuElementwise {
         });
     }
 
-    static void mul(Tensor a, Tensor b, Tensor out) {
+    static void mul(CpuParallel pool, Tensor a, Tensor b, Tensor out) {
         requireSameSize(a, b);
         requireSameSize(a, out);
         MemorySegment x = f32(a), y = f32(b), o = f32(out);
-        CpuParallel.over(x, y, o).forRange(a.size(), STREAM_GRAIN, (from, to) -> {
+        pool.over(x, y, o).forRange(a.size(), STREAM_GRAIN, (from, to) -> {
             long i = from;
             for (long end = from + bound(to - from, VL); i < end; i += VL) { // [n]
                 store(load(x, i).mul(load(y, i)), o, i);
@@ -71,10 +89,10 @@ final class CpuElementwise {
         });
     }
 
-    static void axpy(float alpha, Tensor x, Tensor y) {
+    static void axpy(CpuParallel pool, float alpha, Tensor x, Tensor y) {
         requireSameSize(x, y);
         MemorySegment xs = f32(x), ys = f32(y);
-        CpuParallel.over(xs, ys).forRange(x.size(), STREAM_GRAIN, (from, to) -> {
+        pool.over(xs, ys).forRange(x.size(), STREAM_GRAIN, (from, to) -> {
             long i = from;
             for (long end = from + bound(to - from, VL); i < end; i += VL) {
                 store(load(ys, i).add(load(xs, i).mul(alpha)), ys, i); // [n]
@@ -83,9 +101,9 @@ final class CpuElementwise {
         });
     }
 
-    static void scale(Tensor t, float s) {
+    static void scale(CpuParallel pool, Tensor t, float s) {
         MemorySegment x = f32(t);
-        CpuParallel.over(x).forRange(t.size(), STREAM_GRAIN, (from, to) -> {
+        pool.over(x).forRange(t.size(), STREAM_GRAIN, (from, to) -> {
             long i = from;
             for (long end = from + bound(to - from, VL); i < end; i += VL) store(load(x, i).mul(s), x, i); // [n]
             for (; i < to; i++) set(x, i, get(x, i) * s);
@@ -93,10 +111,10 @@ final class CpuElementwise {
     }
 
     /** Σ x², widened to double before squaring; pieces are summed in order, whatever the thread count. */
-    static double sumOfSquares(Tensor t) {
+    static double sumOfSquares(CpuParallel pool, Tensor t) {
         MemorySegment x = f32(t);
         double[] partial = new double[Math.toIntExact(Math.ceilDiv(t.size(), STREAM_GRAIN))];
-        CpuParallel.over(x).forRange(t.size(), STREAM_GRAIN, (from, to) -> {
+        pool.over(x).forRange(t.size(), STREAM_GRAIN, (from, to) -> {
             DoubleVector acc = DoubleVector.zero(D);
             long i = from;
             for (long end = from + bound(to - from, D.length()); i < end; i += D.length()) { // [n]
@@ -111,10 +129,10 @@ final class CpuElementwise {
     }
 
     /** Σ x, widened to double; pieces are summed in order. */
-    static double sum(Tensor t) {
+    static double sum(CpuParallel pool, Tensor t) {
         MemorySegment x = f32(t);
         double[] partial = new double[Math.toIntExact(Math.ceilDiv(t.size(), STREAM_GRAIN))];
-        CpuParallel.over(x).forRange(t.size(), STREAM_GRAIN, (from, to) -> {
+        pool.over(x).forRange(t.size(), STREAM_GRAIN, (from, to) -> {
             DoubleVector acc = DoubleVector.zero(D);
             long i = from;
             for (long end = from + bound(to - from, D.length()); i < end; i += D.length()) { // [n]
@@ -133,10 +151,10 @@ final class CpuElementwise {
         return total;
     }
 
-    static void addBias(Tensor x, Tensor bias) {
+    static void addBias(CpuParallel pool, Tensor x, Tensor bias) {
         int c = bias.dim(-1);
         MemorySegment xs = f32(x), bs = f32(bias);
-        CpuParallel.over(xs, bs).forRange(x.size() / c, CpuParallel.grain(c), (from, to) -> {
+        pool.over(xs, bs).forRange(x.size() / c, CpuParallel.grain(c), (from, to) -> {
             for (long r = from; r < to; r++) { // [N, C]
                 long row = r * c;
                 int j = 0;
@@ -149,12 +167,12 @@ final class CpuElementwise {
     }
 
     /** dBias [C] += Σ_rows dy [N, C]: split by columns, so every sum runs over the rows in order. */
-    static void addBiasBackward(Tensor dy, Tensor dBias) {
+    static void addBiasBackward(CpuParallel pool, Tensor dy, Tensor dBias) {
         int c = dBias.dim(-1);
         long rows = dy.size() / c;
         MemorySegment dys = f32(dy), db = f32(dBias);
         long columnsPerPiece = CpuVectors.wholeVectors(CpuParallel.grain(rows));
-        CpuParallel.over(dys, db).forRange(c, columnsPerPiece, (from, to) -> {
+        pool.over(dys, db).forRange(c, columnsPerPiece, (from, to) -> {
             int c0 = (int) from, width = (int) (to - from);
             float[] acc = new float[width];
             MemorySegment.copy(db, CpuVectors.FLOAT, c0 * (long) Float.BYTES, acc, 0, width);
@@ -171,11 +189,11 @@ final class CpuElementwise {
     }
 
     /** out [A, C, B, D] = x [A, B, C, D] (+ out when accumulating), one contiguous D-row at a time. */
-    static void swapMiddle(Tensor x, Tensor out, boolean accumulate) {
+    static void swapMiddle(CpuParallel pool, Tensor x, Tensor out, boolean accumulate) {
         requireSameSize(x, out);
         int b = x.dim(1), c = x.dim(2), d = x.dim(3);
         MemorySegment xs = f32(x), os = f32(out);
-        CpuParallel.over(xs, os).forRange((long) x.dim(0) * b, CpuParallel.grain((long) c * d), (from, to) -> {
+        pool.over(xs, os).forRange((long) x.dim(0) * b, CpuParallel.grain((long) c * d), (from, to) -> {
             for (long ij = from; ij < to; ij++) { // (i, j) of [A, B]
                 long i = ij / b, j = ij % b;
                 for (int k = 0; k < c; k++) {
@@ -195,10 +213,10 @@ final class CpuElementwise {
     }
 
     /** Element i depends only on (seed, i) through {@link DropoutHash}, so any split gives the reference's bits. */
-    static void dropoutMask(Tensor mask, float p, long seed) {
+    static void dropoutMask(CpuParallel pool, Tensor mask, float p, long seed) {
         MemorySegment m = f32(mask);
         float keep = 1f / (1f - p);
-        CpuParallel.over(m).forRange(mask.size(), CpuParallel.grain(16), (from, to) -> {
+        pool.over(m).forRange(mask.size(), CpuParallel.grain(16), (from, to) -> {
             for (long i = from; i < to; i++) set(m, i, DropoutHash.uniform(seed, i) < p ? 0f : keep); // [n]
         });
     }

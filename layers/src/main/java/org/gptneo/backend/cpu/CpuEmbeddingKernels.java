@@ -7,7 +7,7 @@ import static org.gptneo.backend.cpu.CpuVectors.get;
 import static org.gptneo.backend.cpu.CpuVectors.load;
 import static org.gptneo.backend.cpu.CpuVectors.set;
 import static org.gptneo.backend.cpu.CpuVectors.store;
-import static org.gptneo.backend.cpu.ReferenceBackend.checkedId;
+import static org.gptneo.backend.KernelChecks.checkedId;
 
 import java.lang.foreign.MemorySegment;
 import org.gptneo.tensor.Tensor;
@@ -16,13 +16,13 @@ import org.gptneo.tensor.Tensor;
 final class CpuEmbeddingKernels {
     private CpuEmbeddingKernels() {}
 
-    static void embedding(Tensor table, Tensor ids, Tensor out) {
+    static void embedding(CpuParallel pool, Tensor table, Tensor ids, Tensor out) {
         int c = table.dim(-1);
         int[] rows = checkedIds(ids, table.dim(0));
         StoredRows ts = StoredRows.of(table);
         MemorySegment os = f32(out);
         long rowBytes = (long) c * Float.BYTES;
-        CpuParallel.over(ts.data(), os).forRange(rows.length, CpuParallel.grain(c), (from, to) -> {
+        pool.over(ts.data(), os).forRange(rows.length, CpuParallel.grain(c), (from, to) -> {
             float[] row = ts.isF32() ? null : new float[c];
             for (int n = (int) from; n < to; n++) { // out [N, C] ← table [V, C]
                 if (row == null) {
@@ -39,12 +39,12 @@ final class CpuEmbeddingKernels {
      * dTable [V, C] += dOut [N, C] at the rows named by ids. Repeated ids make rows collide, so the
      * work is split by columns: each column slice walks all N ids in order.
      */
-    static void embeddingBackward(Tensor ids, Tensor dOut, Tensor dTable) {
+    static void embeddingBackward(CpuParallel pool, Tensor ids, Tensor dOut, Tensor dTable) {
         int c = dTable.dim(-1);
         int[] rows = checkedIds(ids, dTable.dim(0));
         MemorySegment dos = f32(dOut), dts = f32(dTable);
         long columnsPerPiece = CpuVectors.wholeVectors(CpuParallel.grain(2L * rows.length));
-        CpuParallel.over(dos, dts).forRange(c, columnsPerPiece, (from, to) -> {
+        pool.over(dos, dts).forRange(c, columnsPerPiece, (from, to) -> {
             int c0 = (int) from, width = (int) (to - from);
             for (int n = 0; n < rows.length; n++) { // [N, c0 .. c0+width)
                 long src = (long) n * c + c0, dst = (long) rows[n] * c + c0;

@@ -10,7 +10,7 @@ import static org.gptneo.backend.cpu.CpuVectors.f32;
 import static org.gptneo.backend.cpu.CpuVectors.get;
 import static org.gptneo.backend.cpu.CpuVectors.load;
 import static org.gptneo.backend.cpu.CpuVectors.set;
-import static org.gptneo.backend.cpu.ReferenceBackend.checkedId;
+import static org.gptneo.backend.KernelChecks.checkedId;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.DoubleVector;
@@ -30,12 +30,12 @@ final class CpuLossKernels {
 
     private CpuLossKernels() {}
 
-    static void crossEntropy(Tensor logits, Tensor targets, int ignoreIndex, Tensor losses) {
+    static void crossEntropy(CpuParallel pool, Tensor logits, Tensor targets, int ignoreIndex, Tensor losses) {
         int v = logits.dim(-1);
         checkTargets(targets, ignoreIndex, v);
         MemorySegment ls = f32(logits), out = f32(losses);
         long rowsPerPiece = CpuParallel.grain(WORK_PER_LOGIT * v);
-        CpuParallel.over(ls, out, targets.data()).forRange(targets.size(), rowsPerPiece, (from, to) -> {
+        pool.over(ls, out, targets.data()).forRange(targets.size(), rowsPerPiece, (from, to) -> {
             for (long n = from; n < to; n++) { // [N, V]
                 int target = targets.getInt(n);
                 if (target == ignoreIndex) {
@@ -50,12 +50,12 @@ final class CpuLossKernels {
         });
     }
 
-    static void crossEntropyBackward(Tensor logits, Tensor targets, int ignoreIndex, float scale, Tensor dLogits) {
+    static void crossEntropyBackward(CpuParallel pool, Tensor logits, Tensor targets, int ignoreIndex, float scale, Tensor dLogits) {
         int v = logits.dim(-1);
         checkTargets(targets, ignoreIndex, v);
         MemorySegment ls = f32(logits), dls = f32(dLogits);
         long rowsPerPiece = CpuParallel.grain(WORK_PER_LOGIT * v);
-        CpuParallel.over(ls, dls, targets.data()).forRange(targets.size(), rowsPerPiece, (from, to) -> {
+        pool.over(ls, dls, targets.data()).forRange(targets.size(), rowsPerPiece, (from, to) -> {
             for (long n = from; n < to; n++) { // [N, V]
                 int target = targets.getInt(n);
                 if (target == ignoreIndex) continue;

@@ -46,10 +46,10 @@ final class CpuMatmul {
 
     private CpuMatmul() {}
 
-    static void multiply(Tensor a, boolean transposeA, Tensor b, boolean transposeB, Tensor c,
+    static void multiply(CpuParallel pool, Tensor a, boolean transposeA, Tensor b, boolean transposeB, Tensor c,
                          float alpha, float beta) {
         MatmulShape s = MatmulShape.of(a, transposeA, b, transposeB, c);
-        if (s.batch() > 1 && s.strideA() != 0 && s.strideB() == 0 && !transposeA) {
+        if (s.batch() > 1 && s.strideA() == (long) s.m() * s.k() && s.strideB() == 0 && !transposeA) {
             // A [batch, M, K] · B [K, N] (shared) is one [batch·M, K] · [K, N] product
             s = new MatmulShape(1, Math.multiplyExact(s.batch(), s.m()), s.n(), s.k(), 0, 0, 0);
         }
@@ -57,19 +57,19 @@ final class CpuMatmul {
             return;
         }
         if (s.k() == 0) {
-            if (beta == 0f) CpuElementwise.fill(c, 0f);
-            else CpuElementwise.scale(c, beta);
+            if (beta == 0f) CpuElementwise.fill(pool, c, 0f);
+            else CpuElementwise.scale(pool, c, beta);
             return;
         }
         if (CpuMatvec.applies(s, transposeA, transposeB)) {
-            CpuMatvec.multiply(StoredRows.of(a), StoredRows.of(b), f32(c), s, alpha, beta);
+            CpuMatvec.multiply(pool, StoredRows.of(a), StoredRows.of(b), f32(c), s, alpha, beta);
             return;
         }
-        new Product(StoredRows.of(a), transposeA, StoredRows.of(b), transposeB, f32(c), s, alpha, beta).run();
+        new Product(pool, StoredRows.of(a), transposeA, StoredRows.of(b), transposeB, f32(c), s, alpha, beta).run();
     }
 
     /** One call's operands and geometry; {@link #task} computes one task's part of C. */
-    private record Product(StoredRows a, boolean transposeA, StoredRows b, boolean transposeB,
+    private record Product(CpuParallel pool, StoredRows a, boolean transposeA, StoredRows b, boolean transposeB,
                            MemorySegment c, MatmulShape s, float alpha, float beta) {
 
         /**
@@ -79,14 +79,14 @@ final class CpuMatmul {
          */
         void run() {
             int colBlocks = Math.ceilDiv(s.n(), NC);
-            long wantedTasks = 2L * CpuParallel.threads();
-            int rowBlocks = (int) Math.clamp(Math.ceilDiv(wantedTasks, (long) s.batch() * colBlocks),
+            long wantedTasks = 2L * pool.threads();
+            int rowBlocks = Math.clamp(Math.ceilDiv(wantedTasks, (long) s.batch() * colBlocks),
                     1, Math.ceilDiv(s.m(), MR));
             int rowsPerTask = Math.ceilDiv(Math.ceilDiv(s.m(), rowBlocks), MR) * MR;
             int taskRows = Math.ceilDiv(s.m(), rowsPerTask);
             long tasks = (long) s.batch() * taskRows * colBlocks;
             long workPerTask = (long) Math.min(rowsPerTask, s.m()) * Math.min(NC, s.n()) * s.k();
-            CpuParallel.over(a.data(), b.data(), c).forRange(tasks, CpuParallel.grain(workPerTask), (from, to) -> {
+            pool.over(a.data(), b.data(), c).forRange(tasks, CpuParallel.grain(workPerTask), (from, to) -> {
                 Buffers buffers = BUFFERS.get();
                 for (long t = from; t < to; t++) {
                     int p = (int) (t / ((long) taskRows * colBlocks));

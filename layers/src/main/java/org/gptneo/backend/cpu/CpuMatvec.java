@@ -26,10 +26,10 @@ final class CpuMatvec {
     }
 
     /** A [batch][m, k] (row-major), B [batch][n, k], C [batch][m, n]; items are the (batch, j) columns of C. */
-    static void multiply(StoredRows a, StoredRows b, MemorySegment c, MatmulShape s, float alpha, float beta) {
+    static void multiply(CpuParallel pool, StoredRows a, StoredRows b, MemorySegment c, MatmulShape s, float alpha, float beta) {
         int m = s.m(), n = s.n(), k = s.k();
         long items = (long) s.batch() * n;
-        CpuParallel.over(a.data(), b.data(), c).forRange(items, CpuParallel.grain(2L * m * k), (from, to) -> {
+        pool.over(a.data(), b.data(), c).forRange(items, CpuParallel.grain(2L * m * k), (from, to) -> {
             float[] aRows = new float[m * k];      // op(A) of the current batch entry
             float[] bRow = b.isF32() ? null : new float[k];
             long loadedBatch = -1;

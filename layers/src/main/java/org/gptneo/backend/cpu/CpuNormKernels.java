@@ -19,10 +19,10 @@ import org.gptneo.tensor.Tensor;
 final class CpuNormKernels {
     private CpuNormKernels() {}
 
-    static void layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps, Tensor out, Tensor mean, Tensor rstd) {
+    static void layerNorm(CpuParallel pool, Tensor x, Tensor gamma, Tensor beta, float eps, Tensor out, Tensor mean, Tensor rstd) {
         int c = x.dim(-1);
         MemorySegment xs = f32(x), gs = f32(gamma), bs = f32(beta), os = f32(out), ms = f32(mean), rs = f32(rstd);
-        CpuParallel.over(xs, gs, bs, os, ms, rs).forRange(x.size() / c, CpuParallel.grain(4L * c), (from, to) -> {
+        pool.over(xs, gs, bs, os, ms, rs).forRange(x.size() / c, CpuParallel.grain(4L * c), (from, to) -> {
             for (long r = from; r < to; r++) { // [N, C]
                 long row = r * c;
                 FloatVector acc = FloatVector.zero(F);
@@ -61,14 +61,14 @@ final class CpuNormKernels {
      * dx is computed row by row; dGamma and dBeta are sums over rows, so they are split by columns
      * instead, each column summed over the rows in order (no partial sums, no dependence on threads).
      */
-    static void layerNormBackward(Tensor dOut, Tensor x, Tensor gamma, Tensor mean, Tensor rstd,
+    static void layerNormBackward(CpuParallel pool, Tensor dOut, Tensor x, Tensor gamma, Tensor mean, Tensor rstd,
                                   Tensor dx, Tensor dGamma, Tensor dBeta) {
         int c = x.dim(-1);
         long rows = x.size() / c;
         MemorySegment dys = f32(dOut), xs = f32(x), gs = f32(gamma), ms = f32(mean), rs = f32(rstd);
         MemorySegment dxs = f32(dx), dgs = f32(dGamma), dbs = f32(dBeta);
         // dx = rstd·(g − mean(g) − x̂·mean(g·x̂)) with g = dOut·gamma
-        CpuParallel.over(dys, xs, gs, ms, rs, dxs).forRange(rows, CpuParallel.grain(6L * c), (from, to) -> {
+        pool.over(dys, xs, gs, ms, rs, dxs).forRange(rows, CpuParallel.grain(6L * c), (from, to) -> {
             for (long r = from; r < to; r++) { // [N, C]
                 long row = r * c;
                 float mu = get(ms, r), rsd = get(rs, r);
@@ -104,7 +104,7 @@ final class CpuNormKernels {
         });
         // dGamma [C] += Σ_rows dOut·x̂, dBeta [C] += Σ_rows dOut
         long columnsPerPiece = CpuVectors.wholeVectors(CpuParallel.grain(3 * rows));
-        CpuParallel.over(dys, xs, ms, rs, dgs, dbs).forRange(c, columnsPerPiece, (from, to) -> {
+        pool.over(dys, xs, ms, rs, dgs, dbs).forRange(c, columnsPerPiece, (from, to) -> {
             int c0 = (int) from, width = (int) (to - from);
             float[] dGammaAcc = new float[width], dBetaAcc = new float[width];
             MemorySegment.copy(dgs, FLOAT, c0 * (long) Float.BYTES, dGammaAcc, 0, width);

@@ -12,6 +12,7 @@ import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import org.gptneo.backend.AdamWStep;
+import org.gptneo.backend.KernelChecks;
 import org.gptneo.tensor.Tensor;
 
 /** The AdamW update, with the reference's float operations in the reference's order. */
@@ -20,16 +21,16 @@ final class CpuOptimizerKernels {
 
     private CpuOptimizerKernels() {}
 
-    static void adamW(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep s) {
-        ReferenceBackend.requireSameSize(param, grad);
-        ReferenceBackend.requireSameSize(param, m);
-        ReferenceBackend.requireSameSize(param, v);
+    static void adamW(CpuParallel pool, Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep s) {
+        KernelChecks.requireSameSize(param, grad);
+        KernelChecks.requireSameSize(param, m);
+        KernelChecks.requireSameSize(param, v);
         MemorySegment ps = f32(param), gs = f32(grad), ms = f32(m), vs = f32(v);
         float stepSize = (float) (s.lr() / (1 - Math.pow(s.beta1(), s.step())));
         float bias2Sqrt = (float) Math.sqrt(1 - Math.pow(s.beta2(), s.step()));
         float decay = 1f - s.lr() * s.weightDecay();
         float b1 = s.beta1(), b2 = s.beta2(), g1 = 1f - b1, g2 = 1f - b2, eps = s.eps();
-        CpuParallel.over(ps, gs, ms, vs).forRange(param.size(), CpuParallel.grain(WORK_PER_PARAMETER), (from, to) -> {
+        pool.over(ps, gs, ms, vs).forRange(param.size(), CpuParallel.grain(WORK_PER_PARAMETER), (from, to) -> {
             long i = from;
             for (long end = from + bound(to - from, VL); i < end; i += VL) { // [n]
                 FloatVector g = load(gs, i);

@@ -13,26 +13,27 @@ import java.util.concurrent.atomic.AtomicReference;
  * over memory that other threads may not touch (a tensor of a confined arena). The calling thread
  * claims pieces like the helpers do, so a kernel called from inside another one cannot deadlock.
  *
- * <p>Use: {@code CpuParallel.over(x, out).forRange(n, grain, (from, to) -> ...)}.
+ * <p>Each {@link CpuBackend} owns one pool (its size is the backend's thread count); {@link #close()}
+ * stops its threads. Use: {@code pool.over(x, out).forRange(n, grain, (from, to) -> ...)}.
  */
-final class CpuParallel {
+final class CpuParallel implements AutoCloseable {
     /** Rough element operations per piece: less would cost more in hand-over than it saves. */
     static final long MIN_PIECE_WORK = 1L << 16;
 
-    private static final int HELPER_COUNT = Runtime.getRuntime().availableProcessors() - 1;
-    private static final ExecutorService HELPERS = HELPER_COUNT > 0
-            ? Executors.newFixedThreadPool(HELPER_COUNT, Thread.ofPlatform().daemon().name("gptneo-cpu-", 1).factory())
-            : null;
     /** A thread that is not the caller: memory it may access, the helpers may access too. */
     private static final Thread OTHER_THREAD = Thread.ofPlatform().unstarted(() -> {});
-
-    private static final CpuParallel PARALLEL = new CpuParallel(HELPER_COUNT);
+    /** Loops on the calling thread alone (immutable: shared by every pool). */
     private static final CpuParallel SERIAL = new CpuParallel(0);
 
     private final int helpers;
+    private final ExecutorService pool;
 
-    private CpuParallel(int helpers) {
-        this.helpers = helpers;
+    /** @param threads threads that work on a loop, the caller included (≥ 1) */
+    CpuParallel(int threads) {
+        this.helpers = Math.max(0, threads - 1);
+        this.pool = helpers > 0
+                ? Executors.newFixedThreadPool(helpers, Thread.ofPlatform().daemon().name("gptneo-cpu-", 1).factory())
+                : null;
     }
 
     /** The body of a parallel loop: handles items [from, to). */
@@ -42,16 +43,21 @@ final class CpuParallel {
     }
 
     /** Parallel loops over {@code data}: on the calling thread alone when any of it is confined to it. */
-    static CpuParallel over(MemorySegment... data) {
+    CpuParallel over(MemorySegment... data) {
         for (MemorySegment segment : data) {
             if (!segment.isAccessibleBy(OTHER_THREAD)) return SERIAL;
         }
-        return PARALLEL;
+        return this;
     }
 
     /** Threads that work on a parallel loop: the helpers and the caller. */
-    static int threads() {
-        return HELPER_COUNT + 1;
+    int threads() {
+        return helpers + 1;
+    }
+
+    @Override
+    public void close() {
+        if (pool != null) pool.shutdown();
     }
 
     /** Items per piece so that a piece does about {@link #MIN_PIECE_WORK} when one item costs {@code workPerItem}. */
@@ -71,7 +77,7 @@ final class CpuParallel {
         }
         Job job = new Job(count, grain, pieces, body);
         for (long i = 0; i < Math.min(helpers, pieces - 1); i++) {
-            HELPERS.execute(job::work);
+            pool.execute(job::work);
         }
         job.work();
         job.awaitAndRethrow();

@@ -29,6 +29,9 @@ final class CpuVectors {
         if (t.dtype() != DType.F32) {
             throw new IllegalArgumentException("the cpu backend computes on F32 tensors, got " + t);
         }
+        if (!t.isContiguous()) {
+            throw new IllegalArgumentException("this kernel needs a dense tensor, got " + t + " (copy the view first)");
+        }
         return t.data();
     }
 

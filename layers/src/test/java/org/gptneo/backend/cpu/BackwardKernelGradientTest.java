@@ -8,6 +8,7 @@ import java.util.function.DoubleSupplier;
 import java.util.stream.Stream;
 import org.gptneo.backend.AttentionMask;
 import org.gptneo.backend.Backend;
+import org.gptneo.backend.conformance.ReferenceBackend;
 import org.gptneo.tensor.DType;
 import org.gptneo.tensor.Tensor;
 import org.junit.jupiter.api.AfterEach;

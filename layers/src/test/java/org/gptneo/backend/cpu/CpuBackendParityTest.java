@@ -16,6 +16,7 @@ import java.util.stream.Stream;
 import org.gptneo.backend.AdamWStep;
 import org.gptneo.backend.AttentionMask;
 import org.gptneo.backend.Backend;
+import org.gptneo.backend.conformance.ReferenceBackend;
 import org.gptneo.backend.Backends;
 import org.gptneo.tensor.DType;
 import org.gptneo.tensor.Tensor;
@@ -388,14 +389,21 @@ class CpuBackendParityTest {
     }
 
     @Test
-    void registersAsTheSharedCpuBackend() {
+    void registersAndCreatesOneBackendPerCall() {
         CpuBackendProvider provider = new CpuBackendProvider();
         assertThat(provider.name()).isEqualTo("cpu");
         assertThat(provider.priority()).isZero();
         assertThat(provider.isAvailable()).isTrue();
-        assertThat(provider.create()).isInstanceOf(CpuBackend.class).isSameAs(provider.create());
-        assertThat(Backends.byName("cpu")).isSameAs(provider.create());
-        assertThat(CPU.name()).isEqualTo("cpu");
+        assertThat(provider.deviceCount()).isOne();
+        try (Backend a = provider.create(0); Backend b = Backends.byName("cpu")) {
+            assertThat(a).isInstanceOf(CpuBackend.class).isNotSameAs(b);   // each owns its thread pool
+            assertThat(a.name()).isEqualTo("cpu");
+        }
+        assertThatThrownBy(() -> provider.create(1)).hasMessageContaining("one device");
+        try (CpuBackend one = new CpuBackend(1)) {
+            assertThat(one.threads()).isOne();
+        }
+        assertThatThrownBy(() -> new CpuBackend(0)).hasMessageContaining("at least one thread");
     }
 
     // ---- helpers -------------------------------------------------------------------------------

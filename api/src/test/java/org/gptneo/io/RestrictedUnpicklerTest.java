@@ -75,7 +75,7 @@ class RestrictedUnpicklerTest {
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
-        assertThatThrownBy(() -> HfCheckpoint.load(model, new org.gptneo.backend.cpu.ReferenceBackend()))
+        assertThatThrownBy(() -> HfCheckpoint.load(model, new org.gptneo.backend.conformance.ReferenceBackend()))
                 .isInstanceOf(CheckpointException.class).hasMessageContaining("PickleCanary");
         assertThat(PickleCanary.CanaryFlag.INITIALIZED.get()).as("PickleCanary's static initialiser ran").isFalse();
         assertThat(PickleCanary.CanaryFlag.INSTANTIATED.get()).isFalse();
@@ -88,7 +88,7 @@ class RestrictedUnpicklerTest {
             Path model = CheckpointFixtures.copyFolder("bin_f32", dir.resolve(file));
             Files.copy(CheckpointFixtures.hostile(file), model.resolve("pytorch_model.bin"),
                     java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-            assertThatThrownBy(() -> HfCheckpoint.load(model, new org.gptneo.backend.cpu.ReferenceBackend()))
+            assertThatThrownBy(() -> HfCheckpoint.load(model, new org.gptneo.backend.conformance.ReferenceBackend()))
                     .isInstanceOf(CheckpointException.class).hasMessageStartingWith("pytorch_model.bin: ");
         }
         assertThat(Files.exists(Path.of("/tmp/gptneo-pwned"))).isFalse();

@@ -8,7 +8,7 @@ import java.util.Map;
 import java.util.stream.Stream;
 import org.gptneo.autograd.Var;
 import org.gptneo.backend.Backend;
-import org.gptneo.backend.cpu.ReferenceBackend;
+import org.gptneo.backend.conformance.ReferenceBackend;
 import org.gptneo.model.GptNeoModel;
 import org.gptneo.tensor.DType;
 import org.gptneo.tensor.Tensor;

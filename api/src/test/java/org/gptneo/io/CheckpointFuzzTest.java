@@ -15,7 +15,7 @@ import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.gptneo.backend.Backend;
-import org.gptneo.backend.cpu.ReferenceBackend;
+import org.gptneo.backend.conformance.ReferenceBackend;
 import org.gptneo.model.GptNeoModel;
 import org.gptneo.tensor.DType;
 import org.junit.jupiter.api.Test;

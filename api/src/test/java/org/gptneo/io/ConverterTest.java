@@ -9,7 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.stream.Stream;
 import org.gptneo.backend.Backend;
-import org.gptneo.backend.cpu.ReferenceBackend;
+import org.gptneo.backend.conformance.ReferenceBackend;
 import org.gptneo.model.GptNeoModel;
 import org.gptneo.tensor.DType;
 import org.junit.jupiter.api.Test;

@@ -1,4 +1,4 @@
-package org.gptneo.model;
+package org.gptneo.parity;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -11,6 +11,8 @@ import java.nio.file.Path;
 import org.gptneo.backend.Backend;
 import org.gptneo.io.HfConfig;
 import org.gptneo.io.SafeTensorsFile;
+import org.gptneo.model.GptNeoConfig;
+import org.gptneo.model.GptNeoModel;
 import org.gptneo.tensor.Tensor;
 
 /**

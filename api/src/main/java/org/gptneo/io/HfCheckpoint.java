@@ -98,27 +98,23 @@ public final class HfCheckpoint {
         Arena arena = Arena.ofShared();
         boolean sourceKept = false;
         try {
-            Map<String, String> stored = parameterNames(source, config);
-            Map<String, int[]> shapes = GptNeoModel.parameterShapes(config);
-            for (Map.Entry<String, int[]> e : shapes.entrySet()) {
-                checkTensor(source, stored.get(e.getKey()), e.getValue());
-            }
-            checkTiedHead(source, stored);
+            Map<String, String> stored = checkedNames(config, source);
             Map<String, Tensor> tensors = new LinkedHashMap<>();
-            for (Map.Entry<String, int[]> e : shapes.entrySet()) {
+            for (Map.Entry<String, int[]> e : GptNeoModel.parameterShapes(config).entrySet()) {
                 String name = stored.get(e.getKey());
                 boolean matrix = e.getValue().length == 2;
                 DType wanted = matrix ? options.dtype() : DType.F32;
                 Tensor view = !options.writable() && matrix && wanted.safetensorsName().equals(source.dtypeName(name))
                         ? source.view(name) : null;
+                Tensor host;
                 if (view != null) {
-                    tensors.put(e.getKey(), view.reshape(e.getValue()));
+                    host = view.reshape(e.getValue());
                     sourceKept = true;
                 } else {
-                    Tensor copy = backend.allocate(arena, wanted, e.getValue());
-                    source.copyInto(name, copy);
-                    tensors.put(e.getKey(), copy);
+                    host = Tensor.allocate(arena, wanted, e.getValue());
+                    source.copyInto(name, host);
                 }
+                tensors.put(e.getKey(), backend.upload(host, arena));   // the same tensor on the CPU: no copy
             }
             AutoCloseable storage = sourceKept ? () -> {
                 try {
@@ -136,6 +132,20 @@ public final class HfCheckpoint {
             source.close();
             throw e;
         }
+    }
+
+    /**
+     * Checks that {@code source} holds exactly the parameters {@code config} implies, with their
+     * shapes and a readable dtype (and a tied head equal to the embedding, if stored), and maps each
+     * parameter name to its stored name.
+     */
+    static Map<String, String> checkedNames(GptNeoConfig config, WeightSource source) {
+        Map<String, String> stored = parameterNames(source, config);
+        for (Map.Entry<String, int[]> e : GptNeoModel.parameterShapes(config).entrySet()) {
+            checkTensor(source, stored.get(e.getKey()), e.getValue());
+        }
+        checkTiedHead(source, stored);
+        return stored;
     }
 
     /**
@@ -255,8 +265,27 @@ public final class HfCheckpoint {
     }
 
     static List<Path> save(GptNeoModel model, Path dir, SaveOptions options, ObjectNode configJson) {
-        Map<String, Tensor> params = new LinkedHashMap<>();
-        model.parameters().forEach((name, p) -> params.put(name, p.value()));
+        Map<String, int[]> shapes = new LinkedHashMap<>();
+        model.parameters().forEach((name, p) -> shapes.put(name, p.shape()));
+        Backend backend = model.backend();
+        return save(new TensorStream(shapes, (name, staging) ->
+                backend.download(model.parameters().get(name).value(), staging)), dir, options, configJson);
+    }
+
+    /**
+     * The tensors a save writes: their names and shapes in checkpoint order, and how to bring one
+     * into host memory. A save opens them one shard at a time, so that it never holds more than a
+     * shard beyond what the source already has (a model's own parameters, or a mapped file).
+     */
+    record TensorStream(Map<String, int[]> shapes, Opener opener) {
+        @FunctionalInterface
+        interface Opener {
+            /** The tensor as a host tensor (a view, or a copy in {@code staging}). */
+            Tensor open(String name, Arena staging);
+        }
+    }
+
+    static List<Path> save(TensorStream params, Path dir, SaveOptions options, ObjectNode configJson) {
         configJson.put("torch_dtype", switch (options.dtype()) {
             case F16 -> "float16";
             case BF16 -> "bfloat16";
@@ -338,12 +367,12 @@ public final class HfCheckpoint {
     }
 
     /** Greedy packing in parameter order; a tensor larger than the limit gets a shard of its own. */
-    private static List<List<String>> planShards(Map<String, Tensor> params, SaveOptions options) {
+    private static List<List<String>> planShards(TensorStream params, SaveOptions options) {
         List<List<String>> shards = new ArrayList<>();
         List<String> current = new ArrayList<>();
         long bytes = 0;
-        for (Map.Entry<String, Tensor> e : params.entrySet()) {
-            long size = e.getValue().size() * options.dtype().byteSize();
+        for (Map.Entry<String, int[]> e : params.shapes().entrySet()) {
+            long size = Tensor.elementCount(e.getValue()) * options.dtype().byteSize();
             if (!current.isEmpty() && bytes + size > options.maxShardBytes()) {
                 shards.add(current);
                 current = new ArrayList<>();
@@ -359,12 +388,12 @@ public final class HfCheckpoint {
     }
 
     /** Writes one shard (converting to {@code dtype} where needed) and returns its tensor bytes. */
-    private static long writeShard(Path temp, String finalName, List<String> names, Map<String, Tensor> params, DType dtype) {
+    private static long writeShard(Path temp, String finalName, List<String> names, TensorStream params, DType dtype) {
         try (Arena staging = Arena.ofConfined()) {
             Map<String, Tensor> tensors = new LinkedHashMap<>();
             long bytes = 0;
             for (String name : names) {
-                Tensor t = params.get(name);
+                Tensor t = params.opener().open(name, staging).reshape(params.shapes().get(name));
                 Tensor out = t.dtype() == dtype ? t : t.to(staging, dtype);
                 tensors.put(name, out);
                 bytes += out.data().byteSize();

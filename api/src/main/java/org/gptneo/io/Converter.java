@@ -6,12 +6,12 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Supplier;
-import org.gptneo.backend.Backend;
-import org.gptneo.backend.cpu.ReferenceBackend;
 import org.gptneo.model.GptNeoConfig;
 import org.gptneo.model.GptNeoModel;
 import org.gptneo.tensor.DType;
+import org.gptneo.tensor.Tensor;
 
 /**
  * Converts checkpoints to the Hugging Face safetensors layout (what {@code gptneo convert} runs).
@@ -27,8 +27,9 @@ import org.gptneo.tensor.DType;
  *       no weights to convert (see {@link MeshTfConfig} for the mapping and n_vocab).</li>
  * </ul>
  *
- * Weights pass through memory once as off-heap tensors (the source is memory-mapped or streamed,
- * never read whole into the Java heap); with {@code SaveOptions.dtype()} BF16 they are held as BF16.
+ * Weights stream from source to target without building a model: a mapped safetensors tensor is
+ * written from the mapping, a .bin tensor is copied off-heap for the shard being written and freed
+ * after it, so at most one shard is held in memory (never the whole model, never the Java heap).
  * {@code targetDir} may be the source folder (the .bin files are then left next to the new files).
  */
 public final class Converter {
@@ -93,10 +94,18 @@ public final class Converter {
         }
         GptNeoConfig config = HfConfig.read(configFile);
         ObjectNode json = mergedConfig(configFile, config);
-        Backend backend = new ReferenceBackend();   // only allocates: no kernel runs during a conversion
-        LoadOptions load = new LoadOptions(options.dtype() == DType.BF16 ? DType.BF16 : DType.F32, false);
-        try (GptNeoModel model = HfCheckpoint.load(config, opener.get(), backend, load)) {
-            List<Path> written = HfCheckpoint.save(model, targetDir, options, json);
+        try (WeightSource source = opener.get()) {
+            Map<String, String> stored = HfCheckpoint.checkedNames(config, source);
+            HfCheckpoint.TensorStream tensors = new HfCheckpoint.TensorStream(GptNeoModel.parameterShapes(config),
+                    (name, staging) -> {
+                        String storedName = stored.get(name);
+                        Tensor view = source.view(storedName);            // mapped safetensors: no copy
+                        if (view != null) return view;
+                        Tensor copy = Tensor.allocate(staging, DType.F32, GptNeoModel.parameterShapes(config).get(name));
+                        source.copyInto(storedName, copy);
+                        return copy;
+                    });
+            List<Path> written = HfCheckpoint.save(tensors, targetDir, options, json);
             return new Result(config, written, true);
         }
     }

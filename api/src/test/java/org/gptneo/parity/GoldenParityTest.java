@@ -1,14 +1,17 @@
-package org.gptneo.model;
+package org.gptneo.parity;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.lang.foreign.Arena;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.gptneo.autograd.Tape;
 import org.gptneo.autograd.Var;
 import org.gptneo.backend.Backend;
 import org.gptneo.backend.cpu.CpuBackend;
-import org.gptneo.backend.cpu.ReferenceBackend;
+import org.gptneo.backend.conformance.OffHostBackend;
+import org.gptneo.backend.conformance.ReferenceBackend;
+import org.gptneo.model.GptNeoModel;
 import org.gptneo.nn.AdamW;
 import org.gptneo.tensor.Tensor;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -19,12 +22,14 @@ import org.junit.jupiter.params.provider.MethodSource;
  * The model against our PyTorch reference (tools/reference): logits and loss within 1e-4, every
  * parameter gradient within 5e-4, and ten AdamW steps, for configs with local windows shorter than
  * the sequence, several batch rows, an odd head count, a custom MLP width and ignored labels.
- * Errors are max-abs-difference over max-abs-value of each tensor.
+ * Errors are max-abs-difference over max-abs-value of each tensor. Each case runs on the CPU backend,
+ * the scalar reference and the off-host test backend (inputs uploaded, results downloaded).
  */
 class GoldenParityTest {
     static Stream<Arguments> cases() {
         return Stream.of("tiny_local", "tiny_mlp", "tiny_global", "tiny_window1")
-                .flatMap(name -> Stream.of(Arguments.of(name, new CpuBackend()), Arguments.of(name, new ReferenceBackend())));
+                .flatMap(name -> Stream.of(Arguments.of(name, new CpuBackend()), Arguments.of(name, new ReferenceBackend()),
+                        Arguments.of(name, new OffHostBackend())));
     }
 
     @ParameterizedTest(name = "{0} on {1}")
@@ -32,16 +37,17 @@ class GoldenParityTest {
     void logitsLossAndEveryGradientMatchTheReference(String name, Backend backend) {
         try (GoldenFixture golden = GoldenFixture.load(name);
              GptNeoModel model = golden.model(backend);
-             Tape tape = new Tape(backend, true)) {
-            Var logits = model.forward(tape, golden.tensor("ids"), false);
-            Var loss = model.loss(tape, logits, golden.tensor("labels"));
+             Tape tape = new Tape(backend, true);
+             Arena host = Arena.ofConfined()) {
+            Var logits = model.forward(tape, backend.upload(golden.tensor("ids"), host), false);
+            Var loss = model.loss(tape, logits, backend.upload(golden.tensor("labels"), host));
             tape.backward(loss);
 
-            assertThat(GoldenFixture.relativeError(logits.value(), golden.tensor("logits"))).isLessThan(1e-4);
-            assertThat(GoldenFixture.relativeError(loss.value(), golden.tensor("loss"))).isLessThan(1e-4);
+            assertThat(GoldenFixture.relativeError(backend.download(logits.value(), host), golden.tensor("logits"))).isLessThan(1e-4);
+            assertThat(GoldenFixture.relativeError(backend.download(loss.value(), host), golden.tensor("loss"))).isLessThan(1e-4);
             for (Map.Entry<String, Var> p : model.parameters().entrySet()) {
                 assertThat(p.getValue().grad()).as("gradient of %s", p.getKey()).isNotNull();
-                assertThat(GoldenFixture.relativeError(p.getValue().grad(), golden.tensor("grad." + p.getKey())))
+                assertThat(GoldenFixture.relativeError(backend.download(p.getValue().grad(), host), golden.tensor("grad." + p.getKey())))
                         .as("gradient of %s", p.getKey()).isLessThan(5e-4);
             }
             assertThat(model.parameters().keySet()).containsExactlyInAnyOrderElementsOf(
@@ -53,8 +59,10 @@ class GoldenParityTest {
     @MethodSource("cases")
     void tenAdamWStepsMatchTorch(String name, Backend backend) {
         try (GoldenFixture golden = GoldenFixture.load(name);
-             GptNeoModel model = golden.model(backend)) {
+             GptNeoModel model = golden.model(backend);
+             Arena host = Arena.ofShared()) {
             var h = golden.adamw();
+            Tensor ids = backend.upload(golden.tensor("ids"), host), labels = backend.upload(golden.tensor("labels"), host);
             AdamW.Settings settings = new AdamW.Settings((float) h.get("lr").asDouble(), (float) h.get("beta1").asDouble(),
                     (float) h.get("beta2").asDouble(), (float) h.get("eps").asDouble(), (float) h.get("weight_decay").asDouble());
             Tensor expectedLosses = golden.tensor("adamw.losses");
@@ -62,8 +70,8 @@ class GoldenParityTest {
                 for (int step = 0; step < h.get("steps").asInt(); step++) {
                     try (Tape tape = new Tape(backend, true)) {
                         model.zeroGrad();
-                        Var loss = model.loss(tape, model.forward(tape, golden.tensor("ids"), false), golden.tensor("labels"));
-                        assertThat(relative(loss.value().getFloat(0), expectedLosses.getFloat(step)))
+                        Var loss = model.loss(tape, model.forward(tape, ids, false), labels);
+                        assertThat(relative(backend.download(loss.value(), host).getFloat(0), expectedLosses.getFloat(step)))
                                 .as("loss before step %d", step + 1).isLessThan(1e-4);
                         tape.backward(loss);
                         optimizer.step();
@@ -71,7 +79,7 @@ class GoldenParityTest {
                 }
             }
             for (Map.Entry<String, Var> p : model.parameters().entrySet()) {
-                assertThat(GoldenFixture.relativeError(p.getValue().value(), golden.tensor("adamw.param." + p.getKey())))
+                assertThat(GoldenFixture.relativeError(backend.download(p.getValue().value(), host), golden.tensor("adamw.param." + p.getKey())))
                         .as("%s after 10 AdamW steps", p.getKey()).isLessThan(5e-4);
             }
         }

@@ -1,19 +1,21 @@
-package org.gptneo.backend.cpu;
+package org.gptneo.backend.conformance;
 
+import java.lang.foreign.Arena;
 import org.gptneo.backend.AdamWStep;
 import org.gptneo.backend.AttentionMask;
 import org.gptneo.backend.Backend;
+import org.gptneo.backend.DropoutHash;
+import org.gptneo.backend.GeluNew;
+import org.gptneo.backend.KernelChecks;
 import org.gptneo.backend.MatmulShape;
+import org.gptneo.tensor.DType;
 import org.gptneo.tensor.Tensor;
 
 /**
  * The readable definition of every kernel: plain single-threaded loops, one element at a time.
- * It is the oracle that {@link CpuBackend} is tested against, and it is too slow for real models.
+ * It is the oracle that {@code CpuBackend} is tested against, and it is too slow for real models.
  */
 public final class ReferenceBackend implements Backend {
-    static final double SQRT_2_OVER_PI = Math.sqrt(2.0 / Math.PI);
-    static final float GELU_COEFF = 0.044715f;
-
     @Override
     public String name() {
         return "reference";
@@ -23,7 +25,10 @@ public final class ReferenceBackend implements Backend {
     public void matmul(Tensor a, boolean transposeA, Tensor b, boolean transposeB, Tensor c, float alpha, float beta) {
         MatmulShape s = MatmulShape.of(a, transposeA, b, transposeB, c);
         for (int p = 0; p < s.batch(); p++) {
-            long offA = p * s.strideA(), offB = p * s.strideB(), offC = p * s.strideC();
+            // logical (row-major) offsets: element access maps them onto a strided view's memory
+            long offA = s.strideA() == 0 ? 0 : (long) p * s.m() * s.k();
+            long offB = s.strideB() == 0 ? 0 : (long) p * s.k() * s.n();
+            long offC = p * s.strideC();
             for (int i = 0; i < s.m(); i++) {
                 for (int j = 0; j < s.n(); j++) {
                     float acc = 0f;
@@ -45,27 +50,27 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public void copy(Tensor src, Tensor dst) {
-        requireSameSize(src, dst);
+        KernelChecks.requireSameSize(src, dst);
         for (long i = 0; i < src.size(); i++) dst.setFloat(i, src.getFloat(i));
     }
 
     @Override
     public void add(Tensor a, Tensor b, Tensor out) {
-        requireSameSize(a, b);
-        requireSameSize(a, out);
+        KernelChecks.requireSameSize(a, b);
+        KernelChecks.requireSameSize(a, out);
         for (long i = 0; i < a.size(); i++) out.setFloat(i, a.getFloat(i) + b.getFloat(i));
     }
 
     @Override
     public void mul(Tensor a, Tensor b, Tensor out) {
-        requireSameSize(a, b);
-        requireSameSize(a, out);
+        KernelChecks.requireSameSize(a, b);
+        KernelChecks.requireSameSize(a, out);
         for (long i = 0; i < a.size(); i++) out.setFloat(i, a.getFloat(i) * b.getFloat(i));
     }
 
     @Override
     public void axpy(float alpha, Tensor x, Tensor y) {
-        requireSameSize(x, y);
+        KernelChecks.requireSameSize(x, y);
         for (long i = 0; i < x.size(); i++) y.setFloat(i, y.getFloat(i) + alpha * x.getFloat(i));
     }
 
@@ -89,6 +94,38 @@ public final class ReferenceBackend implements Backend {
     }
 
     @Override
+    public void addSumOfSquares(Tensor x, Tensor out) {
+        out.setFloat(0, (float) (out.getFloat(0) + sumOfSquares(x)));
+    }
+
+    @Override
+    public void iota(Tensor out) {
+        int t = out.dim(-1);
+        for (long i = 0; i < out.size(); i++) {
+            out.setInt(i, (int) (i % t));
+        }
+    }
+
+    @Override
+    public void shiftLeft(Tensor labels, int fill, Tensor targets) {
+        int t = labels.dim(-1);
+        for (long i = 0; i < labels.size(); i++) {
+            targets.setInt(i, (i + 1) % t != 0 ? labels.getInt(i + 1) : fill);
+        }
+    }
+
+    @Override
+    public long firstOutOfRange(Tensor ids, int lo, int hi, int allowed) {
+        for (long i = 0; i < ids.size(); i++) {
+            int id = ids.getInt(i);
+            if ((id < lo || id >= hi) && id != allowed) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    @Override
     public void addBias(Tensor x, Tensor bias) {
         int c = bias.dim(-1);
         for (long i = 0; i < x.size(); i++) x.setFloat(i, x.getFloat(i) + bias.getFloat(i % c));
@@ -103,7 +140,7 @@ public final class ReferenceBackend implements Backend {
     @Override
     public void swapMiddle(Tensor x, Tensor out, boolean accumulate) {
         int a = x.dim(0), b = x.dim(1), c = x.dim(2), d = x.dim(3);
-        requireSameSize(x, out);
+        KernelChecks.requireSameSize(x, out);
         for (int i = 0; i < a; i++)
             for (int j = 0; j < b; j++)
                 for (int k = 0; k < c; k++)
@@ -170,10 +207,10 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public void geluNew(Tensor x, Tensor out) {
-        requireSameSize(x, out);
+        KernelChecks.requireSameSize(x, out);
         for (long i = 0; i < x.size(); i++) {
             float v = x.getFloat(i);
-            float u = (float) (SQRT_2_OVER_PI * (v + GELU_COEFF * v * v * v));
+            float u = (float) (GeluNew.SQRT_2_OVER_PI * (v + GeluNew.COEFF * v * v * v));
             out.setFloat(i, 0.5f * v * (1f + (float) Math.tanh(u)));
         }
     }
@@ -182,9 +219,9 @@ public final class ReferenceBackend implements Backend {
     public void geluNewBackward(Tensor x, Tensor dOut, Tensor dx) {
         for (long i = 0; i < x.size(); i++) {
             float v = x.getFloat(i);
-            float u = (float) (SQRT_2_OVER_PI * (v + GELU_COEFF * v * v * v));
+            float u = (float) (GeluNew.SQRT_2_OVER_PI * (v + GeluNew.COEFF * v * v * v));
             float t = (float) Math.tanh(u);
-            float du = (float) (SQRT_2_OVER_PI * (1f + 3f * GELU_COEFF * v * v));
+            float du = (float) (GeluNew.SQRT_2_OVER_PI * (1f + 3f * GeluNew.COEFF * v * v));
             float grad = 0.5f * (1f + t) + 0.5f * v * (1f - t * t) * du;
             dx.setFloat(i, dx.getFloat(i) + grad * dOut.getFloat(i));
         }
@@ -234,7 +271,7 @@ public final class ReferenceBackend implements Backend {
     public void embedding(Tensor table, Tensor ids, Tensor out) {
         int c = table.dim(-1);
         for (long n = 0; n < ids.size(); n++) {
-            int id = checkedId(ids, n, table.dim(0));
+            int id = KernelChecks.checkedId(ids, n, table.dim(0));
             for (int i = 0; i < c; i++) out.setFloat(n * c + i, table.getFloat((long) id * c + i));
         }
     }
@@ -243,7 +280,7 @@ public final class ReferenceBackend implements Backend {
     public void embeddingBackward(Tensor ids, Tensor dOut, Tensor dTable) {
         int c = dTable.dim(-1);
         for (long n = 0; n < ids.size(); n++) {
-            int id = checkedId(ids, n, dTable.dim(0));
+            int id = KernelChecks.checkedId(ids, n, dTable.dim(0));
             for (int i = 0; i < c; i++) {
                 long ti = (long) id * c + i;
                 dTable.setFloat(ti, dTable.getFloat(ti) + dOut.getFloat(n * c + i));
@@ -260,7 +297,7 @@ public final class ReferenceBackend implements Backend {
                 losses.setFloat(n, 0f);
                 continue;
             }
-            checkedId(targets, n, v);
+            KernelChecks.checkedId(targets, n, v);
             long base = n * v;
             float max = Float.NEGATIVE_INFINITY;
             for (int j = 0; j < v; j++) max = Math.max(max, logits.getFloat(base + j));
@@ -276,7 +313,7 @@ public final class ReferenceBackend implements Backend {
         for (long n = 0; n < targets.size(); n++) {
             int target = targets.getInt(n);
             if (target == ignoreIndex) continue;
-            checkedId(targets, n, v);
+            KernelChecks.checkedId(targets, n, v);
             long base = n * v;
             float max = Float.NEGATIVE_INFINITY;
             for (int j = 0; j < v; j++) max = Math.max(max, logits.getFloat(base + j));
@@ -288,6 +325,30 @@ public final class ReferenceBackend implements Backend {
                 dLogits.setFloat(base + j, dLogits.getFloat(base + j) + scale * g);
             }
         }
+    }
+
+    @Override
+    public void crossEntropyMean(Tensor logits, Tensor targets, int ignoreIndex, Tensor out) {
+        try (Arena scratch = Arena.ofConfined()) {
+            Tensor losses = Tensor.allocate(scratch, DType.F32, logits.dim(0));
+            crossEntropy(logits, targets, ignoreIndex, losses);
+            out.setFloat(0, (float) (sum(losses) / counted(targets, ignoreIndex)));
+        }
+    }
+
+    @Override
+    public void crossEntropyMeanBackward(Tensor logits, Tensor targets, int ignoreIndex, Tensor dOut, Tensor dLogits) {
+        crossEntropyBackward(logits, targets, ignoreIndex, dOut.getFloat(0) / counted(targets, ignoreIndex), dLogits);
+    }
+
+    private static int counted(Tensor targets, int ignoreIndex) {
+        int count = 0;
+        for (long i = 0; i < targets.size(); i++) {
+            if (targets.getInt(i) != ignoreIndex) {
+                count++;
+            }
+        }
+        return count;
     }
 
     @Override
@@ -313,20 +374,6 @@ public final class ReferenceBackend implements Backend {
             param.setFloat(i, p - stepSize * mi / denom);
             m.setFloat(i, mi);
             v.setFloat(i, vi);
-        }
-    }
-
-    static int checkedId(Tensor ids, long n, int limit) {
-        int id = ids.getInt(n);
-        if (id < 0 || id >= limit) {
-            throw new IndexOutOfBoundsException("token id " + id + " at position " + n + " is outside [0, " + limit + ")");
-        }
-        return id;
-    }
-
-    static void requireSameSize(Tensor a, Tensor b) {
-        if (a.size() != b.size()) {
-            throw new IllegalArgumentException("element counts differ: " + a + " vs " + b);
         }
     }
 }

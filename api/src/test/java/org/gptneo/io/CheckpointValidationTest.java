@@ -10,7 +10,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.gptneo.backend.Backend;
-import org.gptneo.backend.cpu.ReferenceBackend;
+import org.gptneo.backend.conformance.ReferenceBackend;
 import org.gptneo.model.AttentionType;
 import org.gptneo.model.GptNeoModel;
 import org.gptneo.tensor.DType;

@@ -12,7 +12,7 @@ import java.util.concurrent.Future;
 import org.gptneo.autograd.Tape;
 import org.gptneo.backend.Backend;
 import org.gptneo.backend.cpu.CpuBackend;
-import org.gptneo.backend.cpu.ReferenceBackend;
+import org.gptneo.backend.conformance.ReferenceBackend;
 import org.gptneo.model.AttentionType;
 import org.gptneo.model.GptNeoBuilder;
 import org.gptneo.model.GptNeoModel;

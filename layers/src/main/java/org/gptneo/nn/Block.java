@@ -1,0 +1,51 @@
+package org.gptneo.nn;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.gptneo.autograd.Var;
+
+/**
+ * One pre-LayerNorm transformer block: h + attn(ln_1(h)), then h + ff(ln_2(h)). Parameters are
+ * {@code transformer.h.<i>.ln_1.*}, {@code .attn.attention.*}, {@code .ln_2.*}, {@code .mlp.*}.
+ */
+public final class Block implements Module {
+    private final LayerNorm ln1, ln2;
+    private final Attention attention;
+    private final FeedForward feedForward;
+
+    public Block(LayerNorm ln1, Attention attention, LayerNorm ln2, FeedForward feedForward) {
+        this.ln1 = ln1;
+        this.attention = attention;
+        this.ln2 = ln2;
+        this.feedForward = feedForward;
+    }
+
+    public Attention attention() {
+        return attention;
+    }
+
+    public FeedForward feedForward() {
+        return feedForward;
+    }
+
+    /** h [B·T, C] of B sequences of T tokens → [B·T, C]; {@code cache} may be null (no generation state). */
+    public Var forward(Pass pass, Var h, int batch, int time, AttentionCache cache) {
+        h = pass.tape().add(h, attention.forward(pass, ln1.forward(pass, h), batch, time, cache));
+        return pass.tape().add(h, feedForward.forward(pass, ln2.forward(pass, h)));
+    }
+
+    /** Replaces the projections of its attention and feed-forward layers. */
+    public void rewriteProjections(ProjectionRewriter rewriter) {
+        attention.rewriteProjections(rewriter);
+        feedForward.rewriteProjections(rewriter);
+    }
+
+    @Override
+    public List<Parameter> parameters() {
+        List<Parameter> all = new ArrayList<>(ln1.parameters());
+        all.addAll(attention.parameters());
+        all.addAll(ln2.parameters());
+        all.addAll(feedForward.parameters());
+        return all;
+    }
+}

@@ -1,0 +1,22 @@
+package org.gptneo.nn;
+
+import org.gptneo.autograd.Tape;
+import org.gptneo.autograd.Var;
+
+/**
+ * One forward pass as the layers see it: the tape that records it, whether it trains (dropout on),
+ * and the pass's dropout seed. Each dropout site of the model has a fixed number, so that a mask
+ * depends only on (seed, site, element), never on threads or backend.
+ */
+public record Pass(Tape tape, boolean training, long seed) {
+
+    /** An inference pass: no dropout. */
+    public static Pass inference(Tape tape) {
+        return new Pass(tape, false, 0);
+    }
+
+    /** Inverted dropout with probability p at dropout site {@code site}; x itself when not training. */
+    public Var dropout(Var x, float p, int site) {
+        return training ? tape.dropout(x, p, seed * 0x9E3779B97F4A7C15L + site) : x;
+    }
+}
