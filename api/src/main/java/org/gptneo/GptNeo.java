@@ -1,6 +1,7 @@
 package org.gptneo;
 
 import java.nio.file.Path;
+import org.gptneo.backend.Backend;
 import org.gptneo.backend.Backends;
 import org.gptneo.io.HfCheckpoint;
 import org.gptneo.io.LoadOptions;
@@ -44,8 +45,8 @@ public final class GptNeo {
 
     /**
      * Loads a Hugging Face model folder (config.json + model.safetensors, sharded safetensors or
-     * pytorch_model.bin) for inference on the default backend: F32 safetensors weights are used
-     * straight from the memory-mapped file, without a copy.
+     * pytorch_model.bin) for inference on a new default backend (closed with the model): F32
+     * safetensors weights are used straight from the memory-mapped file, without a copy.
      */
     public static GptNeoModel load(Path dir) {
         return load(dir, LoadOptions.defaults());
@@ -57,7 +58,13 @@ public final class GptNeo {
      * weight matrices in BF16 for inference.
      */
     public static GptNeoModel load(Path dir, LoadOptions options) {
-        return HfCheckpoint.load(dir, Backends.defaultBackend(), options);
+        Backend backend = Backends.defaultBackend();
+        try {
+            return HfCheckpoint.load(dir, backend, options).closingBackend();
+        } catch (RuntimeException | Error e) {
+            backend.close();
+            throw e;
+        }
     }
 
     /** The GPT-2 tokenizer of a model folder (tokenizer.json or vocab.json + merges.txt), else the built-in one. */

@@ -1,13 +1,14 @@
 package org.gptneo.generate;
 
+import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import org.gptneo.autograd.Tape;
+import org.gptneo.backend.Backend;
 import org.gptneo.model.GptNeoModel;
 import org.gptneo.model.KvCache;
-import org.gptneo.tensor.DType;
 import org.gptneo.tensor.Tensor;
 import org.gptneo.tokenizer.Gpt2Tokenizer;
 import org.gptneo.tokenizer.StreamDecoder;
@@ -55,18 +56,18 @@ public final class Generator {
         requireFits(n, 0);
         int[] all = Arrays.copyOf(context, n);
         System.arraycopy(continuation, 0, all, context.length, continuation.length);
-        try (Tape tape = new Tape(model.backend(), false)) {
-            Tensor ids = tape.allocate(DType.I32, 1, n);
-            for (int i = 0; i < n; i++) ids.setInt(i, all[i]);
+        Backend backend = model.backend();
+        try (Tape tape = new Tape(backend, false); Arena host = Arena.ofConfined()) {
+            Tensor ids = backend.upload(Tensor.ofInts(host, all, 1, n), host);             // [1, n]
             Tensor logits = model.forward(tape, ids, false).value().reshape(n, v);      // [n, V]
             if (continuation.length == 0) return new double[0];
             Tensor predicting = logits.rows(context.length - 1, n - 1);             // rows that predict the continuation
-            Tensor targets = tape.allocate(DType.I32, continuation.length);
-            for (int i = 0; i < continuation.length; i++) targets.setInt(i, continuation[i]);
+            Tensor targets = backend.upload(Tensor.ofInts(host, continuation, continuation.length), host);
             Tensor losses = tape.allocate(continuation.length);                   // −log p per token
-            model.backend().crossEntropy(predicting, targets, GptNeoModel.IGNORE_INDEX, losses);
+            backend.crossEntropy(predicting, targets, GptNeoModel.IGNORE_INDEX, losses);
+            float[] nll = backend.download(losses, host).toFloatArray();             // one transfer of T numbers
             double[] out = new double[continuation.length];
-            for (int i = 0; i < out.length; i++) out[i] = -losses.getFloat(i);
+            for (int i = 0; i < out.length; i++) out[i] = -nll[i];
             return out;
         }
     }
@@ -109,18 +110,23 @@ public final class Generator {
         return out;
     }
 
-    /** One cached forward step; the last position's logits per row, as [B][V] on the heap. */
+    /**
+     * One cached forward step; the last position's logits per row, as [B][V] on the heap: the ids
+     * and positions go up and one [B, V] block of logits comes down per step, nothing else.
+     */
     private float[][] forward(KvCache cache, int[][] ids, int[][] positions, int v) {
         int batch = ids.length, t = ids[0].length;
-        try (Tape tape = new Tape(model.backend(), false)) {
-            Tensor idTensor = tape.allocate(DType.I32, batch, t), posTensor = tape.allocate(DType.I32, batch, t);
+        Backend backend = model.backend();
+        try (Tape tape = new Tape(backend, false); Arena host = Arena.ofConfined()) {
+            int[] flatIds = new int[batch * t], flatPositions = new int[batch * t];
             for (int b = 0; b < batch; b++) {
-                for (int i = 0; i < t; i++) {
-                    idTensor.setInt((long) b * t + i, ids[b][i]);
-                    posTensor.setInt((long) b * t + i, positions[b][i]);
-                }
+                System.arraycopy(ids[b], 0, flatIds, b * t, t);
+                System.arraycopy(positions[b], 0, flatPositions, b * t, t);
             }
-            float[] flat = model.forwardCached(tape, idTensor, posTensor, cache).toFloatArray();   // [B, V]
+            Tensor idTensor = backend.upload(Tensor.ofInts(host, flatIds, batch, t), host);       // [B, T]
+            Tensor posTensor = backend.upload(Tensor.ofInts(host, flatPositions, batch, t), host);
+            Tensor logits = model.forwardCached(tape, idTensor, posTensor, cache);                // [B, V]
+            float[] flat = backend.download(logits, host).toFloatArray();
             float[][] out = new float[batch][];
             for (int b = 0; b < batch; b++) out[b] = Arrays.copyOfRange(flat, b * v, (b + 1) * v);
             return out;

@@ -96,12 +96,13 @@ public final class Converter {
         ObjectNode json = mergedConfig(configFile, config);
         try (WeightSource source = opener.get()) {
             Map<String, String> stored = HfCheckpoint.checkedNames(config, source);
-            HfCheckpoint.TensorStream tensors = new HfCheckpoint.TensorStream(GptNeoModel.parameterShapes(config),
+            Map<String, int[]> shapes = GptNeoModel.parameterShapes(config);
+            HfCheckpoint.TensorStream tensors = new HfCheckpoint.TensorStream(shapes,
                     (name, staging) -> {
                         String storedName = stored.get(name);
                         Tensor view = source.view(storedName);            // mapped safetensors: no copy
                         if (view != null) return view;
-                        Tensor copy = Tensor.allocate(staging, DType.F32, GptNeoModel.parameterShapes(config).get(name));
+                        Tensor copy = Tensor.allocate(staging, DType.F32, shapes.get(name));
                         source.copyInto(storedName, copy);
                         return copy;
                     });

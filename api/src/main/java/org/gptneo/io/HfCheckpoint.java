@@ -13,6 +13,7 @@ import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,6 +23,7 @@ import java.util.regex.Pattern;
 import org.gptneo.backend.Backend;
 import org.gptneo.model.GptNeoConfig;
 import org.gptneo.model.GptNeoModel;
+import org.gptneo.nn.Parameter;
 import org.gptneo.tensor.DType;
 import org.gptneo.tensor.Tensor;
 
@@ -167,46 +169,21 @@ public final class HfCheckpoint {
                         + printable(name) + "' are both parameter '" + printable(canonical) + "'");
             }
         }
-        long parameters = found.size() - (found.containsKey("lm_head.weight") ? 1 : 0);
-        long expectedCount = 13L * config.layers() + 4;
-        if (expectedCount > parameters) {
-            // some parameter is missing: find the first without listing all of a possibly absurd config
-            String missing = firstMissing(found, config);
-            throw new CheckpointException(source.label() + ": missing tensor '" + missing + "'");
+        // every parameter present, checked lazily: an absurd config stops at its first missing tensor
+        for (Iterator<Parameter> expected = GptNeoModel.parameterList(config); expected.hasNext(); ) {
+            String name = expected.next().name();
+            if (!found.containsKey(name)) {
+                throw new CheckpointException(source.label() + ": missing tensor '" + name + "'");
+            }
         }
-        Map<String, int[]> shapes = GptNeoModel.parameterShapes(config);
+        Map<String, int[]> shapes = GptNeoModel.parameterShapes(config);     // now no larger than the file
         for (Map.Entry<String, String> e : found.entrySet()) {
             if (!shapes.containsKey(e.getKey()) && !e.getKey().equals("lm_head.weight")) {
                 throw new CheckpointException(source.fileOf(e.getValue()) + ": unexpected tensor '" + printable(e.getValue())
                         + "' for a " + config.layers() + "-layer GPT-Neo");
             }
         }
-        for (String name : shapes.keySet()) {
-            if (!found.containsKey(name)) {
-                throw new CheckpointException(source.label() + ": missing tensor '" + name + "'");
-            }
-        }
         return found;
-    }
-
-    private static String firstMissing(Map<String, String> found, GptNeoConfig config) {
-        List<String> fixed = List.of("transformer.wte.weight", "transformer.wpe.weight");
-        for (String n : fixed) {
-            if (!found.containsKey(n)) return n;
-        }
-        String[] perLayer = {"ln_1.weight", "ln_1.bias", "attn.attention.q_proj.weight", "attn.attention.k_proj.weight",
-            "attn.attention.v_proj.weight", "attn.attention.out_proj.weight", "attn.attention.out_proj.bias",
-            "ln_2.weight", "ln_2.bias", "mlp.c_fc.weight", "mlp.c_fc.bias", "mlp.c_proj.weight", "mlp.c_proj.bias"};
-        for (int i = 0; i < config.layers(); i++) {
-            for (String p : perLayer) {
-                String n = "transformer.h." + i + "." + p;
-                if (!found.containsKey(n)) return n;
-            }
-        }
-        for (String n : List.of("transformer.ln_f.weight", "transformer.ln_f.bias")) {
-            if (!found.containsKey(n)) return n;
-        }
-        throw new IllegalStateException("no parameter is missing");
     }
 
     private static void checkTensor(WeightSource source, String stored, int[] expected) {

@@ -3,6 +3,7 @@ package org.gptneo.generate;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -12,6 +13,7 @@ import java.util.concurrent.Future;
 import org.gptneo.autograd.Tape;
 import org.gptneo.backend.Backend;
 import org.gptneo.backend.cpu.CpuBackend;
+import org.gptneo.backend.conformance.OffHostBackend;
 import org.gptneo.backend.conformance.ReferenceBackend;
 import org.gptneo.model.AttentionType;
 import org.gptneo.model.GptNeoBuilder;
@@ -37,10 +39,10 @@ class GeneratorTest {
     private static int[] greedyByRecomputation(GptNeoModel model, int[] prompt, int newTokens) {
         int[] seq = Arrays.copyOf(prompt, prompt.length + newTokens);
         for (int n = prompt.length; n < seq.length; n++) {
-            try (Tape tape = new Tape(model.backend(), false)) {
-                Tensor ids = tape.allocate(DType.I32, 1, n);
-                for (int i = 0; i < n; i++) ids.setInt(i, seq[i]);
-                float[] logits = model.forward(tape, ids, false).value().toFloatArray();
+            Backend backend = model.backend();
+            try (Tape tape = new Tape(backend, false); Arena host = Arena.ofConfined()) {
+                Tensor ids = backend.upload(Tensor.ofInts(host, Arrays.copyOf(seq, n), 1, n), host);
+                float[] logits = backend.download(model.forward(tape, ids, false).value(), host).toFloatArray();
                 seq[n] = Sampler.argmax(Arrays.copyOfRange(logits, (n - 1) * VOCAB, n * VOCAB));
             }
         }
@@ -48,9 +50,13 @@ class GeneratorTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"cpu", "reference"})
+    @ValueSource(strings = {"cpu", "reference", "offhost"})
     void greedyWithTheCacheEqualsFullRecomputationFarPastTheLocalWindow(String backendName) {
-        Backend backend = backendName.equals("cpu") ? new CpuBackend() : new ReferenceBackend();
+        Backend backend = switch (backendName) {
+            case "cpu" -> new CpuBackend();
+            case "reference" -> new ReferenceBackend();
+            default -> new OffHostBackend();
+        };
         try (GptNeoModel model = model(backend)) {
             int[] prompt = {3, 17, 42, 8, 25};
             GenerationConfig greedy = GenerationConfig.greedy(40).withStopAtEos(false);   // 45 tokens, window 4
@@ -58,6 +64,22 @@ class GeneratorTest {
             assertThat(g.ids()).containsExactly(greedyByRecomputation(model, prompt, 40));
             assertThat(g.finish()).isEqualTo(Generation.Finish.LENGTH);
             assertThat(Arrays.stream(g.ids()).distinct().count()).as("a non-trivial sequence").isGreaterThan(3);
+        }
+    }
+
+    @Test
+    void aBackendWhoseMemoryTheHostCannotTouchGeneratesWhatTheCpuGenerates() {
+        try (GptNeoModel cpu = model(new CpuBackend()); GptNeoModel offHost = model(new OffHostBackend())) {
+            List<int[]> prompts = List.of(new int[] {5, 9, 2, 33, 14, 7, 1}, new int[] {40}, new int[] {12, 30, 4});
+            GenerationConfig sampling = GenerationConfig.sampling(20, 0.9f, 20, 0.95f, 7).withStopAtEos(false);
+            List<Generation> expected = new Generator(cpu, TOKENIZER).generateBatch(prompts, sampling);
+            List<Generation> actual = new Generator(offHost, TOKENIZER).generateBatch(prompts, sampling);
+            for (int i = 0; i < prompts.size(); i++) {
+                assertThat(actual.get(i).ids()).as("row %d", i).containsExactly(expected.get(i).ids());
+            }
+            double[] a = new Generator(cpu, TOKENIZER).logProbs(new int[] {3, 4}, new int[] {5, 6, 7});
+            double[] b = new Generator(offHost, TOKENIZER).logProbs(new int[] {3, 4}, new int[] {5, 6, 7});
+            assertThat(b).containsExactly(a, org.assertj.core.data.Offset.offset(1e-6));
         }
     }
 

@@ -216,6 +216,19 @@ public final class Tape implements AutoCloseable {
         return out;
     }
 
+    /** A user-defined differentiable operation on {@code inputs} (see {@link Differentiable}). */
+    public Var apply(Differentiable op, Var... inputs) {
+        Tensor[] values = new Tensor[inputs.length];
+        for (int i = 0; i < inputs.length; i++) values[i] = inputs[i].value();
+        Var out = result(op.forward(this, values), inputs);
+        record(out, () -> {
+            Tensor[] grads = new Tensor[inputs.length];
+            for (int i = 0; i < inputs.length; i++) grads[i] = inputs[i].requiresGrad() ? gradOf(inputs[i]) : null;
+            op.backward(this, values, out.value(), out.grad(), grads);
+        });
+        return out;
+    }
+
     // ---- plumbing ----------------------------------------------------------------------------
 
     private Var result(Tensor value, Var... inputs) {

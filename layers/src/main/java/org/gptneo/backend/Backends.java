@@ -26,10 +26,12 @@ public final class Backends {
         if (wanted != null && !wanted.isBlank()) {
             return byName(wanted);
         }
-        return providers().stream()
+        List<BackendProvider> all = providers();
+        return all.stream()
                 .filter(BackendProvider::isAvailable)
                 .findFirst()
-                .orElseThrow(() -> new IllegalStateException("no backend is available"))
+                .orElseThrow(() -> new IllegalStateException("no backend is available: " + all.stream()
+                        .map(p -> p.name() + ": " + p.unavailableReason()).collect(Collectors.joining("; "))))
                 .create();
     }
 

@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.List;
 import org.gptneo.backend.Backend;
 import org.gptneo.backend.Backends;
+import org.gptneo.nn.FeedForward;
 
 /**
  * The fluent way to describe a GPT-Neo model. Unset fields take Hugging Face's GPT-Neo defaults
@@ -40,6 +41,7 @@ public final class GptNeoBuilder {
     private float residDropout;
     private float layerNormEpsilon = 1e-5f;
     private float initializerRange = 0.02f;
+    private FeedForward.Factory feedForward = FeedForward.Factory.STANDARD;
     private long seed = 42;
     /** null: GPT-2's {@code <|endoftext|>} (50256), or the last id of a smaller vocabulary. */
     private Integer bosTokenId;
@@ -155,14 +157,31 @@ public final class GptNeoBuilder {
                 initializerRange, seed, bos, eos);
     }
 
-    /** Validates, allocates and initialises a model on the default backend. */
-    public GptNeoModel build() {
-        return build(Backends.defaultBackend());
+    /**
+     * Makes each block's feed-forward layer with {@code factory} instead of GPT-Neo's MLP (a mixture
+     * of experts, a user's own layer; {@code spec.standard()} gives the MLP back for some layers).
+     * Code, not configuration: it is not part of {@link #config()} or of a saved config.json.
+     */
+    public GptNeoBuilder feedForward(FeedForward.Factory factory) {
+        this.feedForward = java.util.Objects.requireNonNull(factory, "factory");
+        return this;
     }
 
-    /** Validates, allocates and initialises a model on {@code backend}. */
+    /** Validates, allocates and initialises a model on a new default backend, which the model closes. */
+    public GptNeoModel build() {
+        GptNeoConfig config = config();
+        Backend backend = Backends.defaultBackend();
+        try {
+            return GptNeoModel.initialize(config, backend, feedForward).closingBackend();
+        } catch (RuntimeException | Error e) {
+            backend.close();
+            throw e;
+        }
+    }
+
+    /** Validates, allocates and initialises a model on {@code backend} (the caller keeps owning it). */
     public GptNeoModel build(Backend backend) {
-        return GptNeoModel.initialize(config(), backend);
+        return GptNeoModel.initialize(config(), backend, feedForward);
     }
 
     private List<AttentionPattern> resolvedAttention() {

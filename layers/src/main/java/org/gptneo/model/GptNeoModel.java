@@ -1,7 +1,9 @@
 package org.gptneo.model;
 
 import java.lang.foreign.Arena;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -44,6 +46,7 @@ public final class GptNeoModel implements AutoCloseable {
     private final List<Block> blocks;
     private final LayerNorm lnF;
     private long dropoutCalls;
+    private boolean ownsBackend;
 
     private GptNeoModel(GptNeoConfig config, Backend backend, Arena arena, AutoCloseable storage,
                         ParameterSource source, FeedForward.Factory feedForward) {
@@ -59,20 +62,22 @@ public final class GptNeoModel implements AutoCloseable {
 
     private static List<Block> blocks(GptNeoConfig c, ParameterSource source, FeedForward.Factory feedForward) {
         List<Block> out = new ArrayList<>();
-        List<AttentionType> types = c.attentionLayers();
-        for (int i = 0; i < c.layers(); i++) {
-            String p = "transformer.h." + i + ".";
-            LayerNorm ln1 = LayerNorm.create(source, p + "ln_1.", c.hiddenSize(), c.layerNormEpsilon());
-            String a = p + "attn.attention.";
-            Attention attention = types.get(i) == AttentionType.LOCAL
-                    ? new LocalAttention(source, a, i, c.hiddenSize(), c.heads(), c.windowSize(), c.attentionDropout(), c.residDropout())
-                    : new GlobalAttention(source, a, i, c.hiddenSize(), c.heads(), c.attentionDropout(), c.residDropout());
-            LayerNorm ln2 = LayerNorm.create(source, p + "ln_2.", c.hiddenSize(), c.layerNormEpsilon());
-            FeedForward ff = feedForward.create(new FeedForward.Spec(i, p + "mlp.", c.hiddenSize(), c.mlpWidth(),
-                    c.residDropout(), source));
-            out.add(new Block(ln1, attention, ln2, ff));
-        }
+        for (int i = 0; i < c.layers(); i++) out.add(block(c, i, source, feedForward));
         return out;
+    }
+
+    /** Block i: ln_1, attention of the layer's kind, ln_2, feed-forward; parameters named transformer.h.i.*. */
+    private static Block block(GptNeoConfig c, int i, ParameterSource source, FeedForward.Factory feedForward) {
+        String p = "transformer.h." + i + ".";
+        LayerNorm ln1 = LayerNorm.create(source, p + "ln_1.", c.hiddenSize(), c.layerNormEpsilon());
+        String a = p + "attn.attention.";
+        Attention attention = c.attentionLayers().get(i) == AttentionType.LOCAL
+                ? new LocalAttention(source, a, i, c.hiddenSize(), c.heads(), c.windowSize(), c.attentionDropout(), c.residDropout())
+                : new GlobalAttention(source, a, i, c.hiddenSize(), c.heads(), c.attentionDropout(), c.residDropout());
+        LayerNorm ln2 = LayerNorm.create(source, p + "ln_2.", c.hiddenSize(), c.layerNormEpsilon());
+        FeedForward ff = feedForward.create(new FeedForward.Spec(i, p + "mlp.", c.hiddenSize(), c.mlpWidth(),
+                c.residDropout(), source));
+        return new Block(ln1, attention, ln2, ff);
     }
 
     /**
@@ -80,10 +85,43 @@ public final class GptNeoModel implements AutoCloseable {
      * (tied LM head omitted), without allocating anything: the layers themselves name them.
      */
     public static Map<String, int[]> parameterShapes(GptNeoConfig c) {
-        GptNeoModel shapes = new GptNeoModel(c, null, null, null, ModelParameters.SHAPES_ONLY, FeedForward.Factory.STANDARD);
         Map<String, int[]> out = new LinkedHashMap<>();
-        for (Parameter p : shapes.layerParameters()) out.put(p.name(), p.shape());
+        parameterList(c).forEachRemaining(p -> out.put(p.name(), p.shape()));
         return out;
+    }
+
+    /**
+     * {@link #parameterShapes} one parameter at a time, a block made only when reached: a loader can
+     * stop at the first tensor a checkpoint lacks without listing all of a possibly absurd config.
+     */
+    public static Iterator<Parameter> parameterList(GptNeoConfig c) {
+        ParameterSource shapes = ModelParameters.SHAPES_ONLY;
+        return new Iterator<>() {
+            private final ArrayDeque<Parameter> pending = new ArrayDeque<>(List.of(
+                    shapes.take("transformer.wte.weight", new int[] {c.vocabSize(), c.hiddenSize()}, ParameterSource.Init.NORMAL, true),
+                    shapes.take("transformer.wpe.weight", new int[] {c.contextLength(), c.hiddenSize()}, ParameterSource.Init.NORMAL, true)));
+            private int nextBlock;
+            private boolean finalNormDone;
+
+            @Override
+            public boolean hasNext() {
+                while (pending.isEmpty() && !finalNormDone) {
+                    if (nextBlock < c.layers()) {
+                        pending.addAll(block(c, nextBlock++, shapes, FeedForward.Factory.STANDARD).parameters());
+                    } else {
+                        pending.addAll(LayerNorm.create(shapes, "transformer.ln_f.", c.hiddenSize(), c.layerNormEpsilon()).parameters());
+                        finalNormDone = true;
+                    }
+                }
+                return !pending.isEmpty();
+            }
+
+            @Override
+            public Parameter next() {
+                if (!hasNext()) throw new java.util.NoSuchElementException();
+                return pending.poll();
+            }
+        };
     }
 
     /**
@@ -155,6 +193,12 @@ public final class GptNeoModel implements AutoCloseable {
 
     public Backend backend() {
         return backend;
+    }
+
+    /** Makes {@link #close()} also close the backend, for a backend made just for this model; returns this. */
+    public GptNeoModel closingBackend() {
+        ownsBackend = true;
+        return this;
     }
 
     /** The blocks, in order: where to reach a layer's attention or feed-forward part. */
@@ -265,11 +309,15 @@ public final class GptNeoModel implements AutoCloseable {
     @Override
     public void close() {
         arena.close();
-        if (storage != null) {
-            try {
+        try {
+            if (storage != null) {
                 storage.close();
-            } catch (Exception e) {
-                throw new IllegalStateException("closing the model's storage failed: " + e.getMessage(), e);
+            }
+        } catch (Exception e) {
+            throw new IllegalStateException("closing the model's storage failed: " + e.getMessage(), e);
+        } finally {
+            if (ownsBackend) {
+                backend.close();
             }
         }
     }

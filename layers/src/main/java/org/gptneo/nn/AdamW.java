@@ -13,7 +13,8 @@ import org.gptneo.tensor.Tensor;
 
 /**
  * AdamW exactly as torch.optim.AdamW: decoupled weight decay and bias-corrected moments. Moments
- * live off-heap in the optimizer's own arena; {@link #close()} frees them.
+ * live on the backend in the optimizer's own arena; {@link #close()} frees them. Parameters that are
+ * frozen when the optimizer is made get no moments and are never updated.
  */
 public final class AdamW implements AutoCloseable {
     /** Hyper-parameters; the defaults are torch's. */
@@ -40,7 +41,7 @@ public final class AdamW implements AutoCloseable {
     private int step;
 
     /**
-     * @param parameters by name (e.g. {@code model.parameters()})
+     * @param parameters by name (e.g. {@code model.parameters()}, or {@code model.registry().trainable().asVars()})
      * @param decays     which names get weight decay; GPT-Neo's trainer exempts names containing
      *                   "norm"/"ln_" and "bias", torch applies it to all (the default here)
      */
@@ -48,14 +49,17 @@ public final class AdamW implements AutoCloseable {
         this.backend = backend;
         this.settings = settings;
         parameters.forEach((name, p) -> {
-            if (p.value().isReadOnly()) {
+            if (p.requiresGrad() && p.value().isReadOnly()) {
                 throw new IllegalArgumentException("parameter '" + name + "' is read-only (loaded for inference);"
                         + " load the model with LoadOptions.training() to train it");
             }
         });
-        parameters.forEach((name, p) -> slots.add(new Slot(p,
-                backend.allocate(arena, DType.F32, p.shape()), backend.allocate(arena, DType.F32, p.shape()),
-                decays.test(name))));
+        parameters.forEach((name, p) -> {
+            if (p.requiresGrad()) {
+                slots.add(new Slot(p, backend.allocate(arena, DType.F32, p.shape()),
+                        backend.allocate(arena, DType.F32, p.shape()), decays.test(name)));
+            }
+        });
     }
 
     public AdamW(Backend backend, Map<String, Var> parameters, Settings settings) {
@@ -86,7 +90,7 @@ public final class AdamW implements AutoCloseable {
         step++;
         for (Slot s : slots) {
             Tensor grad = s.param.grad();
-            if (grad == null) {
+            if (grad == null || !s.param.requiresGrad()) {
                 continue;
             }
             float wd = s.decays ? settings.weightDecay() : 0f;
