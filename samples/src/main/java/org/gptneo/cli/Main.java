@@ -28,10 +28,10 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "GPT-Neo for the JVM: generate text with a Hugging Face checkpoint, tokenize, convert"
-                + " checkpoints, describe a model, compute logits, time a model,"
+                + " checkpoints, make a random model folder, describe a model, compute logits, time a model,"
                 + " train a tiny demo model.",
         subcommands = {GenerateCommand.class, TokenizeCommand.class, DetokenizeCommand.class, ConvertCommand.class,
-            InfoCommand.class, LogitsCommand.class, BenchCommand.class, DemoCommand.class,
+            InitCommand.class, InfoCommand.class, LogitsCommand.class, BenchCommand.class, DemoCommand.class,
             CommandLine.HelpCommand.class},
         footer = {"", "Exit codes: 0 success, 1 the command failed (one line on stderr), 2 usage error."})
 public final class Main implements Runnable {
@@ -61,7 +61,7 @@ public final class Main implements Runnable {
 
     @Override
     public void run() {
-        throw new ParameterException(spec.commandLine(), "Missing command: try generate, tokenize, detokenize, convert, info, logits, bench or demo");
+        throw new ParameterException(spec.commandLine(), "Missing command: try generate, tokenize, detokenize, convert, init, info, logits, bench or demo");
     }
 
     /** Any exception a command throws: one line on stderr, the trace too with --verbose, exit 1. */
