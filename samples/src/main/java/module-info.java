@@ -1,5 +1,5 @@
 /**
- * The {@code gptneo} command line: generate, tokenize, detokenize, convert, info, logits and demo.
+ * The {@code gptneo} command line: generate, tokenize, detokenize, convert, init, info, logits, bench and demo.
  * Start at {@link org.gptneo.cli.Main}.
  */
 module org.gptneo.samples {

@@ -3,6 +3,7 @@ package org.gptneo;
 import java.nio.file.Path;
 import org.gptneo.backend.Backend;
 import org.gptneo.backend.Backends;
+import org.gptneo.io.ConfigFile;
 import org.gptneo.io.HfCheckpoint;
 import org.gptneo.io.LoadOptions;
 import org.gptneo.io.ModelConfigFile;
@@ -38,9 +39,13 @@ public final class GptNeo {
         return preset.builder();
     }
 
-    /** A builder filled from a JSON or YAML model file (see {@link ModelConfigFile}). */
+    /**
+     * A builder filled from a configuration file: a JSON or YAML model file (see
+     * {@link ModelConfigFile}), a Hugging Face config.json or a mesh-tf config, told apart by their
+     * keys (see {@link ConfigFile}).
+     */
     public static GptNeoBuilder fromConfigFile(Path file) {
-        return ModelConfigFile.read(file);
+        return ConfigFile.builder(file);
     }
 
     /**

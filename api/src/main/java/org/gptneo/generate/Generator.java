@@ -18,15 +18,32 @@ import org.gptneo.tokenizer.StreamDecoder;
  * model at once, each call with its own cache and its own memory.
  *
  * <p>Batched prompts are left-padded with the end-of-text id; positions come from the attention
- * mask (cumulative count − 1, padding at 1), as Hugging Face does.
+ * mask (cumulative count − 1, padding at 1), as Hugging Face does. A config whose end-of-text id
+ * lies outside the vocabulary (Hugging Face's default 50256 in a small test model) is accepted:
+ * generation then never meets end-of-text, which the constructor logs once as a WARNING, and id 0
+ * pads instead (padding is masked out, so the pad id does not change the result).
  */
 public final class Generator {
+    private static final System.Logger LOG = System.getLogger(Generator.class.getName());
+
     private final GptNeoModel model;
     private final Gpt2Tokenizer tokenizer;
+    /** The id that pads short prompts and follows a finished row: end-of-text when it is a token of the model. */
+    private final int padId;
 
     public Generator(GptNeoModel model, Gpt2Tokenizer tokenizer) {
         this.model = Objects.requireNonNull(model);
         this.tokenizer = Objects.requireNonNull(tokenizer);
+        int eos = model.config().eosTokenId(), v = model.config().vocabSize();
+        this.padId = eos < v ? eos : 0;
+        if (eos >= v) {
+            LOG.log(System.Logger.Level.WARNING, eosOutsideVocabulary(eos, v));
+        }
+    }
+
+    static String eosOutsideVocabulary(int eos, int vocabSize) {
+        return "eos_token_id " + eos + " is outside the model's vocabulary [0, " + vocabSize
+                + "): generation will not stop at end-of-text";
     }
 
     /** Tokenizes the prompt (the literal {@code <|endoftext|>} becomes its id) and generates. */
@@ -80,7 +97,7 @@ public final class Generator {
             longest = Math.max(longest, p.length);
         }
         requireFits(longest, config.maxNewTokens());
-        int eos = model.config().eosTokenId(), v = model.config().vocabSize();
+        int v = model.config().vocabSize();
         Row[] rows = new Row[batch];
         for (int b = 0; b < batch; b++) {
             rows[b] = new Row(prompts.get(b), longest - prompts.get(b).length, config, config.seed() + b,
@@ -89,7 +106,7 @@ public final class Generator {
         try (KvCache cache = new KvCache(model, batch, Arrays.stream(rows).mapToInt(r -> r.padding).toArray())) {
             int[][] stepIds = new int[batch][], stepPositions = new int[batch][];
             for (int b = 0; b < batch; b++) {
-                stepIds[b] = rows[b].paddedPrompt(longest, eos);
+                stepIds[b] = rows[b].paddedPrompt(longest, padId);
                 stepPositions[b] = rows[b].promptPositions(longest);
             }
             for (int step = 0; step < config.maxNewTokens(); step++) {
@@ -97,7 +114,7 @@ public final class Generator {
                 boolean running = false;
                 for (int b = 0; b < batch; b++) {
                     Row r = rows[b];
-                    int next = r.finished() ? eos : r.accept(logits[b]);
+                    int next = r.finished() ? padId : r.accept(logits[b]);
                     stepIds[b] = new int[] {next};
                     stepPositions[b] = new int[] {r.nextPosition++};
                     running |= !r.finished();

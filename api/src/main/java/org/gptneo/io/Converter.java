@@ -22,7 +22,8 @@ import org.gptneo.tensor.Tensor;
  *       {@code targetDir}; config.json keeps the source's extra keys (tokenizer ids,
  *       task_specific_params, ...) and gets normalised architectural keys;</li>
  *   <li>a single weights file ({@code .bin}/{@code .pt}/{@code .pth} torch zip, or
- *       {@code .safetensors}) with a config.json (given, or next to the file) → the same;</li>
+ *       {@code .safetensors}) with a config.json or a model file (given, or the config.json next
+ *       to the file) → the same;</li>
  *   <li>a mesh-tf JSON config (a {@code .json} with n_embd/n_layer) → config.json only: there are
  *       no weights to convert (see {@link MeshTfConfig} for the mapping and n_vocab).</li>
  * </ul>
@@ -53,8 +54,9 @@ public final class Converter {
      * Converts {@code source} (a model folder, a weights file, or a mesh-tf config JSON) into a
      * Hugging Face safetensors folder {@code targetDir}.
      *
-     * @param configFile config.json for a single weights file (null: the one next to it); must be
-     *                   null for folders and mesh-tf configs
+     * @param configFile the configuration of a single weights file (null: the config.json next to
+     *                   it): a Hugging Face config.json or a model file (see {@link ConfigFile}); must
+     *                   be null for folders and mesh-tf configs
      * @throws CheckpointException naming the file when the source cannot be read or converted
      */
     public static Result convert(Path source, Path configFile, Path targetDir, SaveOptions options) {
@@ -92,8 +94,10 @@ public final class Converter {
         if (!Files.isRegularFile(configFile)) {
             throw new CheckpointException(configFile + ": no such config.json (a weights file needs one)");
         }
-        GptNeoConfig config = HfConfig.read(configFile);
-        ObjectNode json = mergedConfig(configFile, config);
+        // a config.json keeps its extra keys; a model file (or mesh-tf config) given with --config has none to keep
+        boolean hf = ConfigFile.format(configFile) == ConfigFile.Format.HF_CONFIG;
+        GptNeoConfig config = hf ? HfConfig.read(configFile) : ConfigFile.read(configFile);
+        ObjectNode json = hf ? mergedConfig(configFile, config) : HfConfig.toJson(config);
         try (WeightSource source = opener.get()) {
             Map<String, String> stored = HfCheckpoint.checkedNames(config, source);
             Map<String, int[]> shapes = GptNeoModel.parameterShapes(config);

@@ -8,15 +8,25 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.OptionalInt;
 import org.gptneo.model.AttentionPattern;
 import org.gptneo.model.AttentionType;
 import org.gptneo.model.GptNeoBuilder;
 import org.gptneo.model.GptNeoConfig;
+import org.gptneo.model.InvalidConfigException;
 
 /**
- * Hugging Face {@code config.json} for GPT-Neo ({@code model_type "gpt_neo"}): missing keys take the
- * GPTNeoConfig defaults, {@code num_hidden_layers}/{@code num_attention_heads} are accepted as
- * aliases, keys without architectural meaning are ignored.
+ * Hugging Face {@code config.json} for GPT-Neo ({@code model_type "gpt_neo"}).
+ *
+ * <p>Required: {@code hidden_size}, {@code num_layers} and {@code num_heads} ({@code num_hidden_layers}
+ * and {@code num_attention_heads} are accepted as aliases). Hugging Face's GPTNeoConfig has defaults
+ * for them too, but a checkpoint folder whose config.json lacks one is almost surely broken, and a
+ * default that disagrees with the weights would only surface later as a puzzling shape error: a
+ * missing one is reported as {@code missing key 'hidden_size'}. Every other key takes the GPTNeoConfig
+ * default when missing ({@code vocab_size} 50257, {@code max_position_embeddings} 2048,
+ * {@code window_size} 256, ...); {@code bos_token_id}/{@code eos_token_id} may lie outside the
+ * vocabulary (HF writes 50256 even for tiny test models). Keys without architectural meaning are
+ * ignored. Rule violations name the file's own keys ({@code num_heads}, not the builder's {@code heads}).
  *
  * <p>The layer pattern comes from {@code attention_types} (the compressed form); a config with only
  * the expanded {@code attention_layers} list is accepted too (compressed to its shortest repeating
@@ -59,14 +69,13 @@ public final class HfConfig {
         Json json = new Json(root);
         json.integer("vocab_size").ifPresent(b::vocabSize);
         json.integer("max_position_embeddings").ifPresent(b::contextLength);
-        json.integer("hidden_size").ifPresent(b::hiddenSize);
-        json.integer("num_layers", "num_hidden_layers").ifPresent(l -> {
-            if (l > MAX_LAYERS) {
-                throw new IllegalArgumentException("num_layers " + l + " is more than " + MAX_LAYERS);
-            }
-            b.layers(l);
-        });
-        json.integer("num_heads", "num_attention_heads").ifPresent(b::heads);
+        b.hiddenSize(required(json, "hidden_size"));
+        int layerCount = required(json, "num_layers", "num_hidden_layers");
+        if (layerCount > MAX_LAYERS) {
+            throw new IllegalArgumentException("num_layers " + layerCount + " is more than " + MAX_LAYERS);
+        }
+        b.layers(layerCount);
+        b.heads(required(json, "num_heads", "num_attention_heads"));
         json.integer("window_size").ifPresent(b::windowSize);
         if (root.has("intermediate_size")) {
             b.intermediateSize(root.get("intermediate_size").isNull() ? null : json.integer("intermediate_size").getAsInt());
@@ -93,7 +102,24 @@ public final class HfConfig {
             // HF's default [[["global","local"],12]] for 24 layers; GptNeoBuilder's default pattern is the same
             b.attention(AttentionType.GLOBAL, AttentionType.LOCAL);
         }
-        return b.config();
+        try {
+            return b.config();
+        } catch (InvalidConfigException e) {
+            throw ConfigKeys.renamed(e, ConfigKeys.hfConfig(root));
+        }
+    }
+
+    /** The value of {@code key} (or of its alias), which must be present. */
+    private static int required(Json json, String key, String... aliases) {
+        String[] keys = new String[aliases.length + 1];
+        keys[0] = key;
+        System.arraycopy(aliases, 0, keys, 1, aliases.length);
+        OptionalInt v = json.integer(keys);
+        if (v.isEmpty()) {
+            throw new IllegalArgumentException("missing key '" + key + "'"
+                    + (aliases.length == 0 ? "" : " (or its alias '" + String.join("', '", aliases) + "')"));
+        }
+        return v.getAsInt();
     }
 
     /**

@@ -11,6 +11,7 @@ import java.util.Locale;
 import java.util.Set;
 import org.gptneo.model.GptNeoBuilder;
 import org.gptneo.model.GptNeoConfig;
+import org.gptneo.model.InvalidConfigException;
 
 /**
  * The builder's settings as a model file in JSON or YAML, in the spirit of GPT-NeoX's configuration
@@ -33,7 +34,7 @@ public final class ModelConfigFile {
     private static final Set<String> KEYS = Set.of("vocab-size", "context-length", "hidden-size", "layers", "heads",
             "attention", "window-size", "intermediate-size", "activation", "embed-dropout", "attention-dropout",
             "resid-dropout", "layer-norm-epsilon", "initializer-range", "seed", "bos-token-id", "eos-token-id");
-    private static final ObjectMapper YAML = new YAMLMapper();
+    static final ObjectMapper YAML = new YAMLMapper();
 
     private ModelConfigFile() {}
 
@@ -51,6 +52,21 @@ public final class ModelConfigFile {
         } catch (IllegalArgumentException e) {
             throw new CheckpointException(file.getFileName() + ": " + e.getMessage(), e);
         }
+    }
+
+    /** The validated configuration of a parsed model file; rule violations name the file's keys (heads, hidden-size). */
+    static GptNeoConfig config(JsonNode root) {
+        GptNeoBuilder b = fromTree(root);
+        try {
+            return b.config();
+        } catch (InvalidConfigException e) {
+            throw ConfigKeys.renamed(e, ConfigKeys.MODEL_FILE);
+        }
+    }
+
+    /** True when {@code key} is one of a model file's keys. */
+    static boolean isKey(String key) {
+        return KEYS.contains(key);
     }
 
     static GptNeoBuilder fromTree(JsonNode root) {

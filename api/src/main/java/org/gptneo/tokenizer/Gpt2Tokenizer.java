@@ -144,6 +144,11 @@ public final class Gpt2Tokenizer {
         return id == null ? OptionalInt.empty() : OptionalInt.of(id);
     }
 
+    /** The tokens {@link #encode} splits out of the text before pre-tokenisation, {@code <|endoftext|>} among them. */
+    List<AddedToken> addedTokens() {
+        return List.of(added);
+    }
+
     /** The token string (vocabulary form) of {@code id}. */
     public String token(int id) {
         checkId(id);

@@ -117,16 +117,16 @@ class CheckpointValidationTest {
 
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', value = {
-        "'{\"vocab_size\": 0}'                           | config.json: vocabSize must be ≥ 1, got 0",
-        "'{\"hidden_size\": -8}'                         | config.json: hiddenSize must be ≥ 1, got -8",
-        "'{\"num_heads\": 3}'                            | config.json: hiddenSize (8) must be divisible by heads (3)",
-        "'{\"num_layers\": 3}'                           | config.json: attentionTypes expand to 2 layers but layers is 3",
-        "'{\"window_size\": 0}'                          | config.json: windowSize must be ≥ 1, got 0",
-        "'{\"max_position_embeddings\": -1}'             | config.json: contextLength must be ≥ 1, got -1",
+        "'{\"vocab_size\": 0}'                           | config.json: vocab_size must be ≥ 1, got 0",
+        "'{\"hidden_size\": -8}'                         | config.json: hidden_size must be ≥ 1, got -8",
+        "'{\"num_heads\": 3}'                            | config.json: hidden_size (8) must be divisible by num_heads (3)",
+        "'{\"num_layers\": 3}'                           | config.json: attention_types expand to 2 layers but num_layers is 3",
+        "'{\"window_size\": 0}'                          | config.json: window_size must be ≥ 1, got 0",
+        "'{\"max_position_embeddings\": -1}'             | config.json: max_position_embeddings must be ≥ 1, got -1",
         "'{\"num_layers\": 2000000000}'                  | config.json: num_layers 2000000000 is more than 100000",
         "'{\"attention_types\": [[[\"global\"], 2000000000]], \"num_layers\": 2}' | config.json: attention_types expands to more than 100000 layers",
         "'{\"attention_types\": [[[\"linear\"], 2]]}'    | config.json: attention type 'linear' is not supported (use global or local)",
-        "'{\"activation_function\": \"relu\"}'           | config.json: activation 'relu' is not supported (supported: gelu_new)",
+        "'{\"activation_function\": \"relu\"}'           | config.json: activation_function 'relu' is not supported (supported: gelu_new)",
         "'{\"attention_layers\": [\"local\", \"local\"]}' | config.json: attention_layers [local, local] disagrees with attention_types [[[\"global\",\"local\"],1]]",
     })
     void outOfRangeConfigValuesNameConfigJson(String override, String message) throws IOException {
@@ -140,14 +140,14 @@ class CheckpointValidationTest {
     @Test
     void attentionLayersAloneAreCompressed() throws IOException {
         Path f = dir.resolve("config.json");
-        Files.writeString(f, "{\"num_layers\": 6, \"attention_layers\": [\"local\",\"global\",\"local\",\"global\",\"local\",\"global\"]}");
+        Files.writeString(f, "{\"hidden_size\": 8, \"num_heads\": 2, \"num_layers\": 6, \"attention_layers\": [\"local\",\"global\",\"local\",\"global\",\"local\",\"global\"]}");
         var c = HfConfig.read(f);
         assertThat(c.attentionTypes()).hasSize(1);
         assertThat(c.attentionTypes().get(0).pattern()).containsExactly(AttentionType.LOCAL, AttentionType.GLOBAL);
         assertThat(c.attentionTypes().get(0).repeat()).isEqualTo(3);
-        Files.writeString(f, "{\"num_layers\": 3, \"attention_layers\": [\"local\",\"local\",\"global\"]}");
+        Files.writeString(f, "{\"hidden_size\": 8, \"num_heads\": 2, \"num_layers\": 3, \"attention_layers\": [\"local\",\"local\",\"global\"]}");
         assertThat(HfConfig.read(f).attentionLayers()).containsExactly(AttentionType.LOCAL, AttentionType.LOCAL, AttentionType.GLOBAL);
-        Files.writeString(f, "{\"num_layers\": 2, \"attention_layers\": [\"local\", 7]}");
+        Files.writeString(f, "{\"hidden_size\": 8, \"num_heads\": 2, \"num_layers\": 2, \"attention_layers\": [\"local\", 7]}");
         assertThatThrownBy(() -> HfConfig.read(f)).hasMessage("config.json: attention_layers holds 7, not a type name");
     }
 

@@ -128,7 +128,7 @@ class HfCheckpointTest {
                 .isInstanceOf(CheckpointException.class).hasMessageStartingWith("config.json: not readable JSON");
         Files.writeString(dir.resolve("config.json"), "{\"hidden_size\": 10, \"num_heads\": 3, \"num_layers\": 2}");
         assertThatThrownBy(() -> HfConfig.read(dir.resolve("config.json")))
-                .hasMessage("config.json: hiddenSize (10) must be divisible by heads (3)");
+                .hasMessage("config.json: hidden_size (10) must be divisible by num_heads (3)");
         Files.writeString(dir.resolve("config.json"), "{\"model_type\": \"gpt2\"}");
         assertThatThrownBy(() -> HfConfig.read(dir.resolve("config.json"))).hasMessageContaining("not 'gpt_neo'");
     }

@@ -115,8 +115,16 @@ public final class GptNeoBuilder {
     /** Seeds weight initialisation and dropout masks. */
     public GptNeoBuilder seed(long s) { this.seed = s; return this; }
 
+    /**
+     * The beginning-of-text id. It may lie outside the vocabulary: Hugging Face's GPTNeoConfig
+     * defaults it to 50256 even for small test vocabularies, and such checkpoints must load.
+     */
     public GptNeoBuilder bosTokenId(Integer id) { this.bosTokenId = id; return this; }
 
+    /**
+     * The end-of-text id. It may lie outside the vocabulary (as {@link #bosTokenId}); the model then
+     * never produces it, so generation never stops at end-of-text.
+     */
     public GptNeoBuilder eosTokenId(Integer id) { this.eosTokenId = id; return this; }
 
     /** The validated configuration, without allocating any weights. */
@@ -206,8 +214,8 @@ public final class GptNeoBuilder {
         if (id == null) {
             return Math.min(END_OF_TEXT, vocabSize - 1);
         }
-        if (id < 0 || id >= vocabSize) {
-            throw invalid(field + " (" + id + ") must be a token id in [0, vocabSize=" + vocabSize + ")");
+        if (id < 0) {   // ids at or above vocabSize are allowed: see bosTokenId(Integer)
+            throw invalid(field + " must be ≥ 0, got " + id);
         }
         return id;
     }

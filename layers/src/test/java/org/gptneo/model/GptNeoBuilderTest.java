@@ -52,6 +52,14 @@ class GptNeoBuilderTest {
     }
 
     @Test
+    void tokenIdsOutsideTheVocabularyAreAllowedAsHuggingFaceWritesThem() {
+        GptNeoConfig c = tiny().bosTokenId(50256).eosTokenId(50256).config();
+        assertThat(c.vocabSize()).isEqualTo(64);
+        assertThat(c.bosTokenId()).isEqualTo(50256);
+        assertThat(c.eosTokenId()).isEqualTo(50256);
+    }
+
+    @Test
     void aConfigRoundTripsThroughItsBuilder() {
         GptNeoConfig c = tiny().intermediateSize(20).windowSize(3).dropout(0.1f).seed(9).config();
         assertThat(c.toBuilder().config()).isEqualTo(c);
@@ -72,7 +80,7 @@ class GptNeoBuilderTest {
                 Arguments.of((UnaryOperator<GptNeoBuilder>) b -> b.residDropout(1f), "residDropout must be in [0, 1)"),
                 Arguments.of((UnaryOperator<GptNeoBuilder>) b -> b.embedDropout(Float.NaN), "embedDropout must be in [0, 1)"),
                 Arguments.of((UnaryOperator<GptNeoBuilder>) b -> b.layerNormEpsilon(0f), "layerNormEpsilon must be > 0"),
-                Arguments.of((UnaryOperator<GptNeoBuilder>) b -> b.eosTokenId(64), "eosTokenId (64) must be a token id in [0, vocabSize=64)"),
+                Arguments.of((UnaryOperator<GptNeoBuilder>) b -> b.eosTokenId(-1), "eosTokenId must be ≥ 0, got -1"),
                 Arguments.of((UnaryOperator<GptNeoBuilder>) b -> b.attention(), "attention needs at least one attention type"),
                 Arguments.of((UnaryOperator<GptNeoBuilder>) b -> b.attentionTypes(List.of(new AttentionPattern(List.of(GLOBAL), 3))),
                         "attentionTypes expand to 3 layers but layers is 2"));

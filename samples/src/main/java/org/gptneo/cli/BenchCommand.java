@@ -19,6 +19,7 @@ import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
@@ -31,7 +32,10 @@ import picocli.CommandLine.Spec;
             "Time a training step, a forward pass and KV-cache generation on the default backend.",
             "",
             "Weights are random (seeded) unless --model is given. Prints one JSON object with",
-            "milliseconds (medians) and tokens per second."})
+            "milliseconds (medians) and tokens per second.",
+            "",
+            "Limits: --batch, --runs ≥ 1; --seq in [1, C] and --new-tokens in [1, C - 1] for the",
+            "model's context length C (the generation prompt is the first min(T, C - N) ids)."})
 final class BenchCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -41,20 +45,23 @@ final class BenchCommand implements Callable<Integer> {
     @ArgGroup(exclusive = true, multiplicity = "1")
     ModelSource source;
 
-    @Option(names = "--batch", defaultValue = "4", description = "Rows per step (default ${DEFAULT-VALUE}).")
+    @Option(names = "--batch", paramLabel = "B", defaultValue = "4", description = "Rows per step (default ${DEFAULT-VALUE}).")
     int batch;
 
-    @Option(names = "--seq", defaultValue = "128", description = "Tokens per row (default ${DEFAULT-VALUE}).")
+    @Option(names = "--seq", paramLabel = "T", defaultValue = "128",
+            description = "Tokens per row, at most the context length (default ${DEFAULT-VALUE}).")
     int seq;
 
-    @Option(names = "--runs", defaultValue = "5", description = "Timed runs after 2 warm-up runs (default ${DEFAULT-VALUE}).")
+    @Option(names = "--runs", paramLabel = "R", defaultValue = "5", description = "Timed runs after 2 warm-up runs (default ${DEFAULT-VALUE}).")
     int runs;
 
-    @Option(names = "--new-tokens", defaultValue = "32", description = "Tokens generated in the generation test (default ${DEFAULT-VALUE}).")
+    @Option(names = "--new-tokens", paramLabel = "N", defaultValue = "32",
+            description = "Tokens generated in the generation test, below the context length (default ${DEFAULT-VALUE}).")
     int newTokens;
 
     @Override
     public Integer call() throws Exception {
+        validate(source.config().contextLength());   // before any weights are allocated
         try (GptNeoModel model = source.model()) {
             int v = model.config().vocabSize();
             SplittableRandom random = new SplittableRandom(1);
@@ -96,6 +103,22 @@ final class BenchCommand implements Callable<Integer> {
             out.flush();
         }
         return 0;
+    }
+
+    /** Each option within its range for a model of context length {@code context}: a usage error naming the option otherwise. */
+    void validate(int context) {
+        require(runs >= 1, "--runs must be ≥ 1, got " + runs);
+        require(seq >= 1 && seq <= context, "--seq must be in [1, " + context + "] (the model's context length), got " + seq);
+        require(newTokens >= 1 && newTokens < context,
+                "--new-tokens must be in [1, " + (context - 1) + "] (below the model's context length " + context + "), got " + newTokens);
+        int maxBatch = Integer.MAX_VALUE / seq;
+        require(batch >= 1 && batch <= maxBatch, "--batch must be in [1, " + maxBatch + "] for --seq " + seq + ", got " + batch);
+    }
+
+    private void require(boolean ok, String message) {
+        if (!ok) {
+            throw new ParameterException(spec.commandLine(), message);
+        }
     }
 
     /** ids [batch, seq] (I32) in the tape's memory. */

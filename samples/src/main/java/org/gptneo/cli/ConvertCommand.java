@@ -28,7 +28,8 @@ import picocli.CommandLine.Spec;
             "                        to re-shard or change dtype; its config.json is kept,",
             "                        extra keys included",
             "  a weights file        .bin/.pt/.pth (torch zip) or .safetensors, with --config",
-            "                        or the config.json next to it",
+            "                        (a config.json or a model file, told apart by their",
+            "                        keys) or the config.json next to it",
             "  a mesh-tf config      EleutherAI's original .json (n_embd, n_layer, ...): only",
             "                        config.json is written (there are no weights)",
             "Prints the path of each file written, one per line. --out may be the source",
@@ -51,7 +52,8 @@ final class ConvertCommand implements Callable<Integer> {
     Path out;
 
     @Option(names = "--config", paramLabel = "FILE",
-            description = "config.json for a single weights file (default: the one next to it).")
+            description = "The config of a single weights file: a Hugging Face config.json or a model file (JSON or YAML,"
+                    + " kebab-case keys), told apart by their keys (default: the config.json next to the file).")
     Path config;
 
     @Option(names = "--dtype", paramLabel = "f32|f16|bf16", defaultValue = "f32",

@@ -2,8 +2,8 @@ package org.gptneo.cli;
 
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -22,17 +22,17 @@ final class DetokenizeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Mixin
+    @ArgGroup(exclusive = true, multiplicity = "0..1")
     TokenizerSource tokenizer;
 
     @Option(names = "--ids", required = true, paramLabel = "IDS",
-            description = "Token ids separated by ',', e.g. 15496,995 (a JSON array such as [15496,995] is accepted too).")
+            description = "One row of token ids separated by ',', e.g. 15496,995 (a JSON array such as [15496,995] is accepted too).")
     String ids;
 
     @Override
     public Integer call() {
-        int[] parsed = TokenIds.parse("--ids", ids);
-        String text = tokenizer.tokenizer().decode(parsed);
+        int[] parsed = TokenIds.row("--ids", ids);
+        String text = TokenizerSource.tokenizer(tokenizer).decode(parsed);
         PrintWriter out = spec.commandLine().getOut();
         out.print(text);
         out.flush();

@@ -5,18 +5,13 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.Console;
 import java.io.PrintWriter;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import org.gptneo.backend.Backends;
 import org.gptneo.generate.Generation;
 import org.gptneo.generate.GenerationConfig;
 import org.gptneo.generate.Generator;
 import org.gptneo.generate.TokenListener;
-import org.gptneo.io.HfCheckpoint;
-import org.gptneo.io.HfConfig;
 import org.gptneo.io.LoadOptions;
 import org.gptneo.model.GptNeoConfig;
 import org.gptneo.model.GptNeoModel;
@@ -30,17 +25,19 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code gptneo generate}: continues a prompt with a Hugging Face checkpoint, streaming the text to
- * stdout as it is produced, or with --json printing one object at the end.
+ * {@code gptneo generate}: continues a prompt, streaming the text to stdout as it is produced, or
+ * with --json printing one object at the end; several --ids rows generate as one left-padded batch.
  */
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = {
-            "Continue a prompt with a Hugging Face GPT-Neo checkpoint.",
+            "Continue a prompt with a Hugging Face GPT-Neo checkpoint or a random model.",
             "",
-            "The folder holds config.json and the weights in any layout Hugging Face saves",
+            "--model DIR holds config.json and the weights in any layout Hugging Face saves",
             "(model.safetensors, shards, pytorch_model.bin); safetensors weights are used",
             "zero-copy from the memory-mapped file. The tokenizer comes from the same folder",
             "(tokenizer.json, else vocab.json + merges.txt, else GPT-2's built-in one).",
+            "--preset and --config build a randomly initialised model (seeded by the config's",
+            "seed) that uses GPT-2's built-in tokenizer.",
             "",
             "Greedy by default (or with --greedy); sampling when any of --temperature,",
             "--top-k, --top-p is given, seeded by --seed: the same seed gives the same text.",
@@ -51,16 +48,19 @@ import picocli.CommandLine.Spec;
             "with no newline added (one is added only when stdout is a terminal). With --json",
             "nothing is printed while generating; at the end one line",
             "{\"ids\":[...],\"text\":\"...\"} holds the new ids (a final end-of-text id included",
-            "when it ended the run) and their text (without it)."})
+            "when it ended the run) and their text (without it).",
+            "",
+            "Several rows of --ids (\"1,2,3;4,5\") generate as one left-padded batch, row i",
+            "sampling with seed S + i; then --json prints one object per row, one per line, and",
+            "without --json each row's text is printed after the run, followed by a newline."})
 final class GenerateCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "DIR",
-            description = "A Hugging Face model folder (config.json + weights, optionally tokenizer files).")
-    Path model;
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    ModelSource source;
 
     @ArgGroup(exclusive = true, multiplicity = "1")
     Prompt prompt;
@@ -71,7 +71,7 @@ final class GenerateCommand implements Callable<Integer> {
         String text;
 
         @Option(names = "--ids", required = true, paramLabel = "IDS",
-                description = "The prompt as token ids, e.g. 15496,995.")
+                description = "The prompt as token ids, e.g. 15496,995; rows separated by ';' (e.g. \"1,2,3;4,5\") generate as a batch.")
         String ids;
     }
 
@@ -106,45 +106,50 @@ final class GenerateCommand implements Callable<Integer> {
             description = "The weight matrices' dtype in memory (default: ${DEFAULT-VALUE}); bf16 halves the memory of an F32 checkpoint.")
     String dtype;
 
-    @Option(names = "--json", description = "Print nothing while generating, then one line of JSON: {\"ids\":[...],\"text\":\"...\"}.")
+    @Option(names = "--json", description = "Print nothing while generating, then one line of JSON per row: {\"ids\":[...],\"text\":\"...\"}.")
     boolean json;
 
     @Override
     public Integer call() throws Exception {
         GenerationConfig config = generationConfig();
         DType weights = weightDtype();
-        if (!Files.isDirectory(model)) {
-            throw new IllegalArgumentException(model + ": no such model folder");
+        if (weights != DType.F32 && source.isRandom()) {
+            throw new ParameterException(spec.commandLine(), "--dtype " + dtype + " needs --model: random weights"
+                    + " (--preset, --config) are F32");
         }
-        Path configFile = model.resolve(HfCheckpoint.CONFIG);
-        if (!Files.isRegularFile(configFile)) {
-            throw new IllegalArgumentException(model + ": no " + HfCheckpoint.CONFIG + " (not a Hugging Face model folder)");
-        }
-        GptNeoConfig shape = HfConfig.read(configFile);
-        Gpt2Tokenizer tokenizer = Gpt2Tokenizer.fromFolder(model);
-        int[] ids = promptIds(tokenizer, shape);   // checked before the weights are loaded: fails fast
+        GptNeoConfig shape = source.config();
+        Gpt2Tokenizer tokenizer = source.tokenizer();
+        int[][] rows = promptRows(tokenizer, shape);   // checked before the weights are loaded: fails fast
 
         PrintWriter out = spec.commandLine().getOut();
-        Stream stream = new Stream(out);
-        Generation result;
-        try (GptNeoModel neo = HfCheckpoint.load(model, Backends.defaultBackend(), LoadOptions.defaults().withDtype(weights))) {
-            result = new Generator(neo, tokenizer).generate(ids, config, json ? TokenListener.NONE : stream);
+        List<Generation> results;
+        try (GptNeoModel neo = source.model(LoadOptions.defaults().withDtype(weights))) {
+            Generator generator = new Generator(neo, tokenizer);
+            results = rows.length == 1
+                    ? List.of(generator.generate(rows[0], config, json ? TokenListener.NONE : new Stream(out)))
+                    : generator.generateBatch(List.of(rows), config);
         }
         if (json) {
-            ObjectNode node = JSON.createObjectNode();
-            ArrayNode array = node.putArray("ids");
-            for (int id : result.ids()) {
-                array.add(id);
+            for (Generation result : results) {
+                out.println(jsonLine(result));
             }
-            node.put("text", result.text());
-            out.println(JSON.writeValueAsString(node));
-        } else {
-            if (isTerminal()) {
-                out.println();
-            }
+        } else if (rows.length > 1) {
+            results.forEach(result -> out.println(result.text()));
+        } else if (isTerminal()) {
+            out.println();
         }
         out.flush();
         return 0;
+    }
+
+    private static String jsonLine(Generation result) throws Exception {
+        ObjectNode node = JSON.createObjectNode();
+        ArrayNode array = node.putArray("ids");
+        for (int id : result.ids()) {
+            array.add(id);
+        }
+        node.put("text", result.text());
+        return JSON.writeValueAsString(node);
     }
 
     /** The options as a GenerationConfig; contradictory or out-of-range values are usage errors (exit 2). */
@@ -182,25 +187,37 @@ final class GenerateCommand implements Callable<Integer> {
         };
     }
 
-    /** The prompt's ids, each checked against the model's vocabulary, and the total against its context. */
-    private int[] promptIds(Gpt2Tokenizer tokenizer, GptNeoConfig shape) {
-        int[] ids = prompt.ids != null ? TokenIds.parse("--ids", prompt.ids) : tokenizer.encode(prompt.text);
-        if (ids.length == 0) {
-            throw new IllegalArgumentException((prompt.ids != null ? "--ids" : "--prompt")
-                    + " is empty: a prompt needs at least one token (e.g. --ids " + shape.eosTokenId() + ", the end-of-text id)");
-        }
+    /** The prompt rows, each id checked against the model's vocabulary, and the longest row against its context. */
+    private int[][] promptRows(Gpt2Tokenizer tokenizer, GptNeoConfig shape) {
+        String option = prompt.ids != null ? "--ids" : "--prompt";
         int vocab = shape.vocabSize();
-        for (int i = 0; i < ids.length; i++) {
-            if (ids[i] < 0 || ids[i] >= vocab) {
-                throw new IllegalArgumentException((prompt.ids != null ? "--ids" : "--prompt") + ": token id " + ids[i]
-                        + " (position " + (i + 1) + ") is outside the model's vocabulary [0, " + vocab + ")");
+        int[][] rows;
+        if (prompt.ids != null) {
+            rows = TokenIds.rows("--ids", prompt.ids);
+        } else {
+            rows = new int[][] {tokenizer.encode(prompt.text)};
+            if (rows[0].length == 0) {
+                int example = shape.eosTokenId() < vocab ? shape.eosTokenId() : 0;
+                throw new IllegalArgumentException("--prompt is empty: a prompt needs at least one token (e.g. --ids "
+                        + example + (example == shape.eosTokenId() ? ", the end-of-text id)" : ")"));
             }
         }
-        if ((long) ids.length + maxNewTokens > shape.contextLength()) {
-            throw new IllegalArgumentException("the prompt is too long for the context: " + ids.length + " prompt token" + (ids.length == 1 ? "" : "s")
-                    + " + " + maxNewTokens + " new tokens exceed the model's context length " + shape.contextLength());
+        int longest = 0;
+        for (int r = 0; r < rows.length; r++) {
+            for (int i = 0; i < rows[r].length; i++) {
+                if (rows[r][i] < 0 || rows[r][i] >= vocab) {
+                    throw new IllegalArgumentException(option + ": token id " + rows[r][i] + " (" + TokenIds.where(rows, r, i)
+                            + ") is outside the model's vocabulary [0, " + vocab + ")");
+                }
+            }
+            longest = Math.max(longest, rows[r].length);
         }
-        return ids;
+        if ((long) longest + maxNewTokens > shape.contextLength()) {
+            throw new IllegalArgumentException("the prompt is too long for the context: " + longest + " prompt token"
+                    + (longest == 1 ? "" : "s") + " + " + maxNewTokens + " new tokens exceed the model's context length "
+                    + shape.contextLength());
+        }
+        return rows;
     }
 
     private static boolean isTerminal() {

@@ -49,7 +49,8 @@ final class LogitsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        int[][] rows = parseIds(ids);
+        int[][] rows = TokenIds.rows("--ids", ids);
+        TokenIds.requireEqualLengths("--ids", rows);
         int b = rows.length, t = rows[0].length;
         if (grads && t < 2) {
             throw new IllegalArgumentException("--grads needs rows of at least 2 ids: a row of 1 id has no next-token target"
@@ -79,33 +80,5 @@ final class LogitsCommand implements Callable<Integer> {
             SafeTensorsWriter.write(out, tensors, Map.of("format", "pt"));
         }
         return 0;
-    }
-
-    /** "1,2,3;4,5,6" → {{1,2,3},{4,5,6}}: equal-length rows of ints, each error naming the culprit. */
-    static int[][] parseIds(String text) {
-        String[] rowTexts = text.split(";", -1);
-        int[][] rows = new int[rowTexts.length][];
-        for (int r = 0; r < rowTexts.length; r++) {
-            String row = rowTexts[r].strip();
-            if (row.isEmpty()) {
-                throw new IllegalArgumentException("--ids: row " + (r + 1) + " is empty (rows are separated by ';', ids by ',')");
-            }
-            String[] tokens = row.split(",", -1);
-            rows[r] = new int[tokens.length];
-            for (int c = 0; c < tokens.length; c++) {
-                String token = tokens[c].strip();
-                try {
-                    rows[r][c] = Integer.parseInt(token);
-                } catch (NumberFormatException e) {
-                    throw new IllegalArgumentException("--ids: '" + token + "' (row " + (r + 1) + ", position " + (c + 1)
-                            + ") is not an integer token id");
-                }
-            }
-            if (rows[r].length != rows[0].length) {
-                throw new IllegalArgumentException("--ids: row " + (r + 1) + " has " + rows[r].length + " ids but row 1 has "
-                        + rows[0].length + " (rows must have equal length)");
-            }
-        }
-        return rows;
     }
 }

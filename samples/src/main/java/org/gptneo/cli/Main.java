@@ -20,15 +20,19 @@ import picocli.CommandLine.Spec;
 
 /**
  * The {@code gptneo} command. Exit codes: 0 success, 1 the command failed (one line
- * {@code gptneo: <message>} on stderr, plus the stack trace with {@code --verbose}), 2 a usage error.
+ * {@code gptneo: <message>} on stderr, plus the stack trace with {@code --verbose}), 2 a usage error
+ * (at most three lines: the message naming the option, picocli's suggestion when it has one, and
+ * {@code see gptneo CMD --help}).
  */
 @Command(name = "gptneo",
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "GPT-Neo for the JVM: generate text with a Hugging Face checkpoint, tokenize, convert"
-                + " checkpoints, describe a model, compute logits, train a tiny demo model.",
+                + " checkpoints, make a random model folder, describe a model, compute logits, time a model,"
+                + " train a tiny demo model.",
         subcommands = {GenerateCommand.class, TokenizeCommand.class, DetokenizeCommand.class, ConvertCommand.class,
-            InfoCommand.class, LogitsCommand.class, DemoCommand.class, BenchCommand.class, CommandLine.HelpCommand.class},
+            InitCommand.class, InfoCommand.class, LogitsCommand.class, BenchCommand.class, DemoCommand.class,
+            CommandLine.HelpCommand.class},
         footer = {"", "Exit codes: 0 success, 1 the command failed (one line on stderr), 2 usage error."})
 public final class Main implements Runnable {
     @Spec
@@ -39,6 +43,9 @@ public final class Main implements Runnable {
     boolean verbose;
 
     public static void main(String[] args) {
+        // the library's System.Logger warnings (e.g. an end-of-text id outside the vocabulary) as one line
+        System.setProperty("java.util.logging.SimpleFormatter.format", "gptneo: %4$s: %5$s%6$s%n");
+        System.setProperty("jdk.system.logger.format", "gptneo: %4$s: %5$s%6$s%n");
         // stdout is UTF-8 whatever the locale says (a POSIX locale would turn generated text into '?')
         PrintWriter out = new PrintWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8), true);
         int code = commandLine().setOut(out).execute(args);
@@ -48,12 +55,13 @@ public final class Main implements Runnable {
 
     /** The configured command line: run it with {@link CommandLine#execute}; tests set out and err first. */
     public static CommandLine commandLine() {
-        return new CommandLine(new Main()).setExecutionExceptionHandler(new OneLineErrors());
+        return new CommandLine(new Main()).setExecutionExceptionHandler(new OneLineErrors())
+                .setParameterExceptionHandler(new ShortUsageErrors());
     }
 
     @Override
     public void run() {
-        throw new ParameterException(spec.commandLine(), "Missing command: try generate, tokenize, detokenize, convert, info, logits or demo");
+        throw new ParameterException(spec.commandLine(), "Missing command: try generate, tokenize, detokenize, convert, init, info, logits, bench or demo");
     }
 
     /** Any exception a command throws: one line on stderr, the trace too with --verbose, exit 1. */

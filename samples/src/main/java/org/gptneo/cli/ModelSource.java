@@ -2,33 +2,40 @@ package org.gptneo.cli;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.gptneo.GptNeo;
+import org.gptneo.backend.Backends;
 import org.gptneo.io.HfCheckpoint;
 import org.gptneo.io.HfConfig;
-import org.gptneo.model.GptNeoBuilder;
+import org.gptneo.io.LoadOptions;
 import org.gptneo.model.GptNeoConfig;
 import org.gptneo.model.GptNeoModel;
-import org.gptneo.model.InvalidConfigException;
-import org.gptneo.presets.Preset;
+import org.gptneo.tensor.DType;
+import org.gptneo.tokenizer.Gpt2Tokenizer;
 import picocli.CommandLine.Option;
 
-/** Where a command's model comes from: exactly one of --model, --preset, --config (an exclusive group). */
+/**
+ * Where a command's model comes from: exactly one of --model, --preset, --config (an exclusive
+ * group). --model loads a Hugging Face folder and its tokenizer; --preset and --config build a
+ * randomly initialised model (seeded by the config's seed) that uses GPT-2's built-in tokenizer.
+ */
 final class ModelSource {
     @Option(names = "--model", paramLabel = "DIR",
-            description = "A Hugging Face model folder (config.json + model.safetensors).")
+            description = "A Hugging Face model folder (config.json + weights, optionally tokenizer files).")
     Path model;
 
-    @Option(names = "--preset", paramLabel = "NAME",
-            description = "A named shape: 125M, 350M, 760M, 1.3B, 2.7B, 6.7B, 13B or 175B.")
+    @Option(names = "--preset", paramLabel = "NAME", description = ShapeSource.PRESET_HELP)
     String preset;
 
-    @Option(names = "--config", paramLabel = "FILE",
-            description = "A model file, JSON or YAML, with the builder's kebab-case keys (vocab-size, layers, ...).")
+    @Option(names = "--config", paramLabel = "FILE", description = ShapeSource.CONFIG_HELP)
     Path config;
 
     /** The preset's display name, or null when the model is not a preset. */
     String presetName() {
-        return preset == null ? null : Preset.byName(preset).displayName();
+        return ShapeSource.presetName(preset);
+    }
+
+    /** True for --preset and --config: the weights are random. */
+    boolean isRandom() {
+        return model == null;
     }
 
     /** The validated configuration; allocates no weights (for --model only config.json is read). */
@@ -36,36 +43,28 @@ final class ModelSource {
         if (model != null) {
             return HfConfig.read(requireModelFolder().resolve(HfCheckpoint.CONFIG));
         }
-        return validated(builder());
+        return ShapeSource.shape(preset, config);
     }
 
-    /** The weights of --model, or a randomly initialised model (seeded by the config's seed) for --preset/--config. */
+    /** The weights of --model, or a randomly initialised model for --preset/--config. */
     GptNeoModel model() {
+        return model(LoadOptions.defaults());
+    }
+
+    /** As {@link #model()}, loading --model's weights with {@code options}; random weights are always F32. */
+    GptNeoModel model(LoadOptions options) {
         if (model != null) {
-            return GptNeo.load(requireModelFolder());
+            return HfCheckpoint.load(requireModelFolder(), Backends.defaultBackend(), options);
         }
-        GptNeoBuilder builder = builder();
-        validated(builder);
-        return builder.build();
+        if (options.dtype() != DType.F32) {
+            throw new IllegalArgumentException("random weights (--preset, --config) are F32: --dtype needs --model");
+        }
+        return config().toBuilder().build();
     }
 
-    /** The builder's configuration; a model file's rule violations name the file. */
-    private GptNeoConfig validated(GptNeoBuilder builder) {
-        try {
-            return builder.config();
-        } catch (InvalidConfigException e) {
-            throw config == null ? e : new InvalidConfigException(config.getFileName() + ": " + e.getMessage());
-        }
-    }
-
-    private GptNeoBuilder builder() {
-        if (preset != null) {
-            return GptNeo.preset(preset);
-        }
-        if (!Files.isRegularFile(config)) {
-            throw new IllegalArgumentException(config + ": no such model file");
-        }
-        return GptNeo.fromConfigFile(config);
+    /** The tokenizer of --model's folder (else GPT-2's built-in one); the built-in one for random weights. */
+    Gpt2Tokenizer tokenizer() {
+        return model != null ? Gpt2Tokenizer.fromFolder(requireModelFolder()) : Gpt2Tokenizer.builtIn();
     }
 
     private Path requireModelFolder() {

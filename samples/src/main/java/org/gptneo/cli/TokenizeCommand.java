@@ -14,7 +14,6 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -29,12 +28,16 @@ import picocli.CommandLine.Spec;
             "--file reads the file's exact bytes as UTF-8: a final newline is text like any",
             "other (\"Hello world\\n\" → [15496,995,198]) and a BOM stays U+FEFF. Malformed",
             "UTF-8 is an error. Use --file for exact input: --text goes through the",
-            "locale's decoding of command-line arguments."})
+            "locale's decoding of command-line arguments.",
+            "",
+            "The tokenizer is --model's (its tokenizer files, else GPT-2's built-in one), or",
+            "GPT-2's built-in one without --model or with --preset/--config, whose random-weight",
+            "models use it."})
 final class TokenizeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Mixin
+    @ArgGroup(exclusive = true, multiplicity = "0..1")
     TokenizerSource tokenizer;
 
     @ArgGroup(exclusive = true, multiplicity = "1")
@@ -51,7 +54,7 @@ final class TokenizeCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         String text = input.text != null ? input.text : readUtf8(input.file);
-        int[] ids = tokenizer.tokenizer().encode(text);
+        int[] ids = TokenizerSource.tokenizer(tokenizer).encode(text);
         PrintWriter out = spec.commandLine().getOut();
         out.println(TokenIds.json(ids));
         out.flush();

@@ -1,7 +1,6 @@
 package org.gptneo.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -157,12 +156,6 @@ class LogitsCommandTest {
     void missingRequiredOptionsAreUsageErrors() {
         assertThat(Cli.run("logits", "--config", config.toString(), "--ids", "1,2").exitCode()).isEqualTo(2);
         assertThat(Cli.run("logits", "--ids", "1,2", "--out", out.toString()).exitCode()).isEqualTo(2);
-    }
-
-    @Test
-    void parseIdsAcceptsSpaces() {
-        assertThat(LogitsCommand.parseIds(" 1, 2 ; 3 ,4")).isDeepEqualTo(new int[][] {{1, 2}, {3, 4}});
-        assertThatThrownBy(() -> LogitsCommand.parseIds("1,,2")).hasMessageContaining("'' (row 1, position 2)");
     }
 
     private static void assertOneLineError(Cli r, String fragment) {

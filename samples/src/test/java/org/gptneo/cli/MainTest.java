@@ -18,7 +18,8 @@ class MainTest {
     void helpListsTheCommands() {
         Cli r = Cli.run("--help");
         assertThat(r.exitCode()).isZero();
-        assertThat(r.out()).contains("demo", "info", "logits", "generate", "tokenize", "detokenize", "convert", "--verbose");
+        assertThat(r.out()).contains("demo", "info", "logits", "generate", "tokenize", "detokenize", "convert", "--verbose")
+                .containsPattern("(?m)^  bench +Time a training step").containsPattern("(?m)^  init +Write a randomly initialised model");
     }
 
     @Test

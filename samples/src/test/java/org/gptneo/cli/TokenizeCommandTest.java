@@ -60,6 +60,21 @@ class TokenizeCommandTest {
     }
 
     @Test
+    void aPresetOrModelFileUsesTheBuiltInTokenizerTheirModelsUse() {
+        Path config = TinyModelFile.write(dir);
+        for (String[] source : new String[][] {{"--preset", "125M"}, {"--config", config.toString()}}) {
+            Cli r = Cli.run("tokenize", source[0], source[1], "--text", "Hello world");
+            assertThat(r.exitCode()).as(r.err()).isZero();
+            assertThat(r.out()).isEqualTo("[15496,995]" + System.lineSeparator());
+            assertThat(Cli.run("detokenize", source[0], source[1], "--ids", "15496,995").out()).isEqualTo("Hello world");
+        }
+        assertOneLineError(Cli.run("tokenize", "--preset", "999M", "--text", "x"), "unknown preset '999M'");
+        assertOneLineError(Cli.run("tokenize", "--config", dir.resolve("absent.yaml").toString(), "--text", "x"),
+                "absent.yaml: no such model file");
+        assertThat(Cli.run("tokenize", "--preset", "125M", "--model", dir.toString(), "--text", "x").exitCode()).isEqualTo(2);
+    }
+
+    @Test
     void textAndFileAreExclusiveAndOneIsRequired() {
         assertThat(Cli.run("tokenize", "--text", "a", "--file", "b").exitCode()).isEqualTo(2);
         assertThat(Cli.run("tokenize").exitCode()).isEqualTo(2);
