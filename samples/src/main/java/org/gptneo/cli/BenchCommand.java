@@ -2,6 +2,7 @@ package org.gptneo.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.lang.foreign.Arena;
 import java.io.PrintWriter;
 import java.util.Arrays;
 import java.util.SplittableRandom;
@@ -12,7 +13,6 @@ import org.gptneo.generate.GenerationConfig;
 import org.gptneo.generate.Generator;
 import org.gptneo.generate.TokenListener;
 import org.gptneo.model.GptNeoModel;
-import org.gptneo.tensor.DType;
 import org.gptneo.tensor.Tensor;
 import org.gptneo.tokenizer.Gpt2Tokenizer;
 import picocli.CommandLine.ArgGroup;
@@ -62,14 +62,14 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         validate(source.config().contextLength());   // before any weights are allocated
-        try (GptNeoModel model = source.model()) {
+        try (GptNeoModel model = source.model(); Arena host = Arena.ofShared()) {
             int v = model.config().vocabSize();
             SplittableRandom random = new SplittableRandom(1);
             int[] ids = random.ints((long) batch * seq, 0, v).toArray();
+            Tensor input = model.backend().upload(Tensor.ofInts(host, ids, batch, seq), host);   // [B, T]
 
             double trainMs = median(() -> {
                 try (Tape tape = new Tape(model.backend(), true)) {
-                    Tensor input = idsOn(tape, ids);
                     Var loss = model.loss(tape, model.forward(tape, input, false), input);
                     tape.backward(loss);
                 }
@@ -77,7 +77,7 @@ final class BenchCommand implements Callable<Integer> {
             model.zeroGrad();
             double forwardMs = median(() -> {
                 try (Tape tape = new Tape(model.backend(), false)) {
-                    model.forward(tape, idsOn(tape, ids), false);
+                    model.forward(tape, input, false);
                 }
             });
             Generator generator = new Generator(model, Gpt2Tokenizer.builtIn());
@@ -119,13 +119,6 @@ final class BenchCommand implements Callable<Integer> {
         if (!ok) {
             throw new ParameterException(spec.commandLine(), message);
         }
-    }
-
-    /** ids [batch, seq] (I32) in the tape's memory. */
-    private Tensor idsOn(Tape tape, int[] ids) {
-        Tensor t = tape.allocate(DType.I32, batch, seq);
-        for (int i = 0; i < ids.length; i++) t.setInt(i, ids[i]);
-        return t;
     }
 
     private double median(Runnable run) {

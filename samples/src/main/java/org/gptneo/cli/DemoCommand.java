@@ -1,5 +1,6 @@
 package org.gptneo.cli;
 
+import java.lang.foreign.Arena;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
@@ -16,7 +17,6 @@ import org.gptneo.backend.Backend;
 import org.gptneo.model.AttentionType;
 import org.gptneo.model.GptNeoModel;
 import org.gptneo.nn.AdamW;
-import org.gptneo.tensor.DType;
 import org.gptneo.tensor.Tensor;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -106,18 +106,19 @@ final class DemoCommand implements Callable<Integer> {
         try (ProgressBar progress = bar.build()) {
             for (int step = 0; step < steps; step++) {
                 model.zeroGrad();
-                try (Tape tape = new Tape(backend, true)) {
-                    Tensor ids = tape.allocate(DType.I32, batch, CONTEXT);
+                try (Tape tape = new Tape(backend, true); Arena host = Arena.ofConfined()) {
+                    int[] window = new int[batch * CONTEXT];                   // [B, T] random windows of the text
                     for (int row = 0; row < batch; row++) {
                         int offset = random.nextInt(text.length - CONTEXT + 1);
                         for (int col = 0; col < CONTEXT; col++) {
-                            ids.setInt((long) row * CONTEXT + col, text[offset + col] & 0xFF);
+                            window[row * CONTEXT + col] = text[offset + col] & 0xFF;
                         }
                     }
+                    Tensor ids = backend.upload(Tensor.ofInts(host, window, batch, CONTEXT), host);
                     Var logits = model.forward(tape, ids, true);
                     Var loss = model.loss(tape, logits, ids);
                     tape.backward(loss);
-                    losses[step] = loss.value().getFloat(0);
+                    losses[step] = backend.download(loss.value(), host).getFloat(0);
                 }
                 if (!Float.isFinite(losses[step])) {
                     throw new IllegalStateException("training diverged at step " + (step + 1) + " (loss " + losses[step]
@@ -147,16 +148,18 @@ final class DemoCommand implements Callable<Integer> {
         StringBuilder bytes = new StringBuilder(prompt);
         for (int i = 0; i < CONTINUATION_BYTES; i++) {
             int n = Math.min(bytes.length(), CONTEXT);
-            try (Tape tape = new Tape(model.backend(), false)) {
-                Tensor ids = tape.allocate(DType.I32, 1, n);
+            Backend backend = model.backend();
+            try (Tape tape = new Tape(backend, false); Arena host = Arena.ofConfined()) {
+                int[] window = new int[n];
                 for (int j = 0; j < n; j++) {
-                    ids.setInt(j, bytes.charAt(bytes.length() - n + j) & 0xFF);
+                    window[j] = bytes.charAt(bytes.length() - n + j) & 0xFF;
                 }
-                Tensor logits = model.forward(tape, ids, false).value();   // [1, n, V]
-                long base = (long) (n - 1) * vocab;
+                Tensor ids = backend.upload(Tensor.ofInts(host, window, 1, n), host);
+                Tensor logits = model.forward(tape, ids, false).value().reshape(n, vocab);   // [n, V]
+                float[] last = backend.download(logits.rows(n - 1, n), host).toFloatArray();  // [V]
                 int best = 0;
                 for (int v = 1; v < vocab; v++) {
-                    if (logits.getFloat(base + v) > logits.getFloat(base + best)) best = v;
+                    if (last[v] > last[best]) best = v;
                 }
                 bytes.append((char) best);
             }

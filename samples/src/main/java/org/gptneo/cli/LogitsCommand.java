@@ -1,14 +1,15 @@
 package org.gptneo.cli;
 
+import java.lang.foreign.Arena;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.gptneo.autograd.Tape;
+import org.gptneo.backend.Backend;
 import org.gptneo.autograd.Var;
 import org.gptneo.io.SafeTensorsWriter;
 import org.gptneo.model.GptNeoModel;
-import org.gptneo.tensor.DType;
 import org.gptneo.tensor.Tensor;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -57,24 +58,23 @@ final class LogitsCommand implements Callable<Integer> {
                     + " (its loss is NaN)");
         }
         try (GptNeoModel model = source.model();
-             Tape tape = new Tape(model.backend(), grads)) {
-            Tensor input = tape.allocate(DType.I32, b, t);
-            for (int r = 0; r < b; r++) {
-                for (int c = 0; c < t; c++) {
-                    input.setInt((long) r * t + c, rows[r][c]);
-                }
-            }
+             Tape tape = new Tape(model.backend(), grads);
+             Arena host = Arena.ofConfined()) {
+            Backend backend = model.backend();
+            int[] flat = new int[b * t];
+            for (int r = 0; r < b; r++) System.arraycopy(rows[r], 0, flat, r * t, t);
+            Tensor input = backend.upload(Tensor.ofInts(host, flat, b, t), host);     // [B, T]
             Var logits = model.forward(tape, input, false);
             Var loss = model.loss(tape, logits, input);
             Map<String, Tensor> tensors = new LinkedHashMap<>();
-            tensors.put("logits", logits.value());
-            tensors.put("loss", loss.value());
+            tensors.put("logits", backend.download(logits.value(), host));
+            tensors.put("loss", backend.download(loss.value(), host));
             if (grads) {
                 model.zeroGrad();
                 tape.backward(loss);
                 model.parameters().forEach((name, p) -> {
                     Tensor g = p.grad();
-                    tensors.put("grad." + name, g != null ? g : tape.allocate(p.shape()));  // never reached: zero
+                    tensors.put("grad." + name, backend.download(g != null ? g : tape.allocate(p.shape()), host));
                 });
             }
             SafeTensorsWriter.write(out, tensors, Map.of("format", "pt"));
