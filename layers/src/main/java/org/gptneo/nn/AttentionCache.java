@@ -50,7 +50,7 @@ public final class AttentionCache {
             moveToFront(filled - kept, kept);                     // no overlap: the copy is safe in place
         }
         if (filled + t <= capacity) {
-            store(newKeys, newValues, 0, filled, t);
+            store(newKeys, newValues, filled);
             filled += t;
             return new Keys(keys.slice(2, 0, filled), values.slice(2, 0, filled), mask());
         }
@@ -63,13 +63,13 @@ public final class AttentionCache {
         backend.copy(newKeys, k.slice(2, kept, all));
         backend.copy(newValues, v.slice(2, kept, all));
         copiedSlots += all;
-        int firstDropped = dropped + filled - kept;
-        AttentionMask mask = maskFrom(firstDropped);
+        int firstToken = dropped + filled - kept;          // the token in k's first slot
+        AttentionMask mask = maskFrom(firstToken);
         int tail = Math.min(all, Math.min(keep, capacity));
         backend.copy(k.slice(2, all - tail, all), keys.slice(2, 0, tail));
         backend.copy(v.slice(2, all - tail, all), values.slice(2, 0, tail));
         copiedSlots += tail;
-        dropped = firstDropped + all - tail;
+        dropped = firstToken + all - tail;
         filled = tail;
         return new Keys(k, v, mask);
     }
@@ -89,10 +89,12 @@ public final class AttentionCache {
         filled = count;
     }
 
-    private void store(Tensor newKeys, Tensor newValues, int from, int at, int count) {
-        backend.copy(newKeys.slice(2, from, from + count), keys.slice(2, at, at + count));
-        backend.copy(newValues.slice(2, from, from + count), values.slice(2, at, at + count));
-        copiedSlots += count;
+    /** Copies new keys and values [B, H, T, hs] into slots [at, at + T). */
+    private void store(Tensor newKeys, Tensor newValues, int at) {
+        int t = newKeys.dim(2);
+        backend.copy(newKeys, keys.slice(2, at, at + t));
+        backend.copy(newValues, values.slice(2, at, at + t));
+        copiedSlots += t;
     }
 
     private AttentionMask mask() {

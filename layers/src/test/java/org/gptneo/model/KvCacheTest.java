@@ -52,4 +52,38 @@ class KvCacheTest {
             }
         }
     }
+
+    @Test
+    void stepsOfAnySizeInPlaceOrLargerThanTheLocalBufferGiveTheFullPassLogits() {
+        int[] chunks = {1, 3, 20, 1, 1, 7, 16, 2, 1, 30, 1};          // 83 tokens; 20, 16 and 30 overflow the local buffer
+        try (CpuBackend backend = new CpuBackend();
+             GptNeoModel model = GptNeoBuilder.create().vocabSize(50).contextLength(128).hiddenSize(8)
+                     .layers(LAYERS).heads(2).attention(AttentionType.LOCAL, AttentionType.GLOBAL).windowSize(WINDOW)
+                     .initializerRange(0.3f).seed(9).build(backend);
+             KvCache cache = new KvCache(model, 1, null);
+             Arena arena = Arena.ofConfined()) {
+            int total = java.util.Arrays.stream(chunks).sum();
+            int[] seq = new int[total];
+            for (int i = 0; i < total; i++) seq[i] = (i * 11 + 4) % 50;
+            float[] full;
+            try (Tape tape = new Tape(backend, false)) {
+                full = model.forward(tape, Tensor.ofInts(arena, seq, 1, total), false).value().toFloatArray();
+            }
+            int done = 0;
+            for (int chunk : chunks) {
+                int[] ids = java.util.Arrays.copyOfRange(seq, done, done + chunk);
+                int[] positions = java.util.stream.IntStream.range(done, done + chunk).toArray();
+                try (Tape tape = new Tape(backend, false)) {
+                    float[] logits = model.forwardCached(tape, Tensor.ofInts(arena, ids, 1, chunk),
+                            Tensor.ofInts(arena, positions, 1, chunk), cache).toFloatArray();   // the chunk's last token
+                    int last = done + chunk - 1;
+                    for (int v = 0; v < 50; v++) {
+                        assertThat(logits[v]).as("token %d, logit %d", last, v).isCloseTo(full[last * 50 + v], within(1e-4f));
+                    }
+                }
+                done += chunk;
+            }
+            assertThat(cache.length()).isEqualTo(total);
+        }
+    }
 }

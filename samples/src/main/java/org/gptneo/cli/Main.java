@@ -6,6 +6,7 @@ import java.io.OutputStreamWriter;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.Properties;
+import org.gptneo.backend.Backend;
 import org.gptneo.backend.Backends;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -110,8 +111,8 @@ public final class Main implements Runnable {
         }
 
         private static String backendName() {
-            try {
-                return Backends.defaultBackend().name();
+            try (Backend backend = Backends.defaultBackend()) {
+                return backend.name();
             } catch (RuntimeException e) {
                 return "none (" + oneLine(e) + ")";
             }

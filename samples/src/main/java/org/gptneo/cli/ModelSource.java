@@ -2,7 +2,7 @@ package org.gptneo.cli;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.gptneo.backend.Backends;
+import org.gptneo.GptNeo;
 import org.gptneo.io.HfCheckpoint;
 import org.gptneo.io.HfConfig;
 import org.gptneo.io.LoadOptions;
@@ -54,7 +54,7 @@ final class ModelSource {
     /** As {@link #model()}, loading --model's weights with {@code options}; random weights are always F32. */
     GptNeoModel model(LoadOptions options) {
         if (model != null) {
-            return HfCheckpoint.load(requireModelFolder(), Backends.defaultBackend(), options);
+            return GptNeo.load(requireModelFolder(), options);          // on a new default backend, closed with the model
         }
         if (options.dtype() != DType.F32) {
             throw new IllegalArgumentException("random weights (--preset, --config) are F32: --dtype needs --model");

@@ -1,7 +1,6 @@
 package org.gptneo.backend.cpu;
 
 import static org.gptneo.backend.cpu.CpuVectors.F;
-import static org.gptneo.backend.cpu.CpuVectors.FLOAT;
 import static org.gptneo.backend.cpu.CpuVectors.LE;
 import static org.gptneo.backend.cpu.CpuVectors.VL;
 import static org.gptneo.backend.cpu.CpuVectors.f32;

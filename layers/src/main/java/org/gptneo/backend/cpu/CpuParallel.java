@@ -1,8 +1,9 @@
 package org.gptneo.backend.cpu;
 
 import java.lang.foreign.MemorySegment;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -25,15 +26,22 @@ final class CpuParallel implements AutoCloseable {
     /** Loops on the calling thread alone (immutable: shared by every pool). */
     private static final CpuParallel SERIAL = new CpuParallel(0);
 
+    /** Idle helper threads end after this long (a backend nobody closed holds no threads for ever). */
+    private static final long IDLE_SECONDS = 30;
+
     private final int helpers;
-    private final ExecutorService pool;
+    private final ThreadPoolExecutor pool;
 
     /** @param threads threads that work on a loop, the caller included (≥ 1) */
     CpuParallel(int threads) {
         this.helpers = Math.max(0, threads - 1);
-        this.pool = helpers > 0
-                ? Executors.newFixedThreadPool(helpers, Thread.ofPlatform().daemon().name("gptneo-cpu-", 1).factory())
-                : null;
+        if (helpers > 0) {
+            pool = new ThreadPoolExecutor(helpers, helpers, IDLE_SECONDS, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+                    Thread.ofPlatform().daemon().name("gptneo-cpu-", 1).factory());
+            pool.allowCoreThreadTimeOut(true);
+        } else {
+            pool = null;
+        }
     }
 
     /** The body of a parallel loop: handles items [from, to). */
@@ -74,6 +82,9 @@ final class CpuParallel implements AutoCloseable {
         if (helpers == 0 || pieces <= 1) {
             for (long piece = 0; piece < pieces; piece++) body.run(piece * grain, Math.min(count, (piece + 1) * grain));
             return;
+        }
+        if (pool.isShutdown()) {
+            throw new IllegalStateException("this CPU backend was closed");
         }
         Job job = new Job(count, grain, pieces, body);
         for (long i = 0; i < Math.min(helpers, pieces - 1); i++) {

@@ -57,6 +57,24 @@ class CpuBackendTest {
         assertThatThrownBy(() -> new CpuBackend(0)).hasMessageContaining("at least one thread");
     }
 
+    @Test
+    void theThreadCountOfProvidedBackendsIsSettable() {
+        CpuBackendProvider provider = new CpuBackendProvider();
+        try {
+            System.setProperty(CpuBackendProvider.THREADS_PROPERTY, "3");
+            try (Backend three = provider.create(0)) {
+                assertThat(((CpuBackend) three).threads()).isEqualTo(3);
+            }
+            System.setProperty(CpuBackendProvider.THREADS_PROPERTY, "zero");
+            assertThatThrownBy(() -> provider.create(0)).hasMessage("-Dgptneo.cpu.threads must be a whole number ≥ 1, got 'zero'");
+        } finally {
+            System.clearProperty(CpuBackendProvider.THREADS_PROPERTY);
+        }
+        try (Backend all = provider.create(0)) {
+            assertThat(((CpuBackend) all).threads()).isEqualTo(Runtime.getRuntime().availableProcessors());
+        }
+    }
+
     private Tensor fill(Tensor t) {
         float[] values = new float[Math.toIntExact(t.size())];
         for (int i = 0; i < values.length; i++) values[i] = (float) random.nextGaussian();
