@@ -10,7 +10,6 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.gptneo.io.Converter;
 import org.gptneo.io.SaveOptions;
-import org.gptneo.tensor.DType;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -69,7 +68,7 @@ final class ConvertCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        SaveOptions options = SaveOptions.defaults().withDtype(saveDtype()).withMaxShardBytes(parseSize(maxShardSize));
+        SaveOptions options = SaveOptions.defaults().withDtype(SaveDtype.parse(spec.commandLine(), dtype)).withMaxShardBytes(parseSize(maxShardSize));
         Converter.Result result = Converter.convert(source, config, out, options);
         PrintWriter stdout = spec.commandLine().getOut();
         for (Path file : result.written()) {
@@ -79,14 +78,6 @@ final class ConvertCommand implements Callable<Integer> {
         return 0;
     }
 
-    private DType saveDtype() {
-        return switch (dtype.toLowerCase(Locale.ROOT)) {
-            case "f32" -> DType.F32;
-            case "f16" -> DType.F16;
-            case "bf16" -> DType.BF16;
-            default -> throw new ParameterException(spec.commandLine(), "--dtype must be f32, f16 or bf16, got '" + dtype + "'");
-        };
-    }
 
     private long parseSize(String text) {
         try {

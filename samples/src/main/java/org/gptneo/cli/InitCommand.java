@@ -5,13 +5,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.gptneo.io.HfCheckpoint;
 import org.gptneo.io.SaveOptions;
 import org.gptneo.model.GptNeoBuilder;
 import org.gptneo.model.GptNeoModel;
-import org.gptneo.tensor.DType;
 import org.gptneo.tokenizer.Gpt2Tokenizer;
 import org.gptneo.tokenizer.TokenizerWriter;
 import picocli.CommandLine.ArgGroup;
@@ -51,7 +49,7 @@ final class InitCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        SaveOptions options = SaveOptions.unsharded().withDtype(saveDtype());
+        SaveOptions options = SaveOptions.unsharded().withDtype(SaveDtype.parse(spec.commandLine(), dtype));
         if (Files.exists(out.resolve(HfCheckpoint.CONFIG))) {
             throw new IllegalArgumentException(out + ": already holds a model (" + HfCheckpoint.CONFIG
                     + "); choose another --out");
@@ -74,12 +72,4 @@ final class InitCommand implements Callable<Integer> {
         return 0;
     }
 
-    private DType saveDtype() {
-        return switch (dtype.toLowerCase(Locale.ROOT)) {
-            case "f32" -> DType.F32;
-            case "f16" -> DType.F16;
-            case "bf16" -> DType.BF16;
-            default -> throw new ParameterException(spec.commandLine(), "--dtype must be f32, f16 or bf16, got '" + dtype + "'");
-        };
-    }
 }
