@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
+import org.gptneo.autograd.Var;
 import org.gptneo.backend.Backend;
 import org.gptneo.model.GptNeoConfig;
 import org.gptneo.model.GptNeoModel;
@@ -242,11 +243,12 @@ public final class HfCheckpoint {
     }
 
     static List<Path> save(GptNeoModel model, Path dir, SaveOptions options, ObjectNode configJson) {
+        Map<String, Var> parameters = model.parameters();
         Map<String, int[]> shapes = new LinkedHashMap<>();
-        model.parameters().forEach((name, p) -> shapes.put(name, p.shape()));
+        parameters.forEach((name, p) -> shapes.put(name, p.shape()));
         Backend backend = model.backend();
         return save(new TensorStream(shapes, (name, staging) ->
-                backend.download(model.parameters().get(name).value(), staging)), dir, options, configJson);
+                backend.download(parameters.get(name).value(), staging)), dir, options, configJson);
     }
 
     /**
