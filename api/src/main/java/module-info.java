@@ -13,4 +13,5 @@ module org.gptneo.api {
     exports org.gptneo.io;
     exports org.gptneo.tokenizer;
     exports org.gptneo.generate;
+    exports org.gptneo.train;
 }

@@ -1,5 +1,5 @@
 /**
- * The {@code gptneo} command line: generate, tokenize, detokenize, convert, init, info, logits, bench and demo.
+ * The {@code gptneo} command line: generate, tokenize, detokenize, convert, init, info, logits, bench, demo and train.
  * Start at {@link org.gptneo.cli.Main}.
  */
 module org.gptneo.samples {
@@ -7,6 +7,8 @@ module org.gptneo.samples {
     requires info.picocli;
     requires com.fasterxml.jackson.databind;
     requires me.tongfei.progressbar;
+    requires org.knowm.xchart;
+    requires java.desktop;
 
     opens org.gptneo.cli to info.picocli;
 }

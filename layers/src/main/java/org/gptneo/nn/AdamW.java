@@ -2,6 +2,7 @@ package org.gptneo.nn;
 
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Predicate;
@@ -32,7 +33,10 @@ public final class AdamW implements AutoCloseable {
         }
     }
 
-    private record Slot(Var param, Tensor m, Tensor v, boolean decays) {}
+    private record Slot(String name, Var param, Tensor m, Tensor v, boolean decays) {}
+
+    /** One parameter's first and second moments, [same shape as the parameter], on the backend. */
+    public record Moments(Tensor m, Tensor v) {}
 
     private final Backend backend;
     private final Arena arena = Arena.ofShared();
@@ -56,7 +60,7 @@ public final class AdamW implements AutoCloseable {
         });
         parameters.forEach((name, p) -> {
             if (p.requiresGrad()) {
-                slots.add(new Slot(p, backend.allocate(arena, DType.F32, p.shape()),
+                slots.add(new Slot(name, p, backend.allocate(arena, DType.F32, p.shape()),
                         backend.allocate(arena, DType.F32, p.shape()), decays.test(name)));
             }
         });
@@ -83,6 +87,38 @@ public final class AdamW implements AutoCloseable {
     /** Number of steps taken so far. */
     public int stepCount() {
         return step;
+    }
+
+    /** The moments of every parameter this optimizer updates, by name, in the order it was given them (live tensors, not copies). */
+    public Map<String, Moments> moments() {
+        Map<String, Moments> all = new LinkedHashMap<>();
+        slots.forEach(s -> all.put(s.name, new Moments(s.m, s.v)));
+        return all;
+    }
+
+    /**
+     * Puts back a saved state (for resuming): the step count and every parameter's moments (tensors on this optimizer's
+     * backend: upload saved ones first), copied in. The names must be exactly this optimizer's parameters, with the same shapes.
+     */
+    public void restore(int stepCount, Map<String, Moments> saved) {
+        if (stepCount < 0) throw new IllegalArgumentException("step count must be >= 0, got " + stepCount);
+        for (Slot s : slots) {
+            Moments m = saved.get(s.name);
+            if (m == null) throw new IllegalArgumentException("the saved optimizer state has no moments for '" + s.name + "'");
+            if (!m.m().sameShape(s.m) || !m.v().sameShape(s.v)) {
+                throw new IllegalArgumentException("saved moments of '" + s.name + "' have shape " + m.m() + ", the parameter " + s.m);
+            }
+        }
+        if (saved.size() != slots.size()) {
+            List<String> extra = new ArrayList<>(saved.keySet());
+            slots.forEach(s -> extra.remove(s.name));
+            throw new IllegalArgumentException("the saved optimizer state has moments for parameters this optimizer does not train: " + extra);
+        }
+        for (Slot s : slots) {
+            backend.copy(saved.get(s.name).m(), s.m);
+            backend.copy(saved.get(s.name).v(), s.v);
+        }
+        step = stepCount;
     }
 
     /** Updates every parameter that has a gradient. */

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.Console;
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -14,6 +15,8 @@ import org.gptneo.generate.Generator;
 import org.gptneo.generate.TokenListener;
 import org.gptneo.io.LoadOptions;
 import org.gptneo.model.GptNeoConfig;
+import org.gptneo.io.AdapterCheckpoint;
+import org.gptneo.lora.LoraAdapter;
 import org.gptneo.model.GptNeoModel;
 import org.gptneo.tensor.DType;
 import org.gptneo.tokenizer.Gpt2Tokenizer;
@@ -61,6 +64,9 @@ final class GenerateCommand implements Callable<Integer> {
 
     @ArgGroup(exclusive = true, multiplicity = "1")
     ModelSource source;
+
+    @Option(names = "--adapter", paramLabel = "DIR", description = "A LoRA adapter folder (PEFT layout) to apply, unmerged.")
+    Path adapter;
 
     @ArgGroup(exclusive = true, multiplicity = "1")
     Prompt prompt;
@@ -123,7 +129,8 @@ final class GenerateCommand implements Callable<Integer> {
 
         PrintWriter out = spec.commandLine().getOut();
         List<Generation> results;
-        try (GptNeoModel neo = source.model(LoadOptions.defaults().withDtype(weights))) {
+        try (GptNeoModel neo = source.model(LoadOptions.defaults().withDtype(weights));
+             LoraAdapter lora = adapter == null ? null : AdapterCheckpoint.load(neo, adapter)) {
             Generator generator = new Generator(neo, tokenizer);
             results = rows.length == 1
                     ? List.of(generator.generate(rows[0], config, json ? TokenListener.NONE : new Stream(out)))

@@ -9,6 +9,8 @@ import org.gptneo.autograd.Tape;
 import org.gptneo.backend.Backend;
 import org.gptneo.autograd.Var;
 import org.gptneo.io.SafeTensorsWriter;
+import org.gptneo.io.AdapterCheckpoint;
+import org.gptneo.lora.LoraAdapter;
 import org.gptneo.model.GptNeoModel;
 import org.gptneo.tensor.Tensor;
 import picocli.CommandLine.ArgGroup;
@@ -38,6 +40,9 @@ final class LogitsCommand implements Callable<Integer> {
     @ArgGroup(exclusive = true, multiplicity = "1")
     ModelSource source;
 
+    @Option(names = "--adapter", paramLabel = "DIR", description = "A LoRA adapter folder (PEFT layout) to apply, unmerged.")
+    Path adapter;
+
     @Option(names = "--ids", required = true, paramLabel = "ROWS",
             description = "Token ids: rows separated by ';', ids by ',', e.g. \"1,2,3;4,5,6\". Rows must have equal length.")
     String ids;
@@ -58,6 +63,7 @@ final class LogitsCommand implements Callable<Integer> {
                     + " (its loss is NaN)");
         }
         try (GptNeoModel model = source.model();
+             LoraAdapter lora = adapter == null ? null : AdapterCheckpoint.load(model, adapter);
              Tape tape = new Tape(model.backend(), grads);
              Arena host = Arena.ofConfined()) {
             Backend backend = model.backend();

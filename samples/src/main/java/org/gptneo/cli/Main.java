@@ -32,7 +32,8 @@ import picocli.CommandLine.Spec;
                 + " checkpoints, make a random model folder, describe a model, compute logits, time a model,"
                 + " train a tiny demo model.",
         subcommands = {GenerateCommand.class, TokenizeCommand.class, DetokenizeCommand.class, ConvertCommand.class,
-            InitCommand.class, InfoCommand.class, LogitsCommand.class, BenchCommand.class, DemoCommand.class,
+            InitCommand.class, InfoCommand.class, LogitsCommand.class, BenchCommand.class, DemoCommand.class, TrainCommand.class,
+            PerplexityCommand.class,
             CommandLine.HelpCommand.class},
         footer = {"", "Exit codes: 0 success, 1 the command failed (one line on stderr), 2 usage error."})
 public final class Main implements Runnable {

@@ -1,0 +1,43 @@
+package org.gptneo.train;
+
+import java.lang.foreign.Arena;
+import org.gptneo.autograd.Tape;
+import org.gptneo.backend.Backend;
+import org.gptneo.data.SequenceDataset;
+import org.gptneo.model.GptNeoModel;
+import org.gptneo.tensor.Tensor;
+
+/**
+ * Validation loss: the model (no dropout, no gradients) on sequences of a dataset in order,
+ * batch by batch; the mean next-token loss over every predicted token (T − 1 per sequence).
+ */
+public final class Evaluation {
+    private Evaluation() {}
+
+    /**
+     * @param maxBatches at most this many batches (0 = the whole dataset)
+     * @param step       the step the result is reported for
+     */
+    public static EvalMetrics run(GptNeoModel model, SequenceDataset data, int batchSize, int maxBatches, int step) {
+        if (batchSize < 1) throw new IllegalArgumentException("the evaluation batch size must be at least 1, got " + batchSize);
+        Backend backend = model.backend();
+        int t = data.seqLen();
+        long sequences = maxBatches > 0 ? Math.min(data.size(), (long) maxBatches * batchSize) : data.size();
+        double weightedLoss = 0;
+        long tokens = 0;
+        for (long first = 0; first < sequences; first += batchSize) {
+            int rows = (int) Math.min(batchSize, sequences - first);
+            int[] ids = new int[rows * t];                                        // [rows, T]
+            for (int r = 0; r < rows; r++) data.read(first + r, ids, r * t);
+            try (Tape tape = new Tape(backend, false); Arena host = Arena.ofConfined()) {
+                Tensor input = backend.upload(Tensor.ofInts(host, ids, rows, t), host);
+                double loss = backend.download(model.loss(tape, model.forward(tape, input, false), input).value(), host).getFloat(0);
+                long predicted = (long) rows * (t - 1);
+                weightedLoss += loss * predicted;
+                tokens += predicted;
+            }
+        }
+        double mean = weightedLoss / tokens;
+        return new EvalMetrics(step, mean, Math.exp(mean), tokens);
+    }
+}

@@ -1,0 +1,218 @@
+package org.gptneo.train;
+
+import java.lang.foreign.Arena;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.gptneo.autograd.Tape;
+import org.gptneo.autograd.Var;
+import org.gptneo.backend.Backend;
+import org.gptneo.data.SequenceDataset;
+import org.gptneo.model.GptNeoModel;
+import org.gptneo.model.TrainingPass;
+import org.gptneo.nn.AdamW;
+import org.gptneo.nn.GradientClipping;
+import org.gptneo.tensor.Tensor;
+
+/**
+ * Fine-tunes a model on a dataset: AdamW (decoupled weight decay, none on biases and LayerNorm
+ * parameters), a warm-up then a constant, linear or cosine schedule, global-norm gradient clipping,
+ * gradient accumulation, optional activation checkpointing, evaluation, crash-safe checkpoints and
+ * exact resume. Build one with {@link #builder()}, run it with {@link #fit()} on any thread, and
+ * stop it from another with {@link #cancel()}.
+ *
+ * <p>Determinism: the data order derives from the seed and the epoch, every dropout mask from the
+ * seed, the step and the micro-batch, and the CPU kernels sum in a fixed order; so the same seed,
+ * settings, machine and thread count give the same losses bit for bit, and a run resumed from
+ * checkpoint N continues exactly as the uninterrupted run did after step N.
+ *
+ * <p>The trainer holds no global state and never exits the process; it does not close the model.
+ */
+public final class Trainer {
+    private final GptNeoModel model;
+    private final TrainedWeights weights;
+    private final SequenceDataset train;
+    private final SequenceDataset validation;     // null: no evaluation
+    private final TrainerSettings settings;
+    private final Options options;
+    private final List<TrainerListener> listeners;
+    private volatile boolean cancelled;
+    private boolean started;
+
+    /** Settings that change what a run writes and reports, not its loss curve. */
+    record Options(int evalEvery, int evalBatches, int logEvery, int checkpointEvery, int keepCheckpoints,
+                   Path outputDir, boolean resume, Path resumeFrom, boolean activationCheckpointing,
+                   CheckpointObserver observer) {}
+
+    /** Sees a checkpoint's folder once all its files are written, before it is renamed into place (tests). */
+    @FunctionalInterface
+    interface CheckpointObserver {
+        void filesWritten(int step, Path partialDir);
+    }
+
+    Trainer(GptNeoModel model, TrainedWeights weights, SequenceDataset train, SequenceDataset validation,
+            TrainerSettings settings, Options options, List<TrainerListener> listeners) {
+        this.model = model;
+        this.weights = weights;
+        this.train = train;
+        this.validation = validation;
+        this.settings = settings;
+        this.options = options;
+        this.listeners = List.copyOf(listeners);
+    }
+
+    public static TrainerBuilder builder() {
+        return new TrainerBuilder();
+    }
+
+    public TrainerSettings settings() {
+        return settings;
+    }
+
+    /** Asks a running {@link #fit()} to stop after the step in progress and save a checkpoint; safe from any thread. */
+    public void cancel() {
+        cancelled = true;
+    }
+
+    /**
+     * Trains until the requested steps are done or {@link #cancel()} is called; one call per trainer.
+     *
+     * @throws TrainingDivergedException when a loss or gradient becomes NaN or infinite
+     */
+    public TrainingResult fit() {
+        synchronized (this) {
+            if (started) throw new IllegalStateException("fit() runs once per Trainer; build a new one to train again");
+            started = true;
+        }
+        Backend backend = model.backend();
+        AdamW.Settings adam = new AdamW.Settings((float) settings.learningRate(), (float) settings.beta1(),
+                (float) settings.beta2(), (float) settings.eps(), (float) settings.weightDecay());
+        CheckpointStore store = options.outputDir() == null ? null : new CheckpointStore(options.outputDir(), options.keepCheckpoints());
+        try (AdamW optimizer = new AdamW(backend, weights.parameters(), adam, AdamW.decayExceptBiasAndNorm())) {
+            int step = 0;
+            long position = 0;
+            Optional<Path> checkpoint = Optional.empty();
+            if (store != null) {
+                store.removePartial();
+                Optional<Path> from = resumePoint(store);
+                if (from.isPresent()) {
+                    TrainerState state = TrainingCheckpoint.restore(from.get(), weights, optimizer, backend);
+                    String difference = settings.differenceFrom(state.settings());
+                    if (difference != null) {
+                        throw new IllegalArgumentException("cannot resume from " + from.get() + " with other settings: " + difference);
+                    }
+                    step = state.step();
+                    position = state.sequencesSeen();
+                    checkpoint = from;
+                }
+            }
+            List<TrainerListener> all = new ArrayList<>();
+            MetricsLog log = store == null ? null : new MetricsLog(store.root().resolve(MetricsLog.FILE), step);
+            if (log != null) all.add(log);
+            all.addAll(listeners);
+            try {
+                return run(step, new SequenceCursor(train, settings.seed(), settings.shuffle(), position), optimizer, store, checkpoint, all);
+            } finally {
+                if (log != null) log.close();
+            }
+        }
+    }
+
+    private Optional<Path> resumePoint(CheckpointStore store) {
+        if (options.resumeFrom() != null) {
+            Path dir = options.resumeFrom();
+            if (!Files.isRegularFile(dir.resolve(TrainerState.FILE))) {
+                throw new IllegalArgumentException(dir + " is not a complete checkpoint (no " + TrainerState.FILE + ")");
+            }
+            return Optional.of(dir);
+        }
+        Optional<Path> newest = store.newest();
+        if (newest.isPresent() && !options.resume()) {
+            throw new IllegalArgumentException(store.root() + " already holds checkpoints (newest " + newest.get().getFileName()
+                    + "): resume from them, or write to an empty folder");
+        }
+        return newest;
+    }
+
+    private TrainingResult run(int firstStep, SequenceCursor cursor, AdamW optimizer, CheckpointStore store,
+                               Optional<Path> checkpoint, List<TrainerListener> all) {
+        Backend backend = model.backend();
+        Map<String, Var> trained = weights.parameters();
+        LearningRateSchedule schedule = settings.learningRateSchedule();
+        int b = settings.batchSize(), t = settings.seqLen(), k = settings.accumulate();
+        int lastSaved = checkpoint.isPresent() ? firstStep : -1;
+        double loss = Double.NaN;
+        Optional<EvalMetrics> evaluation = Optional.empty();
+        for (int step = firstStep; step < settings.steps(); step++) {
+            if (cancelled) {
+                if (store != null && lastSaved != step) checkpoint = Optional.of(save(store, step, cursor, optimizer, all));
+                return new TrainingResult(TrainingResult.Status.CANCELLED, step, loss, evaluation, checkpoint);
+            }
+            long start = System.nanoTime();
+            double lr = schedule.at(step);
+            optimizer.setLearningRate((float) lr);
+            trained.values().forEach(p -> p.zeroGrad(backend));
+            double lossSum = 0;
+            for (int micro = 0; micro < k; micro++) {
+                int[] ids = new int[b * t];                                              // [B, T]
+                cursor.next(ids, b);
+                try (Tape tape = new Tape(backend, true); Arena host = Arena.ofConfined()) {
+                    Tensor input = backend.upload(Tensor.ofInts(host, ids, b, t), host);
+                    TrainingPass pass = new TrainingPass(dropoutSeed(settings.seed(), step, micro), options.activationCheckpointing());
+                    Var microLoss = model.loss(tape, model.forward(tape, input, pass), input);
+                    tape.backward(microLoss);
+                    double value = backend.download(microLoss.value(), host).getFloat(0);
+                    if (!Double.isFinite(value)) throw new TrainingDivergedException(step + 1, "loss", value);
+                    lossSum += value;
+                }
+            }
+            loss = lossSum / k;
+            if (k > 1) {
+                trained.values().forEach(p -> { if (p.grad() != null) backend.scale(p.grad(), 1f / k); });
+            }
+            GradientClipping.Report gradients = GradientClipping.inspect(backend, trained);
+            if (!gradients.finite()) throw new TrainingDivergedException(step + 1, gradients.firstNonFinite().get(), loss);
+            if (settings.gradClip() > 0) GradientClipping.clip(backend, trained, gradients.norm(), settings.gradClip());
+            optimizer.step();
+
+            int done = step + 1;
+            boolean last = done == settings.steps();
+            double seconds = (System.nanoTime() - start) / 1e9;
+            if (done % options.logEvery() == 0 || last) {
+                StepMetrics metrics = new StepMetrics(done, loss, lr, gradients.norm(), settings.tokensPerStep() / seconds);
+                all.forEach(l -> l.onStep(metrics));
+            }
+            if (validation != null && options.evalEvery() > 0 && (done % options.evalEvery() == 0 || last)) {
+                EvalMetrics metrics = Evaluation.run(model, validation, b, options.evalBatches(), done);
+                evaluation = Optional.of(metrics);
+                all.forEach(l -> l.onEvaluation(metrics));
+            }
+            if (store != null && ((options.checkpointEvery() > 0 && done % options.checkpointEvery() == 0) || last)) {
+                checkpoint = Optional.of(save(store, done, cursor, optimizer, all));
+                lastSaved = done;
+            }
+        }
+        return new TrainingResult(TrainingResult.Status.COMPLETED, settings.steps(), loss, evaluation, checkpoint);
+    }
+
+    private Path save(CheckpointStore store, int step, SequenceCursor cursor, AdamW optimizer, List<TrainerListener> all) {
+        TrainerState state = new TrainerState(step, cursor.position(), settings);
+        Path dir = store.write(step, partial -> {
+            TrainingCheckpoint.write(partial, weights, optimizer, state, model.backend());
+            if (options.observer() != null) options.observer().filesWritten(step, partial);
+        });
+        all.forEach(l -> l.onCheckpoint(step, dir));
+        return dir;
+    }
+
+    /** The dropout seed of one micro-batch: a SplitMix64 hash of (seed, step, micro-batch). */
+    static long dropoutSeed(long seed, int step, int micro) {
+        long z = seed + 0x9E3779B97F4A7C15L * (((long) step << 16) + micro + 1);
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
+    }
+}

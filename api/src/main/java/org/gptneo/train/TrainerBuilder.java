@@ -1,0 +1,185 @@
+package org.gptneo.train;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import org.gptneo.data.SequenceDataset;
+import org.gptneo.data.Split;
+import org.gptneo.data.TokenSource;
+import org.gptneo.lora.LoraAdapter;
+import org.gptneo.model.GptNeoModel;
+
+/**
+ * Settings of a {@link Trainer}. Defaults follow Hugging Face's {@code TrainingArguments} where it
+ * has the setting: batch size 8, learning rate 5e-5, no warm-up, linear decay to 0, no weight
+ * decay, Adam betas 0.9/0.999 and eps 1e-8, gradient clipping at norm 1.0, no accumulation, seed
+ * 42, a log row every step. The sequence length defaults to the model's context length. Invalid
+ * values fail in {@link #build()}, naming the setting.
+ */
+public final class TrainerBuilder {
+    private GptNeoModel model;
+    private LoraAdapter adapter;
+    private TokenSource tokens;
+    private SequenceDataset sequences;
+    private TokenSource evalTokens;
+    private SequenceDataset evalSequences;
+    private double validationSplit;
+    private int steps;
+    private int batchSize = 8;
+    private int seqLen;
+    private int accumulate = 1;
+    private double learningRate = 5e-5;
+    private int warmup;
+    private Schedule schedule = Schedule.LINEAR;
+    private double lrFloor;
+    private double weightDecay;
+    private double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+    private double gradClip = 1.0;
+    private long seed = 42;
+    private boolean shuffle = true;
+    private int evalEvery, evalBatches, logEvery = 1, checkpointEvery, keep;
+    private Path outputDir;
+    private boolean resume;
+    private Path resumeFrom;
+    private boolean activationCheckpointing;
+    private Trainer.CheckpointObserver observer;
+    private final List<TrainerListener> listeners = new ArrayList<>();
+
+    TrainerBuilder() {}
+
+    /** The model to train (all its trainable parameters, unless an adapter is given). */
+    public TrainerBuilder model(GptNeoModel m) { this.model = m; return this; }
+
+    /**
+     * Trains only this LoRA adapter (applied to the model); checkpoints then hold the adapter in
+     * PEFT's layout instead of the whole model.
+     */
+    public TrainerBuilder adapter(LoraAdapter a) { this.adapter = a; return this; }
+
+    /** Training tokens, packed into sequences of {@link #seqLen} tokens. */
+    public TrainerBuilder data(TokenSource t) { this.tokens = t; this.sequences = null; return this; }
+
+    /** Training sequences, already packed (their length is the sequence length). */
+    public TrainerBuilder data(SequenceDataset s) { this.sequences = s; this.tokens = null; return this; }
+
+    /** Validation tokens for {@link #evalEvery}, packed like the training data. */
+    public TrainerBuilder evalData(TokenSource t) { this.evalTokens = t; this.evalSequences = null; return this; }
+
+    public TrainerBuilder evalData(SequenceDataset s) { this.evalSequences = s; this.evalTokens = null; return this; }
+
+    /** Holds out this fraction of the training sequences (seeded) as validation data instead. */
+    public TrainerBuilder validationSplit(double fraction) { this.validationSplit = fraction; return this; }
+
+    public TrainerBuilder steps(int n) { this.steps = n; return this; }
+
+    /** Sequences per micro-batch. */
+    public TrainerBuilder batchSize(int n) { this.batchSize = n; return this; }
+
+    public TrainerBuilder seqLen(int n) { this.seqLen = n; return this; }
+
+    /** Micro-batches per optimizer step (gradient accumulation). */
+    public TrainerBuilder accumulate(int n) { this.accumulate = n; return this; }
+
+    /** The peak learning rate. */
+    public TrainerBuilder learningRate(double lr) { this.learningRate = lr; return this; }
+
+    /** Steps of linear warm-up from 0 to the peak rate. */
+    public TrainerBuilder warmup(int n) { this.warmup = n; return this; }
+
+    public TrainerBuilder schedule(Schedule s) { this.schedule = s; return this; }
+
+    /** The lowest rate the decay reaches, as a fraction of the peak (default 0). */
+    public TrainerBuilder learningRateFloor(double fraction) { this.lrFloor = fraction; return this; }
+
+    /** Decoupled weight decay, on every parameter but biases and LayerNorm parameters. */
+    public TrainerBuilder weightDecay(double wd) { this.weightDecay = wd; return this; }
+
+    public TrainerBuilder adam(double b1, double b2, double epsilon) { this.beta1 = b1; this.beta2 = b2; this.eps = epsilon; return this; }
+
+    /** Global gradient-norm limit (0 = no clipping; default 1.0). */
+    public TrainerBuilder gradClip(double maxNorm) { this.gradClip = maxNorm; return this; }
+
+    /** Seeds the data order, the validation split and the dropout masks. */
+    public TrainerBuilder seed(long s) { this.seed = s; return this; }
+
+    /** Shuffles the sequences anew each epoch (default), or takes them in order. */
+    public TrainerBuilder shuffle(boolean yes) { this.shuffle = yes; return this; }
+
+    /** Evaluates every N steps and after the last (0 = never). */
+    public TrainerBuilder evalEvery(int n) { this.evalEvery = n; return this; }
+
+    /** Evaluates on at most N batches of the validation data (0 = all of it). */
+    public TrainerBuilder evalBatches(int n) { this.evalBatches = n; return this; }
+
+    /** Reports (listeners, metrics.jsonl) every N steps and after the last. */
+    public TrainerBuilder logEvery(int n) { this.logEvery = n; return this; }
+
+    /** Writes {@code OUT/checkpoint-STEP} every N steps (0 = only after the last); needs {@link #outputDir}. */
+    public TrainerBuilder checkpointEvery(int n) { this.checkpointEvery = n; return this; }
+
+    /** Keeps only the newest K checkpoints (0 = all). */
+    public TrainerBuilder keepCheckpoints(int k) { this.keep = k; return this; }
+
+    /** Where metrics.jsonl and the checkpoints go (none without it). */
+    public TrainerBuilder outputDir(Path dir) { this.outputDir = dir; return this; }
+
+    /** Continues from the newest complete checkpoint in the output folder, if there is one. */
+    public TrainerBuilder resume(boolean yes) { this.resume = yes; return this; }
+
+    /** Continues from this checkpoint folder. */
+    public TrainerBuilder resumeFrom(Path checkpointDir) { this.resumeFrom = checkpointDir; return this; }
+
+    /** Recomputes each block's activations in the backward pass instead of keeping them (less memory, same numbers). */
+    public TrainerBuilder activationCheckpointing(boolean yes) { this.activationCheckpointing = yes; return this; }
+
+    public TrainerBuilder listener(TrainerListener l) { this.listeners.add(Objects.requireNonNull(l, "listener")); return this; }
+
+    TrainerBuilder checkpointObserver(Trainer.CheckpointObserver o) { this.observer = o; return this; }
+
+    public Trainer build() {
+        if (model == null) throw new IllegalArgumentException("the trainer needs a model");
+        if (adapter != null && adapter.model() != model) {
+            throw new IllegalArgumentException("the adapter is applied to another model than the one to train");
+        }
+        if (tokens == null && sequences == null) throw new IllegalArgumentException("the trainer needs data");
+        int length = sequences != null ? sequences.seqLen() : seqLen > 0 ? seqLen : model.config().contextLength();
+        if (sequences != null && seqLen > 0 && seqLen != length) {
+            throw new IllegalArgumentException("seqLen " + seqLen + " differs from the packed data's sequence length " + length);
+        }
+        if (length > model.config().contextLength()) {
+            throw new IllegalArgumentException("the sequence length " + length + " exceeds the model's context length "
+                    + model.config().contextLength());
+        }
+        require(evalEvery >= 0 && evalBatches >= 0 && checkpointEvery >= 0 && keep >= 0,
+                "evalEvery, evalBatches, checkpointEvery and keepCheckpoints must be >= 0");
+        require(logEvery >= 1, "logEvery must be at least 1, got " + logEvery);
+        require(accumulate < 65_536, "accumulate must be below 65536, got " + accumulate);
+        require(checkpointEvery == 0 || outputDir != null, "checkpointEvery needs an outputDir");
+        require(!resume && resumeFrom == null || outputDir != null, "resuming needs the outputDir the run writes to");
+        boolean hasEvalData = evalTokens != null || evalSequences != null;
+        require(!(hasEvalData && validationSplit > 0), "give evaluation data or a validation split, not both");
+        require(evalEvery == 0 || hasEvalData || validationSplit > 0, "evalEvery needs evalData or a validationSplit");
+        TrainerSettings settings = new TrainerSettings(steps, batchSize, length, accumulate, learningRate, warmup, schedule,
+                lrFloor, weightDecay, beta1, beta2, eps, gradClip, seed, shuffle, validationSplit);
+
+        SequenceDataset all = sequences != null ? sequences : SequenceDataset.packed(tokens, length);
+        SequenceDataset trainSet = all, validation = null;
+        if (validationSplit > 0) {
+            Split split = all.split(validationSplit, seed);
+            trainSet = split.train();
+            validation = split.validation();
+        } else if (hasEvalData) {
+            validation = evalSequences != null ? evalSequences : SequenceDataset.packed(evalTokens, length);
+            require(validation.seqLen() == length, "the evaluation sequences have length " + validation.seqLen()
+                    + ", the training ones " + length);
+        }
+        Trainer.Options options = new Trainer.Options(evalEvery, evalBatches, logEvery, checkpointEvery, keep, outputDir,
+                resume, resumeFrom, activationCheckpointing, observer);
+        return new Trainer(model, adapter != null ? TrainedWeights.adapter(adapter) : TrainedWeights.wholeModel(model), trainSet, validation, settings, options, listeners);
+    }
+
+    private static void require(boolean ok, String message) {
+        if (!ok) throw new IllegalArgumentException(message);
+    }
+}

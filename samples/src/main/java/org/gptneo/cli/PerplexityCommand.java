@@ -1,0 +1,71 @@
+package org.gptneo.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import org.gptneo.data.DatasetOptions;
+import org.gptneo.data.Datasets;
+import org.gptneo.data.TokenSource;
+import org.gptneo.io.AdapterCheckpoint;
+import org.gptneo.lora.LoraAdapter;
+import org.gptneo.model.GptNeoModel;
+import org.gptneo.train.Perplexity;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code gptneo perplexity}: sliding-window perplexity of a model on a dataset, as one JSON line. */
+@Command(name = "perplexity", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {
+            "Sliding-window perplexity, as Hugging Face's perplexity guide computes it.",
+            "",
+            "Windows of --seq-len tokens start every --stride tokens; each scores only the",
+            "tokens the previous window did not. --data is read as train's --data is (text",
+            "files get an end-of-text token after each document). Prints one JSON object:",
+            "perplexity, mean_nll, tokens, windows, seq_len, stride."})
+final class PerplexityCommand implements Callable<Integer> {
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    ModelSource source;
+
+    @Option(names = "--adapter", paramLabel = "DIR", description = "A LoRA adapter folder (PEFT layout) to apply, unmerged.")
+    Path adapter;
+
+    @Option(names = "--data", required = true, paramLabel = "FILE", description = "The text or token data to score.")
+    Path data;
+
+    @Option(names = "--seq-len", paramLabel = "T", description = "Window length (default: the model's context length).")
+    int seqLen;
+
+    @Option(names = "--stride", paramLabel = "S", description = "Window step (default: half the window).")
+    int stride;
+
+    @Option(names = "--text-field", defaultValue = "text", paramLabel = "NAME", description = "The JSONL field holding the text (default: ${DEFAULT-VALUE}).")
+    String textField;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        DatasetOptions options = DatasetOptions.defaults().withTokenizer(source.tokenizer()).withTextField(textField);
+        try (GptNeoModel model = source.model();
+             LoraAdapter lora = adapter == null ? null : AdapterCheckpoint.load(model, adapter);
+             TokenSource tokens = Datasets.open(data, options)) {
+            int window = seqLen > 0 ? seqLen : model.config().contextLength();
+            Perplexity.Result r = Perplexity.slidingWindow(model, tokens, window, stride > 0 ? stride : Math.max(1, window / 2));
+            ObjectNode row = new ObjectMapper().createObjectNode();
+            row.put("perplexity", r.perplexity());
+            row.put("mean_nll", r.meanNll());
+            row.put("tokens", r.tokens());
+            row.put("windows", r.windows());
+            row.put("seq_len", r.maxLength());
+            row.put("stride", r.stride());
+            spec.commandLine().getOut().println(row);
+            spec.commandLine().getOut().flush();
+        }
+        return 0;
+    }
+}

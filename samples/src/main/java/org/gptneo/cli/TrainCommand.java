@@ -1,0 +1,197 @@
+package org.gptneo.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.gptneo.data.DatasetOptions;
+import org.gptneo.data.Datasets;
+import org.gptneo.data.TokenSource;
+import org.gptneo.io.AdapterCheckpoint;
+import org.gptneo.io.HfCheckpoint;
+import org.gptneo.io.LoadOptions;
+import org.gptneo.lora.LoRA;
+import org.gptneo.lora.LoraAdapter;
+import org.gptneo.model.GptNeoModel;
+import org.gptneo.tokenizer.Gpt2Tokenizer;
+import org.gptneo.tokenizer.TokenizerWriter;
+import org.gptneo.train.MetricsLog;
+import org.gptneo.train.Schedule;
+import org.gptneo.train.Trainer;
+import org.gptneo.train.TrainerBuilder;
+import org.gptneo.train.TrainingResult;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code gptneo train}: fine-tunes a model (or a LoRA adapter) on a dataset and saves the result in Hugging Face layout. */
+@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {
+            "Fine-tune a model, or a LoRA adapter on it, on text or token data.",
+            "",
+            "--data takes a text file, a folder of them, JSONL (a \"text\" field), an Arrow",
+            "token file, a Hugging Face datasets cache file or folder, or a GPT-NeoX .bin/.idx",
+            "pair; text is tokenized once into an Arrow cache next to it. OUT receives",
+            "metrics.jsonl (one row per logged step and per evaluation), checkpoint-STEP/",
+            "folders (every --checkpoint-every steps and at the end; --resume continues from",
+            "the newest complete one with exactly the same curve), the final model",
+            "(config.json + model.safetensors) or adapter (adapter_config.json +",
+            "adapter_model.safetensors), the tokenizer files and loss.png."})
+final class TrainCommand implements Callable<Integer> {
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    ModelSource source;
+
+    @Option(names = "--data", required = true, paramLabel = "FILE_OR_DIR", description = "Training data.")
+    Path data;
+
+    @Option(names = "--steps", required = true, paramLabel = "N", description = "Optimizer steps.")
+    int steps;
+
+    @Option(names = "--batch-size", defaultValue = "8", paramLabel = "B", description = "Sequences per micro-batch (default: ${DEFAULT-VALUE}).")
+    int batchSize;
+
+    @Option(names = "--seq-len", paramLabel = "T", description = "Tokens per sequence (default: the model's context length).")
+    int seqLen;
+
+    @Option(names = "--lr", defaultValue = "5e-5", paramLabel = "LR", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
+    double lr;
+
+    @Option(names = "--warmup", defaultValue = "0", paramLabel = "W", description = "Warm-up steps (default: ${DEFAULT-VALUE}).")
+    int warmup;
+
+    @Option(names = "--schedule", defaultValue = "linear", paramLabel = "KIND",
+            description = "cosine, linear or constant after the warm-up (default: ${DEFAULT-VALUE}).")
+    String schedule;
+
+    @Option(names = "--lr-floor", defaultValue = "0", paramLabel = "F", description = "Lowest rate as a fraction of --lr (default: ${DEFAULT-VALUE}).")
+    double lrFloor;
+
+    @Option(names = "--weight-decay", defaultValue = "0", paramLabel = "WD", description = "AdamW weight decay, not on biases and LayerNorms (default: ${DEFAULT-VALUE}).")
+    double weightDecay;
+
+    @Option(names = "--grad-clip", defaultValue = "1.0", paramLabel = "C", description = "Global gradient-norm limit, 0 = off (default: ${DEFAULT-VALUE}).")
+    double gradClip;
+
+    @Option(names = "--accumulate", defaultValue = "1", paramLabel = "K", description = "Micro-batches per step (default: ${DEFAULT-VALUE}).")
+    int accumulate;
+
+    @Option(names = "--seed", defaultValue = "42", paramLabel = "S", description = "Seeds data order, split and dropout (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--eval-every", defaultValue = "0", paramLabel = "N", description = "Evaluate every N steps and at the end (default: never).")
+    int evalEvery;
+
+    @Option(names = "--eval-data", paramLabel = "FILE", description = "Validation data (else --validation-split of --data).")
+    Path evalData;
+
+    @Option(names = "--validation-split", defaultValue = "0", paramLabel = "F",
+            description = "Hold out this fraction of --data for evaluation (default: 0.05 when --eval-every is set without --eval-data).")
+    double validationSplit;
+
+    @Option(names = "--eval-batches", defaultValue = "0", paramLabel = "N", description = "Evaluate on at most N batches (default: all).")
+    int evalBatches;
+
+    @Option(names = "--log-every", defaultValue = "1", paramLabel = "N", description = "A metrics row every N steps (default: ${DEFAULT-VALUE}).")
+    int logEvery;
+
+    @Option(names = "--checkpoint-every", defaultValue = "0", paramLabel = "N", description = "A checkpoint every N steps (default: only at the end).")
+    int checkpointEvery;
+
+    @Option(names = "--keep", defaultValue = "0", paramLabel = "K", description = "Keep the newest K checkpoints (default: all).")
+    int keep;
+
+    @Option(names = "--resume", description = "Continue from the newest complete checkpoint in --out.")
+    boolean resume;
+
+    @Option(names = "--activation-checkpointing", description = "Recompute activations in the backward pass (less memory, same numbers).")
+    boolean activationCheckpointing;
+
+    @Option(names = "--text-field", defaultValue = "text", paramLabel = "NAME", description = "The JSONL field holding the text (default: ${DEFAULT-VALUE}).")
+    String textField;
+
+    @Option(names = "--lora-rank", paramLabel = "R", description = "Train a LoRA adapter of this rank instead of the whole model.")
+    Integer loraRank;
+
+    @Option(names = "--lora-alpha", paramLabel = "A", description = "LoRA alpha (default: the rank); scaling = alpha / rank.")
+    Float loraAlpha;
+
+    @Option(names = "--lora-dropout", defaultValue = "0", paramLabel = "P", description = "Dropout on the LoRA path (default: ${DEFAULT-VALUE}).")
+    float loraDropout;
+
+    @Option(names = "--lora-targets", defaultValue = "q_proj,v_proj", split = ",", paramLabel = "NAMES",
+            description = "Projections to adapt: q_proj, k_proj, v_proj, out_proj, c_fc, c_proj (default: ${DEFAULT-VALUE}).")
+    List<String> loraTargets;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output folder.")
+    Path out;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        Schedule kind = schedule(schedule);
+        if (loraRank == null && (loraAlpha != null || loraDropout != 0)) {
+            throw new IllegalArgumentException("--lora-alpha and --lora-dropout need --lora-rank");
+        }
+        double split = validationSplit == 0 && evalEvery > 0 && evalData == null ? 0.05 : validationSplit;
+        PrintWriter err = spec.commandLine().getErr();
+        Gpt2Tokenizer tokenizer = source.tokenizer();
+        DatasetOptions dataOptions = DatasetOptions.defaults().withTokenizer(tokenizer).withTextField(textField);
+        boolean lora = loraRank != null;
+        try (GptNeoModel model = source.model(lora ? LoadOptions.defaults() : LoadOptions.training());
+             TokenSource tokens = Datasets.open(data, dataOptions);
+             TokenSource evalTokens = evalData == null ? null : Datasets.open(evalData, dataOptions);
+             LoraAdapter adapter = lora ? lora().apply(model) : null) {
+            err.println(tokens.description());
+            TrainerBuilder builder = Trainer.builder().model(model).data(tokens).steps(steps).batchSize(batchSize)
+                    .learningRate(lr).warmup(warmup).schedule(kind).learningRateFloor(lrFloor).weightDecay(weightDecay)
+                    .gradClip(gradClip).accumulate(accumulate).seed(seed).evalEvery(evalEvery).evalBatches(evalBatches)
+                    .logEvery(logEvery).checkpointEvery(checkpointEvery).keepCheckpoints(keep).outputDir(out)
+                    .resume(resume).activationCheckpointing(activationCheckpointing).validationSplit(split);
+            if (seqLen > 0) builder.seqLen(seqLen);
+            if (evalTokens != null) builder.evalData(evalTokens);
+            if (adapter != null) builder.adapter(adapter);
+            err.printf(Locale.ROOT, "training %,d of %,d parameters%s for %d steps%n", model.registry().trainable().elementCount(),
+                    model.parameterCount(), adapter != null ? " (" + adapter + ")" : "", steps);
+            err.flush();
+            TrainingResult result;
+            try (TrainingProgress progress = new TrainingProgress(err, steps, 0, TrainingProgress.onTerminal())) {
+                result = builder.listener(progress).build().fit();
+            }
+            Files.createDirectories(out);
+            if (adapter != null) {
+                AdapterCheckpoint.save(adapter, out);
+            } else {
+                HfCheckpoint.save(model, out);
+            }
+            TokenizerWriter.writeVocabAndMerges(tokenizer, out);
+            Path png = LossPlot.write(out.resolve(MetricsLog.FILE), out.resolve("loss.png"), "gptneo train");
+            PrintWriter stdout = spec.commandLine().getOut();
+            stdout.printf(Locale.ROOT, "%s after %d steps: loss %.4f%s%nsaved %s, plot %s%n",
+                    result.status() == TrainingResult.Status.COMPLETED ? "done" : "cancelled", result.steps(), result.finalLoss(),
+                    result.lastEvaluation().map(e -> String.format(Locale.ROOT, ", eval loss %.4f (perplexity %.2f)", e.loss(), e.perplexity())).orElse(""),
+                    out, png);
+            stdout.flush();
+        }
+        return 0;
+    }
+
+    private LoRA lora() {
+        LoRA config = LoRA.rank(loraRank).dropout(loraDropout).targets(loraTargets.toArray(String[]::new)).seed(seed);
+        return loraAlpha != null ? config.alpha(loraAlpha) : config;
+    }
+
+    static Schedule schedule(String name) {
+        return switch (name.toLowerCase(Locale.ROOT)) {
+            case "cosine" -> Schedule.COSINE;
+            case "linear" -> Schedule.LINEAR;
+            case "constant" -> Schedule.CONSTANT;
+            default -> throw new IllegalArgumentException("--schedule must be cosine, linear or constant, got '" + name + "'");
+        };
+    }
+}
