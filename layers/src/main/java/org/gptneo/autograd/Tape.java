@@ -14,17 +14,33 @@ import org.gptneo.tensor.Tensor;
  * and an input needs a gradient, records how to push the output's gradient back to its inputs.
  * {@link #backward(Var)} replays those steps in reverse. Every activation and intermediate gradient
  * lives in the tape's arena and is freed by {@link #close()}: one tape per forward/backward pass.
+ *
+ * <p>{@link #checkpoint} runs a segment without keeping its intermediates and recomputes them in
+ * the backward pass. The tape counts the bytes it allocates ({@link #allocatedBytes()}), the most
+ * that it and its checkpoint sub-tapes held at once ({@link #peakBytes()}), and, apart from those,
+ * the parameter gradients its backward passes allocated ({@link #parameterGradientBytes()}).
  */
 public final class Tape implements AutoCloseable {
+    /** What a tape keeps: nothing (inference), the backward steps, or only which values need a gradient. */
+    private enum Mode { INFERENCE, RECORDING, TRACKING }
+
     private final Backend backend;
-    private final boolean recording;
+    private final Mode mode;
+    private final MemoryMeter meter;
     private final Arena arena = Arena.ofShared();
     private final List<Runnable> backwardSteps = new ArrayList<>();
+    private long allocatedBytes;
 
     /** @param recording false for inference: no gradients, nothing kept for a backward pass */
     public Tape(Backend backend, boolean recording) {
+        this(backend, recording ? Mode.RECORDING : Mode.INFERENCE, new MemoryMeter());
+    }
+
+    /** A checkpoint sub-tape: same backend, its bytes counted with its parent's. */
+    private Tape(Backend backend, Mode mode, MemoryMeter meter) {
         this.backend = backend;
-        this.recording = recording;
+        this.mode = mode;
+        this.meter = meter;
     }
 
     public Backend backend() {
@@ -33,23 +49,59 @@ public final class Tape implements AutoCloseable {
 
     /** A zero-filled F32 tensor that lives as long as this tape. */
     public Tensor allocate(int... shape) {
-        return backend.allocate(arena, DType.F32, shape);
+        return allocate(DType.F32, shape);
     }
 
     /** A zero-filled tensor of any dtype that lives as long as this tape. */
     public Tensor allocate(DType dtype, int... shape) {
-        return backend.allocate(arena, dtype, shape);
+        Tensor t = backend.allocate(arena, dtype, shape);
+        allocatedBytes += byteSize(t);
+        meter.allocated(byteSize(t));
+        return t;
+    }
+
+    /** A parameter's gradient, in the parameter's own arena: counted apart from this tape's bytes. */
+    Tensor allocateParameterGradient(Arena gradArena, int[] shape) {
+        Tensor g = backend.allocate(gradArena, DType.F32, shape);
+        meter.parameterGradientAllocated(byteSize(g));
+        return g;
+    }
+
+    /** Bytes of the tensors this tape has allocated (activations, intermediate gradients, scratch); kept after close. */
+    public long allocatedBytes() {
+        return allocatedBytes;
+    }
+
+    /**
+     * The most bytes this tape and the checkpoint sub-tapes it opened held at once: the activation
+     * memory of the pass. Parameter gradients are not included (see {@link #parameterGradientBytes()}).
+     */
+    public long peakBytes() {
+        return meter.peak();
+    }
+
+    /**
+     * Bytes of parameter gradients first allocated by this tape's backward passes (and its
+     * sub-tapes'); they live in the parameters' arena, outlive the tape, and are reused by later
+     * steps, so a step whose gradients already exist reports 0.
+     */
+    public long parameterGradientBytes() {
+        return meter.parameterGradients();
     }
 
     /** Runs every recorded step in reverse, starting from d(loss)/d(loss) = 1 for a one-element loss. */
     public void backward(Var loss) {
-        if (!recording) {
+        if (mode != Mode.RECORDING) {
             throw new IllegalStateException("backward() on a tape that did not record (inference mode)");
         }
         if (loss.value().size() != 1) {
             throw new IllegalArgumentException("backward() needs a one-element loss, got " + loss.value());
         }
         backend.fill(gradOf(loss), 1f);
+        replay();
+    }
+
+    private void replay() {
         for (int i = backwardSteps.size() - 1; i >= 0; i--) {
             backwardSteps.get(i).run();
         }
@@ -60,6 +112,50 @@ public final class Tape implements AutoCloseable {
     public void close() {
         backwardSteps.clear();
         arena.close();
+        meter.released(allocatedBytes);
+    }
+
+    // ---- activation checkpointing -------------------------------------------------------------
+
+    /**
+     * {@code segment.run(tape, input)} with activation checkpointing. The forward pass runs the
+     * segment on a sub-tape that keeps nothing for backward and is freed at once: only the output
+     * (a copy on this tape) and the input stay. The backward pass runs the segment again on a fresh
+     * recording sub-tape, pushes the output's gradient through it (parameter gradients accumulate as
+     * usual, frozen parameters get none; the input's gradient adds into {@code input}'s) and frees it.
+     * Given a deterministic segment (see {@link Segment}) values and gradients equal those of the
+     * plain run bit for bit. On a tape that does not record, it is the plain run.
+     */
+    public Var checkpoint(Segment segment, Var input) {
+        if (mode != Mode.RECORDING) {
+            return segment.run(this, input);
+        }
+        Var out;
+        try (Tape scope = new Tape(backend, Mode.TRACKING, meter)) {
+            Var result = segment.run(scope, input);
+            out = Var.intermediate(allocate(result.value().dtype(), result.shape()), result.requiresGrad());
+            backend.copy(result.value(), out.value());
+        }
+        record(out, () -> recompute(segment, input, out));
+        return out;
+    }
+
+    /** The backward step of {@link #checkpoint}: recompute on a sub-tape, then backward through it. */
+    private void recompute(Segment segment, Var input, Var out) {
+        try (Tape sub = new Tape(backend, Mode.RECORDING, meter)) {
+            Var in = Var.constant(input.value());
+            if (input.requiresGrad()) {
+                gradOf(input);                               // allocated here, so it outlives the sub-tape
+                in = Var.view(input, input.value());         // the sub-tape's steps add into input's gradient
+            }
+            Var result = segment.run(sub, in);
+            if (result.grad() == null) {
+                backend.copy(out.grad(), sub.gradOf(result));   // the same bits the plain run would hold
+            } else {
+                backend.axpy(1f, out.grad(), result.grad());    // the output is (a view of) the input
+            }
+            sub.replay();
+        }
     }
 
     // ---- ops ---------------------------------------------------------------------------------
@@ -236,11 +332,11 @@ public final class Tape implements AutoCloseable {
         for (Var in : inputs) {
             needsGrad |= in != null && in.requiresGrad();
         }
-        return Var.intermediate(value, recording && needsGrad);
+        return Var.intermediate(value, mode != Mode.INFERENCE && needsGrad);
     }
 
     private void record(Var out, Runnable step) {
-        if (out.requiresGrad()) {
+        if (mode == Mode.RECORDING && out.requiresGrad()) {
             backwardSteps.add(() -> {
                 if (out.grad() != null) step.run();
             });
@@ -248,12 +344,16 @@ public final class Tape implements AutoCloseable {
     }
 
     private Tensor gradOf(Var v) {
-        return v.gradForAccumulation(backend, arena);
+        return v.gradForAccumulation(this);
     }
 
     /** The gradient of v, or a throw-away buffer when v needs none (kernels that write several grads). */
     private Tensor gradOrScratch(Var v) {
         return v.requiresGrad() ? gradOf(v) : allocate(v.shape());
+    }
+
+    private static long byteSize(Tensor t) {
+        return t.size() * t.dtype().byteSize();
     }
 
     private static int[] batchDims(Tensor t) {

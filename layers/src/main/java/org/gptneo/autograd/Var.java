@@ -2,7 +2,6 @@ package org.gptneo.autograd;
 
 import java.lang.foreign.Arena;
 import org.gptneo.backend.Backend;
-import org.gptneo.tensor.DType;
 import org.gptneo.tensor.Tensor;
 
 /**
@@ -64,13 +63,16 @@ public final class Var {
         return grad;
     }
 
-    /** The gradient, allocated zero-filled on first use (in {@code fallback} unless this is a parameter). */
-    Tensor gradForAccumulation(Backend backend, Arena fallback) {
+    /**
+     * The gradient, allocated zero-filled on first use: a parameter's in its own arena, any other
+     * value's on {@code tape} (which counts both, see {@link Tape#parameterGradientBytes()}).
+     */
+    Tensor gradForAccumulation(Tape tape) {
         if (base != null) {
-            return base.gradForAccumulation(backend, fallback).reshape(value.shape());
+            return base.gradForAccumulation(tape).reshape(value.shape());
         }
         if (grad == null) {
-            grad = backend.allocate(gradArena != null ? gradArena : fallback, DType.F32, value.shape());
+            grad = gradArena != null ? tape.allocateParameterGradient(gradArena, value.shape()) : tape.allocate(value.shape());
         }
         return grad;
     }

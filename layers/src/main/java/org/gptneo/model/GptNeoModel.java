@@ -245,15 +245,34 @@ public final class GptNeoModel implements AutoCloseable {
 
     /**
      * logits [B, T, V] for ids [B, T] (I32, on the backend) at positions 0..T−1. With
-     * {@code training}, dropout applies with fresh seeded masks on every call; otherwise it is off.
+     * {@code training}, dropout applies with fresh seeded masks on every call (the seed comes from
+     * a per-model call counter; {@link #forward(Tape, Tensor, TrainingPass)} takes it explicitly);
+     * otherwise it is off.
      */
     public Var forward(Tape tape, Tensor ids, boolean training) {
+        if (training) {
+            return forward(tape, ids, new TrainingPass(nextDropoutSeed(), false));
+        }
+        return logits(Pass.inference(tape), ids, false);
+    }
+
+    /**
+     * Training logits [B, T, V] for ids [B, T] (I32, on the backend) at positions 0..T−1: dropout
+     * on, its masks determined by {@code pass.dropoutSeed()} alone, and with
+     * {@code pass.checkpointBlocks()} each block recomputed in the backward pass instead of keeping
+     * its activations (same logits and gradients, bit for bit).
+     */
+    public Var forward(Tape tape, Tensor ids, TrainingPass pass) {
+        return logits(new Pass(tape, true, pass.dropoutSeed()), ids, pass.checkpointBlocks());
+    }
+
+    private Var logits(Pass pass, Tensor ids, boolean checkpointBlocks) {
+        Tape tape = pass.tape();
         InputCheck.requireIds(backend, ids, config);
         int b = ids.dim(0), t = ids.dim(1);
         Tensor positions = tape.allocate(DType.I32, b, t);
         backend.iota(positions);                                        // [B, T]: 0..T−1 in each row
-        Pass pass = new Pass(tape, training, training ? nextDropoutSeed() : 0);
-        Var out = transformer(pass, ids, positions, null);              // [N, C]
+        Var out = transformer(pass, ids, positions, null, checkpointBlocks);   // [N, C]
         Var logits = tape.matmul(out, false, wte.table().var(), true);  // [N, V], LM head tied to wte
         return tape.reshape(logits, b, t, config.vocabSize());
     }
@@ -268,21 +287,29 @@ public final class GptNeoModel implements AutoCloseable {
         InputCheck.requirePositions(backend, positions, ids, config);
         cache.requireFits(ids.dim(1));
         int b = ids.dim(0), t = ids.dim(1);
-        Var out = transformer(Pass.inference(tape), ids, positions, cache);   // [N, C]
+        Var out = transformer(Pass.inference(tape), ids, positions, cache, false);   // [N, C]
         cache.advance(t);
         Tensor last = tape.allocate(b, config.hiddenSize());                   // [B, C]: each row's last token
         backend.copy(out.value().reshape(b, t, config.hiddenSize()).slice(1, t - 1, t), last.reshape(b, 1, config.hiddenSize()));
         return tape.matmul(Var.constant(last), false, wte.table().var(), true).value();   // [B, V]
     }
 
-    /** Embeddings, every block and the final LayerNorm: [N, C] for ids [B, T]. */
-    private Var transformer(Pass pass, Tensor ids, Tensor positions, KvCache cache) {
+    /**
+     * Embeddings, every block and the final LayerNorm: [N, C] for ids [B, T]; with
+     * {@code checkpointBlocks} (no cache then) each block runs under {@link Tape#checkpoint}.
+     */
+    private Var transformer(Pass pass, Tensor ids, Tensor positions, KvCache cache, boolean checkpointBlocks) {
         Tape tape = pass.tape();
         int b = ids.dim(0), t = ids.dim(1), n = b * t;
         Var h = tape.add(wte.forward(pass, ids.reshape(n)), wpe.forward(pass, positions.reshape(n)));  // [N, C]
         h = pass.dropout(h, config.embedDropout(), 0);
         for (int layer = 0; layer < blocks.size(); layer++) {
-            h = blocks.get(layer).forward(pass, h, b, t, cache == null ? null : cache.layer(layer));
+            Block block = blocks.get(layer);
+            if (checkpointBlocks) {
+                h = tape.checkpoint((sub, x) -> block.forward(new Pass(sub, pass.training(), pass.seed()), x, b, t, null), h);
+            } else {
+                h = block.forward(pass, h, b, t, cache == null ? null : cache.layer(layer));
+            }
         }
         return lnF.forward(pass, h);
     }
