@@ -12,6 +12,7 @@ module org.gptneo.layers {
     exports org.gptneo.autograd;
     exports org.gptneo.model;
     exports org.gptneo.nn;
+    exports org.gptneo.lora;
 
     uses org.gptneo.backend.BackendProvider;
     provides org.gptneo.backend.BackendProvider with org.gptneo.backend.cpu.CpuBackendProvider;
