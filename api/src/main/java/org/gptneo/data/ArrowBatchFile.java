@@ -258,8 +258,15 @@ final class ArrowBatchFile implements AutoCloseable {
                 throw new DatasetException(path + ": no record batch at byte " + offset);
             }
             checkWithin(path, channel.position() + message.getMessageBodyLength(), fileSize, offset);
-            try (ArrowBuf body = MessageSerializer.readMessageBody(in, message.getMessageBodyLength(), allocator);
-                    ArrowRecordBatch batch = MessageSerializer.deserializeRecordBatch(message, body)) {
+            ArrowBuf body = MessageSerializer.readMessageBody(in, message.getMessageBodyLength(), allocator);
+            ArrowRecordBatch batch;
+            try {
+                batch = MessageSerializer.deserializeRecordBatch(message, body);   // takes over the body
+            } catch (IOException | RuntimeException e) {
+                body.close();
+                throw e;
+            }
+            try (batch) {
                 loader.load(batch);
             }
             return root;
