@@ -248,7 +248,7 @@ class ArrowSourcesTest {
     void negativeNeoxIdsFailOnRead() throws IOException {
         // an int16 (dtype 3) pair: one sequence of 3 tokens, the middle one -2
         ByteBuffer idx = ByteBuffer.allocate(34 + 4 + 8 + 16).order(ByteOrder.LITTLE_ENDIAN);
-        idx.put("MMIDIDX\0\0".getBytes(java.nio.charset.StandardCharsets.US_ASCII)).putLong(1).put((byte) 3).putLong(1)
+        idx.put("MMIDIDX\0\0".getBytes(StandardCharsets.US_ASCII)).putLong(1).put((byte) 3).putLong(1)
                 .putLong(2).putInt(3).putLong(0).putLong(0).putLong(1);
         ByteBuffer bin = ByteBuffer.allocate(6).order(ByteOrder.LITTLE_ENDIAN).putShort((short) 7).putShort((short) -2)
                 .putShort((short) 9);
