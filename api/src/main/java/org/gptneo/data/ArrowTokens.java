@@ -1,5 +1,6 @@
 package org.gptneo.data;
 
+import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Map;
@@ -156,6 +157,15 @@ final class ArrowTokens implements TokenSource {
                         out[n++] = id(values, i, b);
                     }
                     out[n++] = eos;
+                }
+            } else if (vector instanceof IntVector ints) {   // our cache: one bulk copy, then a check
+                checkNoNulls(b, vector, vector);
+                ints.getDataBuffer().nioBuffer(0, expected * 4).order(ByteOrder.LITTLE_ENDIAN).asIntBuffer().get(out);
+                for (int i = 0; i < expected; i++) {
+                    if (out[i] < 0) {
+                        throw new DatasetException(file.path() + ": token id " + out[i] + " in record batch " + b + " (value "
+                                + i + ") is not a valid id");
+                    }
                 }
             } else {
                 checkNoNulls(b, vector, vector);

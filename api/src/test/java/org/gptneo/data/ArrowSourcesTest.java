@@ -10,6 +10,7 @@ import java.net.URISyntaxException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -241,6 +242,25 @@ class ArrowSourcesTest {
         Files.delete(idx);
         assertThatThrownBy(() -> Datasets.open(bin, DatasetOptions.defaults()))
                 .hasMessage(idx + ": missing (a GPT-NeoX indexed dataset is a .bin and an .idx file)");
+    }
+
+    @Test
+    void negativeNeoxIdsFailOnRead() throws IOException {
+        // an int16 (dtype 3) pair: one sequence of 3 tokens, the middle one -2
+        ByteBuffer idx = ByteBuffer.allocate(34 + 4 + 8 + 16).order(ByteOrder.LITTLE_ENDIAN);
+        idx.put("MMIDIDX\0\0".getBytes(StandardCharsets.US_ASCII)).putLong(1).put((byte) 3).putLong(1)
+                .putLong(2).putInt(3).putLong(0).putLong(0).putLong(1);
+        ByteBuffer bin = ByteBuffer.allocate(6).order(ByteOrder.LITTLE_ENDIAN).putShort((short) 7).putShort((short) -2)
+                .putShort((short) 9);
+        Files.write(dir.resolve("signed.idx"), idx.array());
+        Path binFile = Files.write(dir.resolve("signed.bin"), bin.array());
+        try (TokenSource source = Datasets.open(dir.resolve("signed"), DatasetOptions.defaults())) {
+            int[] dst = new int[3];
+            source.read(0, dst, 0, 1);
+            assertThat(dst[0]).isEqualTo(7);
+            assertThatThrownBy(() -> source.read(0, dst, 0, 3)).isInstanceOf(DatasetException.class)
+                    .hasMessage(binFile + ": token 1 is -2, not a valid id");
+        }
     }
 
     @Test
