@@ -236,6 +236,7 @@ public final class HfCheckpoint {
      *
      * @return the files written, weights first, config.json last
      * @throws CheckpointException if a file cannot be written (the folder then holds the older save)
+     * @throws IllegalStateException if a LoRA adapter is attached (save it with AdapterCheckpoint, or merge it first)
      */
     public static List<Path> save(GptNeoModel model, Path dir, SaveOptions options) {
         ObjectNode config = HfConfig.toJson(model.config());
@@ -244,6 +245,10 @@ public final class HfCheckpoint {
 
     static List<Path> save(GptNeoModel model, Path dir, SaveOptions options, ObjectNode configJson) {
         Map<String, Var> parameters = model.parameters();
+        parameters.keySet().stream().filter(name -> name.contains(".lora_")).findFirst().ifPresent(name -> {
+            throw new IllegalStateException("the model carries a LoRA adapter (" + name + "): save the adapter with"
+                    + " AdapterCheckpoint.save, or merge() or remove() it before saving the model");
+        });
         Map<String, int[]> shapes = new LinkedHashMap<>();
         parameters.forEach((name, p) -> shapes.put(name, p.shape()));
         Backend backend = model.backend();

@@ -55,6 +55,10 @@ class TrainerBehaviourTest {
         assertThat(whole.resolve("checkpoint-8").resolve(AdapterCheckpoint.CONFIG)).isRegularFile();
         assertThat(whole.resolve("checkpoint-8").resolve(AdapterCheckpoint.WEIGHTS)).isRegularFile();
         assertThat(whole.resolve("checkpoint-8").resolve("model.safetensors")).doesNotExist();
+        try (GptNeoModel model = TinyRun.model(3); LoraAdapter adapter = LoRA.rank(4).apply(model)) {
+            assertThatThrownBy(() -> org.gptneo.io.HfCheckpoint.save(model, whole.resolve("base")))
+                    .hasMessageContaining("carries a LoRA adapter").hasMessageContaining("AdapterCheckpoint.save");
+        }
 
         try (GptNeoModel model = TinyRun.model(3); LoraAdapter adapter = LoRA.rank(4).alpha(8).dropout(0.1f).apply(model)) {
             Trainer[] trainer = new Trainer[1];

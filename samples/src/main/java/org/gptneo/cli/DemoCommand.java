@@ -62,7 +62,7 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "SEED", defaultValue = "7", description = "Seeds the weights, the corpus, the split and the data order (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--lr", paramLabel = "RATE", defaultValue = "3e-3", description = "Peak learning rate: warm-up over 10%% of the steps, then cosine decay to a tenth (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--lr", paramLabel = "RATE", defaultValue = "2e-3", description = "Peak learning rate: warm-up over 10%% of the steps, then cosine decay to a tenth (default: ${DEFAULT-VALUE}).")
     double lr;
 
     @Option(names = "--out", paramLabel = "DIR", description = "Where the corpus, checkpoints, model, metrics and plot go (default: a new temporary folder).")
