@@ -58,7 +58,7 @@ final class CpuAttentionKernels {
             store(e, pr, row + j);
             vsum = vsum.add(e);
         }
-        float total = vsum.reduceLanes(VectorOperators.ADD);
+        float total = Lanes.sum(vsum);
         for (; j < hi; j++) {
             float e = (float) Math.exp(get(sc, row + j) - max);
             set(pr, row + j, e);
@@ -85,7 +85,7 @@ final class CpuAttentionKernels {
                 FloatVector acc = FloatVector.zero(F);
                 int j = 0;
                 for (int end = bound(s, VL); j < end; j += VL) acc = load(ps, row + j).fma(load(dps, row + j), acc);
-                float dot = acc.reduceLanes(VectorOperators.ADD);
+                float dot = Lanes.sum(acc);
                 for (; j < s; j++) dot += get(ps, row + j) * get(dps, row + j);
                 j = 0;
                 for (int end = bound(s, VL); j < end; j += VL) {

@@ -15,7 +15,6 @@ import static org.gptneo.backend.KernelChecks.requireSameSize;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import org.gptneo.backend.DropoutHash;
 import org.gptneo.tensor.DType;
 import org.gptneo.tensor.Tensor;
@@ -121,7 +120,7 @@ final class CpuElementwise {
                 DoubleVector v = loadWide(x, i);
                 acc = v.fma(v, acc);
             }
-            double total = acc.reduceLanes(VectorOperators.ADD);
+            double total = Lanes.sum(acc);
             for (; i < to; i++) total += (double) get(x, i) * get(x, i);
             partial[(int) (from / STREAM_GRAIN)] = total;
         });
@@ -138,7 +137,7 @@ final class CpuElementwise {
             for (long end = from + bound(to - from, D.length()); i < end; i += D.length()) { // [n]
                 acc = acc.add(loadWide(x, i));
             }
-            double total = acc.reduceLanes(VectorOperators.ADD);
+            double total = Lanes.sum(acc);
             for (; i < to; i++) total += get(x, i);
             partial[(int) (from / STREAM_GRAIN)] = total;
         });

@@ -98,7 +98,7 @@ final class CpuLossKernels {
         DoubleVector acc = DoubleVector.zero(D);
         int j = 0;
         for (int end = bound(v, DL); j < end; j += DL) acc = acc.add(expWide(ls, row + j, max));
-        double total = acc.reduceLanes(VectorOperators.ADD);
+        double total = Lanes.sum(acc);
         for (; j < v; j++) total += Math.exp(get(ls, row + j) - max);
         return total;
     }

@@ -6,7 +6,6 @@ import static org.gptneo.backend.cpu.CpuVectors.VL;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import org.gptneo.backend.MatmulShape;
 
 /**
@@ -59,7 +58,7 @@ final class CpuMatvec {
         for (int end = CpuVectors.bound(k, VL); i < end; i += VL) {
             acc = FloatVector.fromArray(F, x, xAt + i).fma(FloatVector.fromMemorySegment(F, y, (yAt + i) * Float.BYTES, LE), acc);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = Lanes.sum(acc);
         for (; i < k; i++) sum += x[xAt + i] * CpuVectors.get(y, yAt + i);
         return sum;
     }
@@ -71,7 +70,7 @@ final class CpuMatvec {
         for (int end = CpuVectors.bound(k, VL); i < end; i += VL) {
             acc = FloatVector.fromArray(F, x, xAt + i).fma(FloatVector.fromArray(F, y, i), acc);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = Lanes.sum(acc);
         for (; i < k; i++) sum += x[xAt + i] * y[i];
         return sum;
     }

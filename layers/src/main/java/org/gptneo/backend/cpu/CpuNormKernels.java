@@ -12,7 +12,6 @@ import static org.gptneo.backend.cpu.CpuVectors.store;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import org.gptneo.tensor.Tensor;
 
 /** LayerNorm forward and backward over the last dimension, one row per step. */
@@ -28,7 +27,7 @@ final class CpuNormKernels {
                 FloatVector acc = FloatVector.zero(F);
                 int j = 0;
                 for (int end = bound(c, VL); j < end; j += VL) acc = acc.add(load(xs, row + j));
-                float total = acc.reduceLanes(VectorOperators.ADD);
+                float total = Lanes.sum(acc);
                 for (; j < c; j++) total += get(xs, row + j);
                 float mu = total / c;
 
@@ -38,7 +37,7 @@ final class CpuNormKernels {
                     FloatVector dev = load(xs, row + j).sub(mu);
                     acc = dev.fma(dev, acc);
                 }
-                float var = acc.reduceLanes(VectorOperators.ADD);
+                float var = Lanes.sum(acc);
                 for (; j < c; j++) {
                     float dev = get(xs, row + j) - mu;
                     var += dev * dev;
@@ -80,7 +79,7 @@ final class CpuNormKernels {
                     sumG = sumG.add(g);
                     sumGx = g.fma(xhat, sumGx);
                 }
-                float meanG = sumG.reduceLanes(VectorOperators.ADD), meanGx = sumGx.reduceLanes(VectorOperators.ADD);
+                float meanG = Lanes.sum(sumG), meanGx = Lanes.sum(sumGx);
                 for (; j < c; j++) {
                     float xhat = (get(xs, row + j) - mu) * rsd;
                     float g = get(dys, row + j) * get(gs, j);
