@@ -122,9 +122,9 @@ class ReadmeExamplesTest {
         assertThat(after(snippet, "<artifactId>maven-surefire-plugin</artifactId>", "version"))
                 .as("the README's maven-surefire-plugin version").isEqualTo(after(parent, "<artifactId>maven-surefire-plugin</artifactId>", "version"));
         assertThat(after(snippet, "<artifactId>maven-surefire-plugin</artifactId>", "argLine"))
-                .as("the README's test JVMs").isEqualTo("--add-modules jdk.incubator.vector");
+                .as("the README's test JVMs").isEqualTo("--add-modules jdk.incubator.vector --add-opens=java.base/java.nio=ALL-UNNAMED");
         assertThat(after(snippet, "<artifactId>exec-maven-plugin</artifactId>", "commandlineArgs"))
-                .as("the README's exec:exec JVM").startsWith("--add-modules jdk.incubator.vector ");
+                .as("the README's exec:exec JVM").startsWith("--add-modules jdk.incubator.vector --add-opens=java.base/java.nio=ALL-UNNAMED ");
     }
 
     /** The text of the first {@code <element>} after {@code anchor} in {@code xml}. */
