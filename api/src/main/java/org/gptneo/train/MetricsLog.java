@@ -31,6 +31,7 @@ public final class MetricsLog implements TrainerListener, AutoCloseable {
     public MetricsLog(Path file, int step) {
         this.file = file;
         try {
+            Files.createDirectories(file.toAbsolutePath().getParent());
             if (Files.exists(file)) keepRowsUpTo(file, step);
             this.out = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
                     StandardOpenOption.WRITE, StandardOpenOption.APPEND);

@@ -50,11 +50,18 @@ final class PerplexityCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        int context = source.config().contextLength();
+        if (seqLen > context) {
+            throw new IllegalArgumentException("--seq-len " + seqLen + " exceeds the model's context length " + context);
+        }
+        int window = seqLen > 0 ? seqLen : context;
+        if (stride > window) {
+            throw new IllegalArgumentException("--stride " + stride + " exceeds the window of " + window + " tokens (--seq-len)");
+        }
         DatasetOptions options = DatasetOptions.defaults().withTokenizer(source.tokenizer()).withTextField(textField);
-        try (GptNeoModel model = source.model();
-             LoraAdapter lora = adapter == null ? null : AdapterCheckpoint.load(model, adapter);
-             TokenSource tokens = Datasets.open(data, options)) {
-            int window = seqLen > 0 ? seqLen : model.config().contextLength();
+        try (TokenSource tokens = Datasets.open(data, options);
+             GptNeoModel model = source.model();
+             LoraAdapter lora = adapter == null ? null : AdapterCheckpoint.load(model, adapter)) {
             Perplexity.Result r = Perplexity.slidingWindow(model, tokens, window, stride > 0 ? stride : Math.max(1, window / 2));
             ObjectNode row = new ObjectMapper().createObjectNode();
             row.put("perplexity", r.perplexity());

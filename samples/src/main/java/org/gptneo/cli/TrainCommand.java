@@ -1,11 +1,16 @@
 package org.gptneo.cli;
 
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.gptneo.data.DatasetOptions;
 import org.gptneo.data.Datasets;
 import org.gptneo.data.TokenSource;
@@ -42,6 +47,8 @@ import picocli.CommandLine.Spec;
             "(config.json + model.safetensors) or adapter (adapter_config.json +",
             "adapter_model.safetensors), the tokenizer files and loss.png."})
 final class TrainCommand implements Callable<Integer> {
+    private static final Pattern CHECKPOINT = Pattern.compile("checkpoint-\\d+");
+
     @ArgGroup(exclusive = true, multiplicity = "1")
     ModelSource source;
 
@@ -135,17 +142,22 @@ final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Schedule kind = schedule(schedule);
-        if (loraRank == null && (loraAlpha != null || loraDropout != 0)) {
-            throw new IllegalArgumentException("--lora-alpha and --lora-dropout need --lora-rank");
+        if (loraRank == null && (loraAlpha != null || loraDropout != 0 || spec.commandLine().getParseResult().hasMatchedOption("--lora-targets"))) {
+            throw new IllegalArgumentException("--lora-alpha, --lora-dropout and --lora-targets need --lora-rank");
         }
+        int context = source.config().contextLength();
+        if (seqLen > context) {
+            throw new IllegalArgumentException("--seq-len " + seqLen + " exceeds the model's context length " + context);
+        }
+        if (!resume) refuseCheckpoints(out);
         double split = validationSplit == 0 && evalEvery > 0 && evalData == null ? 0.05 : validationSplit;
         PrintWriter err = spec.commandLine().getErr();
         Gpt2Tokenizer tokenizer = source.tokenizer();
         DatasetOptions dataOptions = DatasetOptions.defaults().withTokenizer(tokenizer).withTextField(textField);
         boolean lora = loraRank != null;
-        try (GptNeoModel model = source.model(lora ? LoadOptions.defaults() : LoadOptions.training());
-             TokenSource tokens = Datasets.open(data, dataOptions);
+        try (TokenSource tokens = Datasets.open(data, dataOptions);
              TokenSource evalTokens = evalData == null ? null : Datasets.open(evalData, dataOptions);
+             GptNeoModel model = source.model(lora ? LoadOptions.defaults() : LoadOptions.training());
              LoraAdapter adapter = lora ? lora().apply(model) : null) {
             err.println(tokens.description());
             TrainerBuilder builder = Trainer.builder().model(model).data(tokens).steps(steps).batchSize(batchSize)
@@ -157,13 +169,13 @@ final class TrainCommand implements Callable<Integer> {
             if (evalTokens != null) builder.evalData(evalTokens);
             if (adapter != null) builder.adapter(adapter);
             err.printf(Locale.ROOT, "training %,d of %,d parameters%s for %d steps%n", model.registry().trainable().elementCount(),
-                    model.parameterCount(), adapter != null ? " (" + adapter + ")" : "", steps);
+                    model.parameterCount(), adapter != null ? " (" + describe(adapter.config()) + ")" : "", steps);
             err.flush();
+            Files.createDirectories(out);            // the trainer opens OUT/metrics.jsonl before its first checkpoint
             TrainingResult result;
             try (TrainingProgress progress = new TrainingProgress(err, steps, 0, TrainingProgress.onTerminal())) {
                 result = builder.listener(progress).build().fit();
             }
-            Files.createDirectories(out);
             if (adapter != null) {
                 AdapterCheckpoint.save(adapter, out);
             } else {
@@ -172,13 +184,38 @@ final class TrainCommand implements Callable<Integer> {
             TokenizerWriter.writeVocabAndMerges(tokenizer, out);
             Path png = LossPlot.write(out.resolve(MetricsLog.FILE), out.resolve("loss.png"), "gptneo train");
             PrintWriter stdout = spec.commandLine().getOut();
-            stdout.printf(Locale.ROOT, "%s after %d steps: loss %.4f%s%nsaved %s, plot %s%n",
-                    result.status() == TrainingResult.Status.COMPLETED ? "done" : "cancelled", result.steps(), result.finalLoss(),
+            stdout.printf(Locale.ROOT, "%s after %d steps%s%s%nsaved %s, plot %s%n",
+                    result.status() == TrainingResult.Status.COMPLETED ? "done" : "cancelled", result.steps(),
+                    Double.isNaN(result.finalLoss()) ? " (all in the checkpoint resumed from)"
+                            : String.format(Locale.ROOT, ": loss %.4f", result.finalLoss()),
                     result.lastEvaluation().map(e -> String.format(Locale.ROOT, ", eval loss %.4f (perplexity %.2f)", e.loss(), e.perplexity())).orElse(""),
                     out, png);
             stdout.flush();
         }
         return 0;
+    }
+
+    /** Without --resume, OUT must not hold checkpoints: a new run would mix its metrics and checkpoints with theirs. */
+    private static void refuseCheckpoints(Path out) throws IOException {
+        if (!Files.isDirectory(out)) return;
+        try (Stream<Path> children = Files.list(out)) {
+            Optional<String> newest = children.filter(Files::isDirectory).map(p -> p.getFileName().toString())
+                    .filter(name -> CHECKPOINT.matcher(name).matches())
+                    .max(Comparator.comparingLong(name -> Long.parseLong(name.substring("checkpoint-".length()))));
+            if (newest.isPresent()) {
+                throw new IllegalArgumentException(out + " already holds checkpoints (newest " + newest.get()
+                        + "): add --resume to continue from them, or choose another --out");
+            }
+        }
+    }
+
+    private static String describe(LoRA config) {
+        return String.format(Locale.ROOT, "LoRA rank %d, alpha %s, on %s", config.rank(), stripZeros(config.alpha()),
+                String.join(", ", config.targets()));
+    }
+
+    private static String stripZeros(float v) {
+        return v == Math.rint(v) ? Long.toString((long) v) : Float.toString(v);
     }
 
     private LoRA lora() {

@@ -3,6 +3,7 @@ package org.gptneo.cli;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.Locale;
+import java.util.Optional;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
@@ -23,11 +24,16 @@ final class TrainingProgress implements TrainerListener, AutoCloseable {
     private final ProgressBar bar;            // null: plain lines
     private final long start = System.nanoTime();
     private final int firstStep;
-    private long lastLine = Long.MIN_VALUE;
+    private long lastLine;
+    private boolean reported;                 // a plain line was printed
+    private int rateStep = -1;                // the first step seen, and when: the ETA's reference
+    private long rateNanos;
+    private volatile Duration eta = Duration.ZERO;
 
     /**
      * @param terminal  draw a bar (else plain lines)
-     * @param firstStep the step a resumed run starts after (for the ETA)
+     * @param firstStep the step the run starts after, when known (a resumed run may start later: the
+     *                  ETA is measured from the first step reported)
      */
     TrainingProgress(PrintWriter err, int totalSteps, int firstStep, boolean terminal) {
         this.err = err;
@@ -36,6 +42,7 @@ final class TrainingProgress implements TrainerListener, AutoCloseable {
         this.bar = terminal
                 ? new ProgressBarBuilder().setTaskName("training").setInitialMax(totalSteps).startsFrom(firstStep, Duration.ZERO)
                         .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(250).setUnit(" steps", 1)
+                        .setEtaFunction(state -> Optional.of(eta))
                         .setConsumer(new ProgressLine(err)).build()
                 : null;
     }
@@ -47,16 +54,20 @@ final class TrainingProgress implements TrainerListener, AutoCloseable {
 
     @Override
     public void onStep(StepMetrics m) {
+        long now = System.nanoTime();
+        eta = eta(m.step(), now);
         String numbers = String.format(Locale.ROOT, "loss %.4f  lr %.2e  %.0f tokens/s", m.loss(), m.learningRate(), m.tokensPerSecond());
         if (bar != null) {
             bar.stepTo(m.step());
             bar.setExtraMessage(numbers);
             return;
         }
-        long now = System.nanoTime();
-        if (now - lastLine >= PLAIN_LINE_NANOS || m.step() == totalSteps || m.step() == firstStep + 1) {
+        if (!reported || now - lastLine >= PLAIN_LINE_NANOS || m.step() == totalSteps) {
+            reported = true;
             lastLine = now;
-            err.printf(Locale.ROOT, "step %d/%d  %s  ETA %s%n", m.step(), totalSteps, numbers, eta(m.step(), now));
+            long seconds = eta.toSeconds();
+            err.printf(Locale.ROOT, "step %d/%d  %s  ETA %d:%02d:%02d%n", m.step(), totalSteps, numbers,
+                    seconds / 3600, seconds / 60 % 60, seconds % 60);
             err.flush();
         }
     }
@@ -76,10 +87,18 @@ final class TrainingProgress implements TrainerListener, AutoCloseable {
         }
     }
 
-    private String eta(int step, long now) {
-        int done = step - firstStep;
-        long seconds = done <= 0 ? 0 : (long) ((now - start) / 1e9 / done * (totalSteps - step));
-        return String.format(Locale.ROOT, "%d:%02d:%02d", seconds / 3600, seconds / 60 % 60, seconds % 60);
+    /**
+     * The time left at {@code step}: the mean time per step since the first step seen (since the start,
+     * over the steps after {@code firstStep}, until a second one is seen).
+     */
+    private Duration eta(int step, long now) {
+        if (rateStep < 0) {
+            rateStep = step;
+            rateNanos = now;
+        }
+        double nanosPerStep = step > rateStep ? (double) (now - rateNanos) / (step - rateStep)
+                : step > firstStep ? (double) (now - start) / (step - firstStep) : 0;
+        return Duration.ofNanos((long) (nanosPerStep * (totalSteps - step)));
     }
 
     @Override
