@@ -1,5 +1,5 @@
 /**
- * The {@code gptneo} command line: generate, tokenize, detokenize, convert, init, info, logits, bench, demo and train.
+ * The {@code gptneo} command line: generate, tokenize, detokenize, convert, init, info, logits, bench, demo, train and perplexity.
  * Start at {@link org.gptneo.cli.Main}.
  */
 module org.gptneo.samples {

@@ -30,7 +30,7 @@ import picocli.CommandLine.Spec;
         versionProvider = Main.Version.class,
         description = "GPT-Neo for the JVM: generate text with a Hugging Face checkpoint, tokenize, convert"
                 + " checkpoints, make a random model folder, describe a model, compute logits, time a model,"
-                + " train a tiny demo model.",
+                + " fine-tune a model or a LoRA adapter, measure perplexity, run the fine-tuning demo.",
         subcommands = {GenerateCommand.class, TokenizeCommand.class, DetokenizeCommand.class, ConvertCommand.class,
             InitCommand.class, InfoCommand.class, LogitsCommand.class, BenchCommand.class, DemoCommand.class, TrainCommand.class,
             PerplexityCommand.class,
@@ -63,7 +63,7 @@ public final class Main implements Runnable {
 
     @Override
     public void run() {
-        throw new ParameterException(spec.commandLine(), "Missing command: try generate, tokenize, detokenize, convert, init, info, logits, bench or demo");
+        throw new ParameterException(spec.commandLine(), "Missing command: try generate, tokenize, detokenize, convert, init, info, logits, bench, demo, train or perplexity");
     }
 
     /** Any exception a command throws: one line on stderr, the trace too with --verbose, exit 1. */
