@@ -171,7 +171,6 @@ final class TrainCommand implements Callable<Integer> {
             err.printf(Locale.ROOT, "training %,d of %,d parameters%s for %d steps%n", model.registry().trainable().elementCount(),
                     model.parameterCount(), adapter != null ? " (" + describe(adapter.config()) + ")" : "", steps);
             err.flush();
-            Files.createDirectories(out);            // the trainer opens OUT/metrics.jsonl before its first checkpoint
             TrainingResult result;
             try (TrainingProgress progress = new TrainingProgress(err, steps, 0, TrainingProgress.onTerminal())) {
                 result = builder.listener(progress).build().fit();
