@@ -23,13 +23,16 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code gptneo bench}: times a training step (forward + backward), a forward pass and cached
- * generation on random ids, median of several runs after warm-up. tools/bench/compare.sh runs it
- * beside the same shapes in PyTorch.
+ * {@code gptneo bench}: the measurements {@code prefill}, {@code decode}, {@code train} and
+ * {@code gemm} (one JSON line each, best of several runs; tools/bench/compare.sh runs them beside
+ * PyTorch and ONNX Runtime). Without a subcommand, the original summary: a training step (forward +
+ * backward), a forward pass and cached generation on random ids, medians after warm-up, as one JSON object.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
+        subcommands = {BenchPrefillCommand.class, BenchDecodeCommand.class, BenchTrainCommand.class, BenchGemmCommand.class},
         description = {
-            "Time a training step, a forward pass and KV-cache generation on the default backend.",
+            "Time a training step, a forward pass and KV-cache generation on the default backend;",
+            "or, with a subcommand, one measurement: prefill, decode, train or gemm (see their --help).",
             "",
             "Weights are random (seeded) unless --model is given. Prints one JSON object with",
             "milliseconds (medians) and tokens per second.",
@@ -42,7 +45,7 @@ final class BenchCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @ArgGroup(exclusive = true, multiplicity = "1")
+    @ArgGroup(exclusive = true, multiplicity = "0..1")
     ModelSource source;
 
     @Option(names = "--batch", paramLabel = "B", defaultValue = "4", description = "Rows per step (default ${DEFAULT-VALUE}).")
@@ -61,6 +64,8 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        require(source != null, "bench needs a measurement (prefill, decode, train or gemm) or a model for the summary:"
+                + " one of --model, --preset, --config");
         validate(source.config().contextLength());   // before any weights are allocated
         try (GptNeoModel model = source.model(); Arena host = Arena.ofShared()) {
             int v = model.config().vocabSize();

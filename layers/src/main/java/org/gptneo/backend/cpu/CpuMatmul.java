@@ -13,34 +13,49 @@ import org.gptneo.backend.MatmulShape;
 import org.gptneo.tensor.Tensor;
 
 /**
- * C = alpha·op(A)·op(B) + beta·C in the GotoBLAS way. A task owns a block of rows × NC columns of one
- * C matrix and walks K in slabs. For each slab it packs op(B) into NR-column micro-panels ([kc][NR])
- * and then, MC rows at a time, op(A) into MR-row micro-panels ([kc][MR]). Packing turns all four
- * transpose cases into the same contiguous loop: a register-blocked micro-kernel accumulates MR×NR
- * outputs with vector FMAs (A[i, k] broadcast, B[k, j .. j+NR) loaded as two vectors). Panels are
- * zero-padded and stores masked, so odd sizes need no special case.
+ * C = alpha·op(A)·op(B) + beta·C in the GotoBLAS way. K is walked in slabs; for each slab and each
+ * block of up to NB columns, all threads first pack op(B) together into NR-column micro-panels
+ * ([kc][NR], shared), then each task packs its own rows of op(A) into MR-row micro-panels ([kc][MR])
+ * and runs the register-blocked micro-kernel over them: MR×NR outputs accumulated with vector FMAs
+ * (A[i, k] broadcast, B[k, j .. j+NR) loaded as two vectors). Packing turns all four transpose cases
+ * into the same contiguous loop, panels are zero-padded and stores masked, so odd sizes need no
+ * special case. Each operand is packed about once per call: B once per slab, A once per slab and
+ * column block (more only when a few rows are split over threads by columns).
  */
 final class CpuMatmul {
     /** Micro-tile: MR rows × NR columns held in 2·MR vector registers. */
     private static final int MR = 6;
     private static final int NR = 2 * VL;
     /**
-     * Deepest slab of K. K is cut into equal slabs of at most KC; the packed A block (MC·KC floats)
-     * and B block (NC·KC) then stay in L2, and C is read and written once per slab.
+     * Deepest slab of K. K is cut into equal slabs of at most KC; an A micro-panel (MR·KC floats)
+     * then stays in L1 while the B micro-panels stream past it from L2.
      */
     private static final int KC = 512;
+    /** Most rows of A a task packs: its A block (MC·KC floats) stays in L2. */
     private static final int MC = 20 * MR;
+    /** Columns of B a task sweeps per A micro-panel: that part of the packed B block stays in L2. */
     private static final int NC = 8 * NR;
+    /** Columns of B packed together per slab: the shared packed block (NB·KC floats) stays in L3. */
+    private static final int NB = 64 * NR;
+
+    /** Depths of a transposed operand moved per pass: the rows written (DEPTHS·NR floats) stay in L1. */
+    private static final int DEPTHS = 64;
 
     /** The calling thread's buffers, reused across calls. */
     private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
 
     private static final class Buffers {
         final float[] packedA = new float[MC * KC];
-        final float[] packedB = new float[NC * KC];
+        /** The packed B block of the calls this thread makes, read by every thread of the call. */
+        float[] packedB = new float[0];
         final float[] tile = new float[MR * NR];
         /** One row of an operand on its way into a packed layout. */
         final float[] stage = new float[KC];
+
+        float[] packedB(int floats) {
+            if (packedB.length < floats) packedB = new float[floats];
+            return packedB;
+        }
     }
 
     private CpuMatmul() {}
@@ -64,56 +79,78 @@ final class CpuMatmul {
             CpuMatvec.multiply(pool, StoredRows.of(a), StoredRows.of(b), f32(c), s, alpha, beta);
             return;
         }
-        new Product(pool, StoredRows.of(a), transposeA, StoredRows.of(b), transposeB, f32(c), s, alpha, beta).run();
+        new Product(pool.over(a.data(), b.data(), c.data()), StoredRows.of(a), transposeA, StoredRows.of(b), transposeB,
+                f32(c), s, alpha, beta).run();
     }
 
-    /** One call's operands and geometry; {@link #task} computes one task's part of C. */
+    /** One call's operands and geometry. */
     private record Product(CpuParallel pool, StoredRows a, boolean transposeA, StoredRows b, boolean transposeB,
                            MemorySegment c, MatmulShape s, float alpha, float beta) {
 
         /**
-         * Tasks are NC-column strips of C cut into as few row ranges as keep every thread busy: a task
-         * packs each slab of B once for all its rows. Each C element is summed over k in the same order
-         * whatever the cut, so the result does not depend on the thread count.
+         * For each batch entry, column block and slab: pack the B block (threads share the panels),
+         * then compute row tasks × column ranges. There are at least two tasks per thread where the
+         * rows allow; a C element is summed over k in the same order whatever the cut, so the result
+         * does not depend on the thread count.
          */
         void run() {
-            int colBlocks = Math.ceilDiv(s.n(), NC);
-            long wantedTasks = 2L * pool.threads();
-            int rowBlocks = Math.clamp(Math.ceilDiv(wantedTasks, (long) s.batch() * colBlocks),
-                    1, Math.ceilDiv(s.m(), MR));
-            int rowsPerTask = Math.ceilDiv(Math.ceilDiv(s.m(), rowBlocks), MR) * MR;
+            int slab = Math.ceilDiv(s.k(), Math.ceilDiv(s.k(), KC));
+            int wanted = 2 * pool.threads();
+            int rowTasks = Math.clamp(Math.max(Math.ceilDiv(s.m(), MC), wanted), 1, Math.ceilDiv(s.m(), MR));
+            int rowsPerTask = Math.min(MC, Math.ceilDiv(Math.ceilDiv(s.m(), rowTasks), MR) * MR);
             int taskRows = Math.ceilDiv(s.m(), rowsPerTask);
-            long tasks = (long) s.batch() * taskRows * colBlocks;
-            long workPerTask = (long) Math.min(rowsPerTask, s.m()) * Math.min(NC, s.n()) * s.k();
-            pool.over(a.data(), b.data(), c).forRange(tasks, CpuParallel.grain(workPerTask), (from, to) -> {
-                Buffers buffers = BUFFERS.get();
-                for (long t = from; t < to; t++) {
-                    int p = (int) (t / ((long) taskRows * colBlocks));
-                    int rest = (int) (t % ((long) taskRows * colBlocks));
-                    int i0 = rest / colBlocks * rowsPerTask;
-                    task(p, i0, Math.min(rowsPerTask, s.m() - i0), rest % colBlocks * NC, buffers);
+            float[] packedB = BUFFERS.get().packedB(NB * slab);
+            for (int p = 0; p < s.batch(); p++) {
+                for (int jb = 0; jb < s.n(); jb += NB) {
+                    int nb = Math.min(NB, s.n() - jb);
+                    int panels = Math.ceilDiv(nb, NR);
+                    int colTasks = Math.clamp(Math.ceilDiv(wanted, taskRows), 1, panels);
+                    int panelsPerTask = Math.ceilDiv(panels, colTasks);
+                    for (int k0 = 0; k0 < s.k(); k0 += slab) {
+                        int kc = Math.min(slab, s.k() - k0), batchEntry = p, block = jb, depth = k0;
+                        float sliceBeta = k0 == 0 ? beta : 1f; // later slabs add onto the earlier ones
+                        pool.forRange(panels, CpuParallel.grain((long) NR * kc), (from, to) -> {
+                            float[] stage = BUFFERS.get().stage;
+                            for (long panel = from; panel < to; panel++) {
+                                packB(batchEntry, depth, kc, block + (int) panel * NR, Math.min(NR, nb - (int) panel * NR),
+                                        packedB, (int) panel * NR * kc, stage);
+                            }
+                        });
+                        long tasks = (long) taskRows * colTasks;
+                        long workPerTask = 2L * rowsPerTask * Math.min(nb, panelsPerTask * NR) * kc;
+                        pool.forRange(tasks, CpuParallel.grain(workPerTask), (from, to) -> {
+                            Buffers buffers = BUFFERS.get();
+                            for (long t = from; t < to; t++) {
+                                int i0 = (int) (t / colTasks) * rowsPerTask;
+                                int firstPanel = (int) (t % colTasks) * panelsPerTask;
+                                int lastPanel = Math.min(panels, firstPanel + panelsPerTask);
+                                if (firstPanel >= lastPanel) continue;
+                                task(batchEntry, i0, Math.min(rowsPerTask, s.m() - i0), depth, kc, packedB, block, nb,
+                                        firstPanel, lastPanel, sliceBeta, buffers);
+                            }
+                        });
+                    }
                 }
-            });
+            }
         }
 
-        /** C[p][i0 .. i0+rows, j0 .. j0+NC), clipped to the matrix. */
-        private void task(int p, int i0, int rows, int j0, Buffers buf) {
-            int nc = Math.min(NC, s.n() - j0);
-            long offA = p * s.strideA(), offB = p * s.strideB(), offC = p * s.strideC();
-            int slab = Math.ceilDiv(s.k(), Math.ceilDiv(s.k(), KC));
-            for (int k0 = 0; k0 < s.k(); k0 += slab) {
-                int kc = Math.min(slab, s.k() - k0);
-                packB(offB, k0, kc, j0, nc, buf.packedB, buf.stage);
-                float sliceBeta = k0 == 0 ? beta : 1f; // later slabs add onto the earlier ones
-                for (int ic = i0; ic < i0 + rows; ic += MC) {
-                    int mc = Math.min(MC, i0 + rows - ic);
-                    packA(offA, ic, mc, k0, kc, buf.packedA, buf.stage);
-                    for (int jr = 0; jr < nc; jr += NR) {
-                        for (int ir = 0; ir < mc; ir += MR) {
-                            microKernel(buf.packedA, ir * kc, buf.packedB, jr * kc, kc, buf.tile);
-                            update(buf.tile, c, offC + (long) (ic + ir) * s.n() + j0 + jr, s.n(),
-                                    Math.min(MR, mc - ir), Math.min(NR, nc - jr), alpha, sliceBeta);
-                        }
+        /**
+         * Adds slab [k0, k0 + kc) of C[p][i0 .. i0+rows, columns of B panels [firstPanel, lastPanel)
+         * of the block starting at column jb]: packs the rows of A, then sweeps the panels NC columns
+         * at a time so that part of packed B stays in L2 while each A micro-panel sits in L1.
+         */
+        private void task(int p, int i0, int rows, int k0, int kc, float[] packedB, int jb, int nb,
+                          int firstPanel, int lastPanel, float sliceBeta, Buffers buf) {
+            long offC = p * s.strideC();
+            packA(p * s.strideA(), i0, rows, k0, kc, buf.packedA, buf.stage);
+            for (int sweep = firstPanel; sweep < lastPanel; sweep += NC / NR) {
+                int sweepEnd = Math.min(lastPanel, sweep + NC / NR);
+                for (int ir = 0; ir < rows; ir += MR) {
+                    for (int panel = sweep; panel < sweepEnd; panel++) {
+                        int jr = panel * NR;
+                        microKernel(buf.packedA, ir * kc, packedB, jr * kc, kc, buf.tile);
+                        update(buf.tile, c, offC + (long) (i0 + ir) * s.n() + jb + jr, s.n(),
+                                Math.min(MR, rows - ir), Math.min(NR, nb - jr), alpha, sliceBeta);
                     }
                 }
             }
@@ -140,32 +177,32 @@ final class CpuMatmul {
             }
         }
 
-        /** bp [nc/NR panels][kc][NR] = op(B)[k0 .. k0+kc, j0 .. j0+nc), columns past the block zero. */
-        private void packB(long off, int k0, int kc, int j0, int nc, float[] bp, float[] stage) {
+        /** bp[at ..] = the [kc][NR] micro-panel of op(B)[p][k0 .. k0+kc, j0 .. j0+width), columns past width zero. */
+        private void packB(int p, int k0, int kc, int j0, int width, float[] bp, int at, float[] stage) {
+            long off = p * s.strideB();
             int n = s.n(), k = s.k();
-            for (int jr = 0; jr < nc; jr += NR) {
-                int panel = jr * kc, width = Math.min(NR, nc - jr);
-                if (!transposeB && !b.isF32()) { // B [K, N] in half precision: widen row pieces
-                    for (int kk = 0; kk < kc; kk++) {
-                        int at = panel + kk * NR;
-                        b.read(off + (long) (k0 + kk) * n + j0 + jr, bp, at, width);
-                        Arrays.fill(bp, at + width, at + NR, 0f);
+            if (!transposeB && !b.isF32()) { // B [K, N] in half precision: widen row pieces
+                for (int kk = 0; kk < kc; kk++) {
+                    int row = at + kk * NR;
+                    b.read(off + (long) (k0 + kk) * n + j0, bp, row, width);
+                    Arrays.fill(bp, row + width, row + NR, 0f);
+                }
+            } else if (!transposeB) { // B [K, N]: the panel's columns at one depth are contiguous
+                for (int kk = 0; kk < kc; kk++) {
+                    long src = (off + (long) (k0 + kk) * n + j0) * Float.BYTES;
+                    for (int j = 0; j < NR; j += VL) {
+                        VectorMask<Float> valid = F.indexInRange(j, width);
+                        FloatVector.fromMemorySegment(F, b.data(), src + (long) j * Float.BYTES, LE, valid)
+                                .intoArray(bp, at + kk * NR + j);
                     }
-                } else if (!transposeB) { // B [K, N]: the panel's columns at one depth are contiguous
-                    for (int kk = 0; kk < kc; kk++) {
-                        long src = (off + (long) (k0 + kk) * n + j0 + jr) * Float.BYTES;
-                        for (int j = 0; j < NR; j += VL) {
-                            VectorMask<Float> valid = F.indexInRange(j, width);
-                            FloatVector.fromMemorySegment(F, b.data(), src + (long) j * Float.BYTES, LE, valid)
-                                    .intoArray(bp, panel + kk * NR + j);
-                        }
-                    }
-                } else { // B [N, K]: column j of op(B) is row j of B
-                    if (width < NR) Arrays.fill(bp, panel, panel + NR * kc, 0f);
+                }
+            } else { // B [N, K]: column j of op(B) is row j of B; transposed DEPTHS at a time so writes stay in L1
+                if (width < NR) Arrays.fill(bp, at, at + NR * kc, 0f);
+                for (int d0 = 0; d0 < kc; d0 += DEPTHS) {
+                    int depths = Math.min(DEPTHS, kc - d0);
                     for (int col = 0; col < width; col++) {
-                        long src = off + (long) (j0 + jr + col) * k + k0;
-                        b.read(src, stage, 0, kc);
-                        for (int kk = 0; kk < kc; kk++) bp[panel + kk * NR + col] = stage[kk];
+                        b.read(off + (long) (j0 + col) * k + k0 + d0, stage, 0, depths);
+                        for (int kk = 0; kk < depths; kk++) bp[at + (d0 + kk) * NR + col] = stage[kk];
                     }
                 }
             }

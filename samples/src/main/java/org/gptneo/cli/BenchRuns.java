@@ -1,0 +1,87 @@
+package org.gptneo.cli;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.PrintWriter;
+import org.gptneo.backend.cpu.CpuBackend;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * What every {@code gptneo bench} measurement shares: the thread count, the number of timed runs,
+ * best-of timing and one JSON line per measurement. The best (shortest) run is reported because on a
+ * shared machine every disturbance only ever adds time.
+ */
+final class BenchRuns {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Spec(Spec.Target.MIXEE)
+    CommandSpec spec;
+
+    @Option(names = "--threads", paramLabel = "N",
+            description = "Threads of the CPU backend (default: the available processors).")
+    Integer threads;
+
+    @Option(names = "--runs", paramLabel = "R", defaultValue = "3",
+            description = "Timed runs after one warm-up run; the best is reported (default ${DEFAULT-VALUE}).")
+    int runs;
+
+    /** Checks --threads and --runs: a usage error naming the option otherwise. */
+    void validate() {
+        require(runs >= 1, "--runs must be ≥ 1, got " + runs);
+        require(threads == null || threads >= 1, "--threads must be ≥ 1, got " + threads);
+    }
+
+    int threads() {
+        return threads != null ? threads : Runtime.getRuntime().availableProcessors();
+    }
+
+    /** A CPU backend on {@link #threads()} threads: the caller closes it. */
+    CpuBackend backend() {
+        return new CpuBackend(threads());
+    }
+
+    /** Milliseconds of the fastest of {@link #runs} runs of {@code work}, after one warm-up run. */
+    double bestMs(Runnable work) {
+        work.run();
+        double best = Double.POSITIVE_INFINITY;
+        for (int i = 0; i < runs; i++) {
+            long start = System.nanoTime();
+            work.run();
+            best = Math.min(best, (System.nanoTime() - start) / 1e6);
+        }
+        return best;
+    }
+
+    /** A new JSON line for measurement {@code what}, with the thread count. */
+    ObjectNode line(String what) {
+        ObjectNode json = JSON.createObjectNode();
+        json.put("what", what);
+        json.put("threads", threads());
+        return json;
+    }
+
+    void print(ObjectNode json) {
+        PrintWriter out = spec.commandLine().getOut();
+        try {
+            out.println(JSON.writeValueAsString(json));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+        out.flush();
+    }
+
+    void require(boolean ok, String message) {
+        if (!ok) {
+            throw new ParameterException(spec.commandLine(), message);
+        }
+    }
+
+    static double round(double x, int digits) {
+        double scale = Math.pow(10, digits);
+        return Math.round(x * scale) / scale;
+    }
+}
