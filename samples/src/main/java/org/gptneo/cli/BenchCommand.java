@@ -29,7 +29,8 @@ import picocli.CommandLine.Spec;
  * backward), a forward pass and cached generation on random ids, medians after warm-up, as one JSON object.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        subcommands = {BenchPrefillCommand.class, BenchDecodeCommand.class, BenchTrainCommand.class, BenchGemmCommand.class},
+        subcommands = {BenchPrefillCommand.class, BenchDecodeCommand.class, BenchTrainCommand.class, BenchGemmCommand.class,
+            BenchCurveCommand.class},
         description = {
             "Time a training step, a forward pass and KV-cache generation on the default backend;",
             "or, with a subcommand, one measurement: prefill, decode, train or gemm (see their --help).",

@@ -81,6 +81,22 @@ class BenchMeasurementsTest {
     }
 
     @Test
+    void curveMeasuresEveryLengthForEachLayoutAndDrawsThem() throws Exception {
+        Path plots = dir.resolve("plots");
+        List<JsonNode> lines = lines(Cli.run("bench", "curve", "--config", TinyModelFile.write(dir).toString(),
+                "--tokens", "4,16", "--runs", "1", "--plot", plots.toString()));
+        assertThat(lines).filteredOn(n -> n.get("what").asText().equals("curve_prefill"))
+                .extracting(n -> n.get("layout").asText() + "@" + n.get("tokens").asInt())
+                .containsExactly("model@4", "model@16", "global@4", "global@16", "local@4", "local@16");
+        assertThat(lines).filteredOn(n -> n.get("what").asText().equals("curve_decode"))
+                .extracting(n -> n.get("cache").asInt()).containsExactly(4, 16);
+        // activations grow with T
+        assertThat(lines.get(1).get("peak_activation_mib").asDouble()).isGreaterThan(lines.get(0).get("peak_activation_mib").asDouble());
+        assertThat(plots.resolve("prefill-cost.png")).isNotEmptyFile();
+        assertThat(plots.resolve("decode-cost.png")).isNotEmptyFile();
+    }
+
+    @Test
     void badOptionsAreOneLineUsageErrors() {
         String config = TinyModelFile.write(dir).toString();
         assertUsageError(List.of("bench", "prefill", "--config", config, "--tokens", "33"),
