@@ -1,7 +1,6 @@
 package org.gptneo.backend.cpu;
 
 import static org.gptneo.backend.cpu.CpuVectors.F;
-import static org.gptneo.backend.cpu.CpuVectors.LE;
 import static org.gptneo.backend.cpu.CpuVectors.VL;
 
 import java.lang.foreign.MemorySegment;
@@ -9,14 +8,42 @@ import jdk.incubator.vector.FloatVector;
 import org.gptneo.backend.MatmulShape;
 
 /**
- * C = alpha·A·Bᵀ + beta·C for a few rows of A: one token's activations times a weight matrix
+ * C = alpha·A·Bᵀ + beta·C for a few rows of A: the activations of a few tokens times a weight matrix
  * [out, in] during generation. Every output is a dot product of two contiguous rows, so the weights
- * are streamed once, straight from memory, with no packing (which {@link CpuMatmul} needs to reuse
- * B across many rows, and which would cost more than the product here).
+ * are streamed once, straight from memory, with no packing (which {@link CpuMatmul} needs to reuse B
+ * across many rows, and which would cost more than the product here). Weight rows are taken
+ * {@link #ROWS} at a time and widened to floats into a per-thread buffer that stays in L1 (whatever
+ * their dtype: one kernel serves them all); their dot products with one activation row run as
+ * independent FMA chains, four activation rows at a time where there are four. Each output is summed
+ * in the same order whichever kernel computes it, so a token's result does not depend on the others
+ * in the batch.
  */
 final class CpuMatvec {
-    /** Up to this many rows of A, a dot product per output beats packing. */
-    static final int MAX_ROWS = 4;
+    /** Up to this many rows of A, dot products beat packing. */
+    static final int MAX_ROWS = 8;
+    /** Weight rows per pass. */
+    private static final int ROWS = 4;
+
+    /** Per thread: the activation rows of the current batch entry, one group of weight rows, its dot products. */
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    private static final class Scratch {
+        float[] activations = new float[0];
+        float[] weightRows = new float[0];
+        final float[] dots = new float[4 * ROWS];
+        /** The lanes of each accumulator of {@link #dots4x4}, apart so that their sums overlap. */
+        final float[] lanes = new float[4 * ROWS * VL];
+
+        float[] activations(int floats) {
+            if (activations.length < floats) activations = new float[floats];
+            return activations;
+        }
+
+        float[] weightRows(int floats) {
+            if (weightRows.length < floats) weightRows = new float[floats];
+            return weightRows;
+        }
+    }
 
     private CpuMatvec() {}
 
@@ -24,54 +51,120 @@ final class CpuMatvec {
         return !transposeA && transposeB && s.m() <= MAX_ROWS;
     }
 
-    /** A [batch][m, k] (row-major), B [batch][n, k], C [batch][m, n]; items are the (batch, j) columns of C. */
+    /** A [batch][m, k] (row-major), B [batch][n, k], C [batch][m, n]; items are (batch, group of ROWS columns of C). */
     static void multiply(CpuParallel pool, StoredRows a, StoredRows b, MemorySegment c, MatmulShape s, float alpha, float beta) {
         int m = s.m(), n = s.n(), k = s.k();
-        long items = (long) s.batch() * n;
-        pool.over(a.data(), b.data(), c).forRange(items, CpuParallel.grain(2L * m * k), (from, to) -> {
-            float[] aRows = new float[m * k];      // op(A) of the current batch entry
-            float[] bRow = b.isF32() ? null : new float[k];
+        int groups = Math.ceilDiv(n, ROWS);
+        long items = (long) s.batch() * groups;
+        pool.over(a.data(), b.data(), c).forRange(items, CpuParallel.grain(2L * m * k * ROWS), (from, to) -> {
+            Scratch scratch = SCRATCH.get();
+            float[] x = scratch.activations(m * k); // op(A) of the current batch entry, [m, k]
+            float[] w = scratch.weightRows(ROWS * k); // B[p][j0 .. j0 + count), [ROWS, k]; rows past count are stale
             long loadedBatch = -1;
-            for (long item = from; item < to; item++) { // C[p][:, j]
-                long p = item / n;
-                int j = (int) (item % n);
+            for (long item = from; item < to; item++) {
+                long p = item / groups;
+                int j0 = (int) (item % groups) * ROWS, count = Math.min(ROWS, n - j0);
                 if (p != loadedBatch) {
-                    a.read(p * s.strideA(), aRows, 0, m * k);
+                    a.read(p * s.strideA(), x, 0, m * k);
                     loadedBatch = p;
                 }
-                long bAt = p * s.strideB() + (long) j * k;
-                if (bRow != null) b.read(bAt, bRow, 0, k);
-                for (int i = 0; i < m; i++) {
-                    float dot = bRow == null ? dot(aRows, i * k, b.data(), bAt, k) : dot(aRows, i * k, bRow, k);
-                    long ci = p * s.strideC() + (long) i * n + j;
-                    float old = beta == 0f ? 0f : beta * CpuVectors.get(c, ci);
-                    CpuVectors.set(c, ci, alpha * dot + old);
+                b.read(p * s.strideB() + (long) j0 * k, w, 0, count * k);
+                long c0 = p * s.strideC() + j0; // C[p][0, j0]
+                int i = 0;
+                for (; i + 4 <= m; i += 4) {
+                    dots4x4(x, i * k, w, k, scratch);
+                    for (int r = 0; r < 4; r++) store(c, c0 + (long) (i + r) * n, scratch.dots, r * ROWS, count, alpha, beta);
+                }
+                for (; i < m; i++) {
+                    dots1x4(x, i * k, w, k, scratch);
+                    store(c, c0 + (long) i * n, scratch.dots, 0, count, alpha, beta);
                 }
             }
         });
     }
 
-    /** Σ x[xAt + i]·y[yAt + i] for i < k, y read from memory. */
-    private static float dot(float[] x, int xAt, MemorySegment y, long yAt, int k) {
-        FloatVector acc = FloatVector.zero(F);
-        int i = 0;
-        for (int end = CpuVectors.bound(k, VL); i < end; i += VL) {
-            acc = FloatVector.fromArray(F, x, xAt + i).fma(FloatVector.fromMemorySegment(F, y, (yAt + i) * Float.BYTES, LE), acc);
+    /** dots[r] = Σ x[xAt + t]·w[r·k + t] for t < k and r < 4. */
+    private static void dots1x4(float[] x, int xAt, float[] w, int k, Scratch scratch) {
+        FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
+        int t = 0;
+        for (int end = CpuVectors.bound(k, VL); t < end; t += VL) {
+            FloatVector xv = FloatVector.fromArray(F, x, xAt + t);
+            s0 = FloatVector.fromArray(F, w, t).fma(xv, s0);
+            s1 = FloatVector.fromArray(F, w, k + t).fma(xv, s1);
+            s2 = FloatVector.fromArray(F, w, 2 * k + t).fma(xv, s2);
+            s3 = FloatVector.fromArray(F, w, 3 * k + t).fma(xv, s3);
         }
-        float sum = Lanes.sum(acc);
-        for (; i < k; i++) sum += x[xAt + i] * CpuVectors.get(y, yAt + i);
+        float[] dots = scratch.dots, lanes = scratch.lanes;
+        dots[0] = sum(s0, lanes, 0) + tail(x, xAt, w, 0, t, k);
+        dots[1] = sum(s1, lanes, 1) + tail(x, xAt, w, k, t, k);
+        dots[2] = sum(s2, lanes, 2) + tail(x, xAt, w, 2 * k, t, k);
+        dots[3] = sum(s3, lanes, 3) + tail(x, xAt, w, 3 * k, t, k);
+    }
+
+    /**
+     * As {@link #dots1x4} for four activation rows at once (x rows at xAt + a·k): each weight vector
+     * loaded is used four times, so batched decoding is not bound by loads. dots[a·ROWS + r].
+     */
+    private static void dots4x4(float[] x, int xAt, float[] w, int k, Scratch scratch) {
+        FloatVector s00 = FloatVector.zero(F), s01 = s00, s02 = s00, s03 = s00, s10 = s00, s11 = s00, s12 = s00, s13 = s00,
+                s20 = s00, s21 = s00, s22 = s00, s23 = s00, s30 = s00, s31 = s00, s32 = s00, s33 = s00;
+        int x1 = xAt + k, x2 = xAt + 2 * k, x3 = xAt + 3 * k;
+        int t = 0;
+        for (int end = CpuVectors.bound(k, VL); t < end; t += VL) {
+            FloatVector w0 = FloatVector.fromArray(F, w, t), w1 = FloatVector.fromArray(F, w, k + t);
+            FloatVector w2 = FloatVector.fromArray(F, w, 2 * k + t), w3 = FloatVector.fromArray(F, w, 3 * k + t);
+            FloatVector xv = FloatVector.fromArray(F, x, xAt + t);
+            s00 = w0.fma(xv, s00); s01 = w1.fma(xv, s01); s02 = w2.fma(xv, s02); s03 = w3.fma(xv, s03);
+            xv = FloatVector.fromArray(F, x, x1 + t);
+            s10 = w0.fma(xv, s10); s11 = w1.fma(xv, s11); s12 = w2.fma(xv, s12); s13 = w3.fma(xv, s13);
+            xv = FloatVector.fromArray(F, x, x2 + t);
+            s20 = w0.fma(xv, s20); s21 = w1.fma(xv, s21); s22 = w2.fma(xv, s22); s23 = w3.fma(xv, s23);
+            xv = FloatVector.fromArray(F, x, x3 + t);
+            s30 = w0.fma(xv, s30); s31 = w1.fma(xv, s31); s32 = w2.fma(xv, s32); s33 = w3.fma(xv, s33);
+        }
+        float[] dots = scratch.dots, lanes = scratch.lanes;
+        dots[0] = sum(s00, lanes, 0) + tail(x, xAt, w, 0, t, k);
+        dots[1] = sum(s01, lanes, 1) + tail(x, xAt, w, k, t, k);
+        dots[2] = sum(s02, lanes, 2) + tail(x, xAt, w, 2 * k, t, k);
+        dots[3] = sum(s03, lanes, 3) + tail(x, xAt, w, 3 * k, t, k);
+        dots[4] = sum(s10, lanes, 4) + tail(x, x1, w, 0, t, k);
+        dots[5] = sum(s11, lanes, 5) + tail(x, x1, w, k, t, k);
+        dots[6] = sum(s12, lanes, 6) + tail(x, x1, w, 2 * k, t, k);
+        dots[7] = sum(s13, lanes, 7) + tail(x, x1, w, 3 * k, t, k);
+        dots[8] = sum(s20, lanes, 8) + tail(x, x2, w, 0, t, k);
+        dots[9] = sum(s21, lanes, 9) + tail(x, x2, w, k, t, k);
+        dots[10] = sum(s22, lanes, 10) + tail(x, x2, w, 2 * k, t, k);
+        dots[11] = sum(s23, lanes, 11) + tail(x, x2, w, 3 * k, t, k);
+        dots[12] = sum(s30, lanes, 12) + tail(x, x3, w, 0, t, k);
+        dots[13] = sum(s31, lanes, 13) + tail(x, x3, w, k, t, k);
+        dots[14] = sum(s32, lanes, 14) + tail(x, x3, w, 2 * k, t, k);
+        dots[15] = sum(s33, lanes, 15) + tail(x, x3, w, 3 * k, t, k);
+    }
+
+    /**
+     * Σ lanes of v in lane order, as {@link Lanes#sum}, through slot {@code slot} of a reused array
+     * (each accumulator has its own slot, so the sums do not wait on each other's stores).
+     */
+    private static float sum(FloatVector v, float[] lanes, int slot) {
+        int at = slot * VL;
+        v.intoArray(lanes, at);
+        float total = 0f;
+        for (int l = 0; l < VL; l++) total += lanes[at + l];
+        return total;
+    }
+
+    /** Σ x[xAt + t]·w[row + t] for from ≤ t < k: what the vector loop left. */
+    private static float tail(float[] x, int xAt, float[] w, int row, int from, int k) {
+        float sum = 0f;
+        for (int t = from; t < k; t++) sum += x[xAt + t] * w[row + t];
         return sum;
     }
 
-    /** Σ x[xAt + i]·y[i] for i < k. */
-    private static float dot(float[] x, int xAt, float[] y, int k) {
-        FloatVector acc = FloatVector.zero(F);
-        int i = 0;
-        for (int end = CpuVectors.bound(k, VL); i < end; i += VL) {
-            acc = FloatVector.fromArray(F, x, xAt + i).fma(FloatVector.fromArray(F, y, i), acc);
+    /** C[ci .. ci + count) = alpha·dots[at ..] + beta·C. */
+    private static void store(MemorySegment c, long ci, float[] dots, int at, int count, float alpha, float beta) {
+        for (int r = 0; r < count; r++) {
+            float old = beta == 0f ? 0f : beta * CpuVectors.get(c, ci + r);
+            CpuVectors.set(c, ci + r, alpha * dots[at + r] + old);
         }
-        float sum = Lanes.sum(acc);
-        for (; i < k; i++) sum += x[xAt + i] * y[i];
-        return sum;
     }
 }

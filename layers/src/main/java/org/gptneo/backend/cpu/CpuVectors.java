@@ -5,6 +5,8 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -21,6 +23,11 @@ final class CpuVectors {
             VectorSpecies.of(float.class, VectorShape.forBitSize(D.vectorBitSize() / 2));
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
+    static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
+    /** VL shorts (BF16 values on their way to floats) and VL ints. */
+    private static final VectorSpecies<Short> S_HALF =
+            VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
+    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
 
     private CpuVectors() {}
 
@@ -37,6 +44,13 @@ final class CpuVectors {
 
     static FloatVector load(MemorySegment s, long index) {
         return FloatVector.fromMemorySegment(F, s, index * Float.BYTES, LE);
+    }
+
+    /** VL BF16 values from {@code index} (counted in BF16 elements), widened exactly: a BF16 is a float's high half. */
+    static FloatVector loadBF16(MemorySegment s, long index) {
+        IntVector wide = (IntVector) ShortVector.fromMemorySegment(S_HALF, s, index * Short.BYTES, LE)
+                .convertShape(VectorOperators.S2I, I, 0);
+        return wide.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
     }
 
     static void store(FloatVector v, MemorySegment s, long index) {

@@ -31,7 +31,11 @@ record StoredRows(MemorySegment data, DType dtype) {
         switch (dtype) {
             case F32 -> MemorySegment.copy(data, FLOAT, from * Float.BYTES, dst, at, count);
             case BF16 -> {
-                for (int i = 0; i < count; i++) dst[at + i] = HalfFloats.bf16ToFloat(data.getAtIndex(SHORT, from + i));
+                int i = 0;
+                for (int end = CpuVectors.bound(count, CpuVectors.VL); i < end; i += CpuVectors.VL) {
+                    CpuVectors.loadBF16(data, from + i).intoArray(dst, at + i);
+                }
+                for (; i < count; i++) dst[at + i] = HalfFloats.bf16ToFloat(data.getAtIndex(SHORT, from + i));
             }
             case F16 -> {
                 for (int i = 0; i < count; i++) dst[at + i] = HalfFloats.f16ToFloat(data.getAtIndex(SHORT, from + i));

@@ -16,11 +16,12 @@ final class MatmulCases {
 
     /**
      * {M, N, K}: odd sizes, ones big enough to be split over threads, and ones past the CPU kernel's
-     * blocking: K over two slabs, M over several row blocks, N over two packed column blocks.
+     * blocking: K over two slabs, M over several row blocks, N over two packed column blocks; and
+     * few-row products (the matrix-vector path) with ragged weight-row groups.
      */
     private static final int[][] SIZES = {
         {1, 1, 1}, {3, 7, 17}, {2, 70, 131}, {4, 5, 64}, {17, 33, 7}, {65, 3, 33}, {33, 130, 65}, {250, 300, 9}, {20, 40, 600},
-        {125, 40, 515}, {7, 2085, 33}
+        {125, 40, 515}, {7, 2085, 33}, {1, 203, 769}, {8, 9, 47}
     };
     /** {alpha, beta}: beta = 0 must ignore C, even NaN. */
     private static final float[][] ALPHA_BETA = {{1f, 0f}, {0.5f, -1.5f}, {-2f, 1f}};
