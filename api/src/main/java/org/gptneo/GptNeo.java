@@ -59,8 +59,8 @@ public final class GptNeo {
 
     /**
      * Loads a Hugging Face model folder with explicit options: {@code LoadOptions.training()} for
-     * writable F32 weights to fine-tune, {@code LoadOptions.defaults().withDtype(DType.BF16)} to keep
-     * weight matrices in BF16 for inference.
+     * writable F32 weights to fine-tune, {@code LoadOptions.defaults().withDtype(DType.BF16)} (or
+     * {@code DType.Q8}, 8-bit blocks) to keep weight matrices in less memory for inference.
      */
     public static GptNeoModel load(Path dir, LoadOptions options) {
         Backend backend = Backends.defaultBackend();

@@ -113,6 +113,8 @@ public final class HfCheckpoint {
                 if (view != null) {
                     host = view.reshape(e.getValue());
                     sourceKept = true;
+                } else if (wanted == DType.Q8) {
+                    host = quantized(source, name, e.getValue(), arena);
                 } else {
                     host = Tensor.allocate(arena, wanted, e.getValue());
                     source.copyInto(name, host);
@@ -226,6 +228,24 @@ public final class HfCheckpoint {
     /** Writes config.json and one F32 model.safetensors into {@code dir} (created if needed), crash-safely. */
     public static void save(GptNeoModel model, Path dir) {
         save(model, dir, SaveOptions.unsharded());
+    }
+
+    /**
+     * Tensor {@code name} quantized to Q8 in {@code arena}: straight from the file where it is stored
+     * F32 and can be mapped, else through an F32 copy of that tensor alone.
+     */
+    private static Tensor quantized(WeightSource source, String name, int[] shape, Arena arena) {
+        try (Arena staging = Arena.ofConfined()) {
+            Tensor f32 = source.dtypeName(name).equals("F32") ? source.view(name) : null;
+            if (f32 == null) {
+                f32 = Tensor.allocate(staging, DType.F32, shape);
+                source.copyInto(name, f32);
+            }
+            return f32.reshape(shape).to(arena, DType.Q8);
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointException(source.fileOf(name) + ": tensor '" + printable(name) + "' cannot be stored as Q8: "
+                    + e.getMessage());
+        }
     }
 
     /**

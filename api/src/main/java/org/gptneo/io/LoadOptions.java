@@ -8,22 +8,27 @@ import org.gptneo.tensor.DType;
  * weights in memory.
  *
  * <ul>
- *   <li>{@code dtype}: F32 (default) or BF16, the dtype of the weight matrices and embeddings in
- *       memory. Vectors (biases, LayerNorm) are always F32.</li>
+ *   <li>{@code dtype}: F32 (default), BF16 or Q8, the dtype of the weight matrices and embeddings in
+ *       memory. Vectors (biases, LayerNorm) are always F32. Q8 (8-bit blocks with F32 scales,
+ *       {@link org.gptneo.tensor.Q8Blocks}) is quantized on load, one tensor at a time, and is for
+ *       inference only: it cannot be writable.</li>
  *   <li>{@code writable}: false (default) for inference: matrices whose stored dtype equals
  *       {@code dtype} in a safetensors checkpoint are used zero-copy, as read-only views of the
  *       memory-mapped file, which stays open until the model is closed. true: every parameter is a
  *       fresh off-heap copy that may be trained, and no file stays open.</li>
  * </ul>
  *
- * @param dtype    F32 or BF16
+ * @param dtype    F32, BF16 or Q8
  * @param writable whether every parameter must be an independent, writable copy
  */
 public record LoadOptions(DType dtype, boolean writable) {
     public LoadOptions {
         Objects.requireNonNull(dtype, "dtype");
-        if (dtype != DType.F32 && dtype != DType.BF16) {
-            throw new IllegalArgumentException("weights load as F32 or BF16, not " + dtype);
+        if (dtype != DType.F32 && dtype != DType.BF16 && dtype != DType.Q8) {
+            throw new IllegalArgumentException("weights load as F32, BF16 or Q8, not " + dtype);
+        }
+        if (dtype == DType.Q8 && writable) {
+            throw new IllegalArgumentException("Q8 weights are for inference: they cannot be loaded writable (to train, load F32)");
         }
     }
 

@@ -71,7 +71,7 @@ public interface Backend extends AutoCloseable {
      * A [..., M, K] (or [..., K, M] when transposed), B [..., K, N] (or [..., N, K]), C [..., M, N].
      * Leading dimensions are batch dimensions and must match C's; A or B may instead be rank 2 and
      * is then shared by every batch entry. With beta = 0, C's old contents are ignored (even NaN).
-     * A and B may be stored in BF16 or F16 (weights kept in half precision for inference): they are
+     * A and B may be stored in BF16, F16 or Q8 (weights kept in less precision for inference): they are
      * widened exactly and the product is computed in F32. C is F32.
      */
     void matmul(Tensor a, boolean transposeA, Tensor b, boolean transposeB, Tensor c, float alpha, float beta);
@@ -161,7 +161,7 @@ public interface Backend extends AutoCloseable {
     /** dScores += probs ⊙ (dProbs − Σ_j probs·dProbs) row by row (masked entries have probs 0). */
     void softmaxBackward(Tensor probs, Tensor dProbs, Tensor dScores);
 
-    /** out [N, C] = table [V, C] (F32, BF16 or F16) rows picked by ids [N] (I32, each in [0, V)), as F32. */
+    /** out [N, C] = table [V, C] (F32, BF16, F16 or Q8) rows picked by ids [N] (I32, each in [0, V)), as F32. */
     void embedding(Tensor table, Tensor ids, Tensor out);
 
     /** dTable [V, C] += dOut [N, C] scattered to the rows named by ids [N]. */

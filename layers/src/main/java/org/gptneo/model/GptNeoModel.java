@@ -171,7 +171,7 @@ public final class GptNeoModel implements AutoCloseable {
     /**
      * A model over existing parameter tensors of {@code backend} (for example views of a
      * memory-mapped checkpoint), used as they are: no copy. Every parameter must be present with
-     * its configured shape; weight matrices and embeddings may be F32, BF16 or F16, vectors (biases,
+     * its configured shape; weight matrices and embeddings may be F32, BF16, F16 or Q8, vectors (biases,
      * LayerNorm) must be F32. {@code storage} (may be null) is closed with the model: it owns the
      * tensors' memory.
      */

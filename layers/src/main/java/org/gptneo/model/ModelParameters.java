@@ -70,7 +70,7 @@ final class ModelParameters {
 
     /**
      * Existing tensors of the backend (a loaded checkpoint, possibly mapped read-only), used as
-     * they are. Weight matrices and embeddings may be F32, BF16 or F16; vectors must be F32.
+     * they are. Weight matrices and embeddings may be F32, BF16, F16 or Q8; vectors must be F32.
      */
     static final class FromTensors implements ParameterSource {
         private final Map<String, Tensor> tensors;
@@ -87,10 +87,10 @@ final class ModelParameters {
             if (t == null) {
                 throw new IllegalArgumentException("missing parameter '" + name + "'");
             }
-            boolean half = t.dtype() == DType.BF16 || t.dtype() == DType.F16;
-            if (!Arrays.equals(t.shape(), shape) || !(t.dtype() == DType.F32 || halfPrecisionAllowed && half)) {
+            boolean storage = t.dtype() == DType.BF16 || t.dtype() == DType.F16 || t.dtype() == DType.Q8;
+            if (!Arrays.equals(t.shape(), shape) || !(t.dtype() == DType.F32 || halfPrecisionAllowed && storage)) {
                 throw new IllegalArgumentException("parameter '" + name + "' is " + t + ", expected F32"
-                        + (halfPrecisionAllowed ? " (or BF16/F16) " : " ") + Arrays.toString(shape));
+                        + (halfPrecisionAllowed ? " (or BF16/F16/Q8) " : " ") + Arrays.toString(shape));
             }
             return Parameter.of(name, Var.parameter(t, gradients));
         }

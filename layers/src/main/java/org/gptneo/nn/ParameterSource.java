@@ -20,7 +20,7 @@ public interface ParameterSource {
     /**
      * The parameter {@code name} of this shape.
      *
-     * @param halfPrecisionAllowed whether it may be stored in BF16/F16 (weight matrices and
+     * @param halfPrecisionAllowed whether it may be stored in BF16/F16/Q8 (weight matrices and
      *                             embeddings may, vectors may not)
      */
     Parameter take(String name, int[] shape, Init init, boolean halfPrecisionAllowed);

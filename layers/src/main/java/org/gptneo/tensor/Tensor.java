@@ -64,23 +64,23 @@ public final class Tensor implements AutoCloseable {
 
     /** A zero-filled tensor whose memory belongs to {@code arena}. */
     public static Tensor allocate(Arena arena, DType dtype, int... shape) {
-        int[] dims = checkedShape(shape);
-        MemorySegment data = arena.allocate(Math.max(1, elementCount(dims) * dtype.byteSize()), ALIGNMENT);
-        return new Tensor(dtype, dims, data.asSlice(0, elementCount(dims) * dtype.byteSize()), null);
+        int[] dims = checkedShape(dtype, shape);
+        MemorySegment data = arena.allocate(Math.max(1, dtype.bytes(elementCount(dims))), ALIGNMENT);
+        return new Tensor(dtype, dims, data.asSlice(0, dtype.bytes(elementCount(dims))), null);
     }
 
     /** A zero-filled tensor that owns its memory: free it with {@link #close()}. */
     public static Tensor allocate(DType dtype, int... shape) {
         Arena arena = Arena.ofShared();
-        int[] dims = checkedShape(shape);
-        MemorySegment data = arena.allocate(Math.max(1, elementCount(dims) * dtype.byteSize()), ALIGNMENT);
-        return new Tensor(dtype, dims, data.asSlice(0, elementCount(dims) * dtype.byteSize()), arena);
+        int[] dims = checkedShape(dtype, shape);
+        MemorySegment data = arena.allocate(Math.max(1, dtype.bytes(elementCount(dims))), ALIGNMENT);
+        return new Tensor(dtype, dims, data.asSlice(0, dtype.bytes(elementCount(dims))), arena);
     }
 
     /** A tensor over existing memory (a memory-mapped file, say), which must outlive it. */
     public static Tensor wrap(MemorySegment data, DType dtype, int... shape) {
-        int[] dims = checkedShape(shape);
-        long bytes = elementCount(dims) * dtype.byteSize();
+        int[] dims = checkedShape(dtype, shape);
+        long bytes = dtype.bytes(elementCount(dims));
         if (data.byteSize() != bytes) {
             throw new IllegalArgumentException("segment of " + data.byteSize() + " bytes cannot hold "
                     + dtype + Arrays.toString(dims) + " (" + bytes + " bytes)");
@@ -180,6 +180,7 @@ public final class Tensor implements AutoCloseable {
             case F32 -> data.getAtIndex(FLOAT, at);
             case BF16 -> HalfFloats.bf16ToFloat(data.getAtIndex(SHORT, at));
             case F16 -> HalfFloats.f16ToFloat(data.getAtIndex(SHORT, at));
+            case Q8 -> Q8Blocks.get(data, at);
             case I32 -> data.getAtIndex(INT, at);
         };
     }
@@ -191,6 +192,7 @@ public final class Tensor implements AutoCloseable {
             case F32 -> data.setAtIndex(FLOAT, at, value);
             case BF16 -> data.setAtIndex(SHORT, at, HalfFloats.floatToBf16(value));
             case F16 -> data.setAtIndex(SHORT, at, HalfFloats.floatToF16(value));
+            case Q8 -> throw new IllegalStateException("Q8 elements are written a block at a time: convert a whole tensor with to(arena, DType.Q8)");
             case I32 -> throw new IllegalStateException("setFloat on an I32 tensor");
         }
     }
@@ -250,7 +252,10 @@ public final class Tensor implements AutoCloseable {
         }
     }
 
-    /** Copies every element of {@code source}, which must have the same element count, converting dtypes. */
+    /**
+     * Copies every element of {@code source}, which must have the same element count, converting
+     * dtypes (into Q8: quantizing block by block, see {@link Q8Blocks}).
+     */
     public void copyFrom(Tensor source) {
         if (source.size() != size()) {
             throw new IllegalArgumentException("cannot copy " + source + " into " + this);
@@ -259,6 +264,8 @@ public final class Tensor implements AutoCloseable {
         source.requireHost();
         if (source.dtype == dtype && isContiguous() && source.isContiguous()) {
             MemorySegment.copy(source.data, 0, data, 0, data.byteSize());
+        } else if (dtype == DType.Q8) {
+            quantizeFrom(source);
         } else {
             for (long i = 0, n = size(); i < n; i++) {
                 setFloat(i, source.getFloat(i));
@@ -266,7 +273,22 @@ public final class Tensor implements AutoCloseable {
         }
     }
 
-    /** A copy in {@code arena} converted to {@code target} (F32, F16 or BF16). */
+    /** Fills this dense Q8 tensor from {@code source}, one block of floats at a time. */
+    private void quantizeFrom(Tensor source) {
+        float[] block = new float[Q8Blocks.BLOCK];
+        boolean bulk = source.dtype == DType.F32 && source.isContiguous();
+        for (long b = 0, blocks = size() / Q8Blocks.BLOCK; b < blocks; b++) {
+            long first = b * Q8Blocks.BLOCK;
+            if (bulk) {
+                MemorySegment.copy(source.data, FLOAT, first * Float.BYTES, block, 0, Q8Blocks.BLOCK);
+            } else {
+                for (int i = 0; i < Q8Blocks.BLOCK; i++) block[i] = source.getFloat(first + i);
+            }
+            Q8Blocks.quantizeFast(block, 0, data, b);
+        }
+    }
+
+    /** A copy in {@code arena} converted to {@code target} (F32, F16, BF16 or Q8). */
     public Tensor to(Arena arena, DType target) {
         Tensor out = allocate(arena, target, shape);
         out.copyFrom(this);
@@ -289,7 +311,7 @@ public final class Tensor implements AutoCloseable {
         if (infer >= 0 && known > 0) {
             dims[infer] = Math.toIntExact(size() / known);
         }
-        if (elementCount(checkedShape(dims)) != size()) {
+        if (elementCount(checkedShape(dtype, dims)) != size()) {
             throw new IllegalArgumentException("cannot reshape " + this + " to " + Arrays.toString(newShape));
         }
         if (!isContiguous()) {
@@ -305,6 +327,9 @@ public final class Tensor implements AutoCloseable {
         }
         if (!isContiguous()) {
             return slice(0, from, to);
+        }
+        if (dtype == DType.Q8 && rank() == 1) {
+            throw new IllegalArgumentException("a Q8 vector is one run of blocks: its elements cannot be cut apart: " + this);
         }
         int[] dims = shape.clone();
         dims[0] = to - from;
@@ -323,6 +348,9 @@ public final class Tensor implements AutoCloseable {
         }
         int[] dims = shape.clone();
         dims[d] = to - from;
+        if (dtype == DType.Q8) {
+            throw new IllegalArgumentException("Q8 tensors are cut into whole rows only (rows(from, to)), not sliced: " + this);
+        }
         long es = dtype.byteSize();
         if (elementCount(dims) == 0) {
             return new Tensor(dtype, dims, strides, data.asSlice(0, 0), device, null);
@@ -398,6 +426,16 @@ public final class Tensor implements AutoCloseable {
             }
         }
         return shape.clone();
+    }
+
+    /** As {@link #checkedShape(int[])}, and for Q8 a last dimension of whole blocks. */
+    private static int[] checkedShape(DType dtype, int[] shape) {
+        int[] dims = checkedShape(shape);
+        if (dtype == DType.Q8 && (dims.length == 0 || dims[dims.length - 1] % Q8Blocks.BLOCK != 0)) {
+            throw new IllegalArgumentException("Q8 stores rows in blocks of " + Q8Blocks.BLOCK + " elements: shape "
+                    + Arrays.toString(shape) + " needs a last dimension that is a multiple of " + Q8Blocks.BLOCK);
+        }
+        return dims;
     }
 
     private void requireDType(DType expected) {

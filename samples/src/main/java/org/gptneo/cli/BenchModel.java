@@ -1,6 +1,5 @@
 package org.gptneo.cli;
 
-import java.util.Locale;
 import org.gptneo.backend.Backend;
 import org.gptneo.io.HfCheckpoint;
 import org.gptneo.io.LoadOptions;
@@ -18,19 +17,13 @@ final class BenchModel {
     @ArgGroup(exclusive = true, multiplicity = "1")
     ModelSource source;
 
-    @Option(names = "--dtype", paramLabel = "f32|bf16", defaultValue = "f32",
-            description = "The weight matrices' and embeddings' dtype in memory (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--dtype", paramLabel = LoadDtype.LABEL, defaultValue = "f32", description = LoadDtype.DESCRIPTION)
     String dtype;
 
     DType dtype(BenchRuns runs) {
-        return switch (dtype.toLowerCase(Locale.ROOT)) {
-            case "f32" -> DType.F32;
-            case "bf16" -> DType.BF16;
-            default -> {
-                runs.require(false, "--dtype must be f32 or bf16, got '" + dtype + "'");
-                yield DType.F32;
-            }
-        };
+        DType named = LoadDtype.named(dtype);
+        runs.require(named != null, LoadDtype.error(dtype));
+        return named;
     }
 
     GptNeoConfig config() {

@@ -108,8 +108,7 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "S", defaultValue = "0", description = "Seeds sampling (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--dtype", paramLabel = "f32|bf16", defaultValue = "f32",
-            description = "The weight matrices' dtype in memory (default: ${DEFAULT-VALUE}); bf16 halves the memory of an F32 checkpoint.")
+    @Option(names = "--dtype", paramLabel = LoadDtype.LABEL, defaultValue = "f32", description = LoadDtype.DESCRIPTION)
     String dtype;
 
     @Option(names = "--json", description = "Print nothing while generating, then one line of JSON per row: {\"ids\":[...],\"text\":\"...\"}.")
@@ -187,11 +186,11 @@ final class GenerateCommand implements Callable<Integer> {
     }
 
     private DType weightDtype() {
-        return switch (dtype.toLowerCase(Locale.ROOT)) {
-            case "f32" -> DType.F32;
-            case "bf16" -> DType.BF16;
-            default -> throw new ParameterException(spec.commandLine(), "--dtype must be f32 or bf16, got '" + dtype + "'");
-        };
+        DType named = LoadDtype.named(dtype);
+        if (named == null) {
+            throw new ParameterException(spec.commandLine(), LoadDtype.error(dtype));
+        }
+        return named;
     }
 
     /** The prompt rows, each id checked against the model's vocabulary, and the longest row against its context. */

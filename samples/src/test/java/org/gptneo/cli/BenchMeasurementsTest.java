@@ -104,7 +104,7 @@ class BenchMeasurementsTest {
         assertUsageError(List.of("bench", "decode", "--config", config, "--prompt", "30", "--new", "3"),
                 "--new must be in [1, 2] (prompt + new ≤ the context length 32), got 3", "decode");
         assertUsageError(List.of("bench", "decode", "--config", config, "--dtype", "int4"),
-                "--dtype must be f32 or bf16, got 'int4'", "decode");
+                "--dtype must be f32, bf16 or q8, got 'int4'", "decode");
         assertUsageError(List.of("bench", "train", "--config", config, "--threads", "0"), "--threads must be ≥ 1, got 0", "train");
         assertUsageError(List.of("bench", "gemm", "--runs", "0"), "--runs must be ≥ 1, got 0", "gemm");
         assertUsageError(List.of("bench"), "bench needs a measurement (prefill, decode, train or gemm) or a model for the summary:"

@@ -175,4 +175,12 @@ class GenerateCommandTest {
         JsonNode node = json(generate("--ids", "1,2,3", "--max-new-tokens", "5", "--dtype", "bf16", "--json"));
         assertThat(ids(node)).isNotEmpty();
     }
+
+    @Test
+    void q8NamesTheTensorWhoseRowsAreNotWholeBlocks() {
+        Cli r = generate("--ids", "1,2,3", "--max-new-tokens", "5", "--dtype", "q8");
+        assertThat(r.exitCode()).isEqualTo(1);
+        assertThat(r.errLines()).containsExactly("gptneo: model.safetensors: tensor 'transformer.wte.weight' cannot be stored as Q8:"
+                + " Q8 stores rows in blocks of 32 elements: shape [300, 16] needs a last dimension that is a multiple of 32");
+    }
 }

@@ -80,7 +80,38 @@ class PerplexityCommandTest {
     void theDefaultStrideIsHalfTheWindow() {
         JsonNode row = TrainFixtures.perplexity("--config", modelFile.toString(), "--data", data.toString(), "--seq-len", "16");
         assertThat(row.get("stride").asInt()).isEqualTo(8);
-        assertThat(TrainCommandTest.fieldNames(row)).containsExactly("perplexity", "mean_nll", "tokens", "windows", "seq_len", "stride");
+        assertThat(TrainCommandTest.fieldNames(row)).containsExactly("perplexity", "mean_nll", "tokens", "windows", "seq_len", "stride", "dtype");
+        assertThat(row.get("dtype").asText()).isEqualTo("f32");
+    }
+
+    @Test
+    void q8WeightsScoreWithinAPercentOfF32() throws Exception {
+        Path config = Files.writeString(dir.resolve("q8-able.yaml"), """
+                vocab-size: 50257
+                context-length: 32
+                hidden-size: 64
+                layers: 2
+                heads: 2
+                attention: [[[global, local], 1]]
+                window-size: 4
+                initializer-range: 0.1
+                seed: 5
+                """);
+        Path folder = dir.resolve("q8-able");
+        Cli init = Cli.run("init", "--config", config.toString(), "--out", folder.toString());
+        assertThat(init.exitCode()).as(init.err()).isZero();
+        JsonNode f32 = TrainFixtures.perplexity("--model", folder.toString(), "--data", data.toString(), "--seq-len", "16");
+        JsonNode q8 = TrainFixtures.perplexity("--model", folder.toString(), "--data", data.toString(), "--seq-len", "16", "--dtype", "q8");
+        assertThat(q8.get("dtype").asText()).isEqualTo("q8");
+        assertThat(q8.get("tokens").asLong()).isEqualTo(f32.get("tokens").asLong());
+        assertThat(q8.get("perplexity").asDouble()).isNotEqualTo(f32.get("perplexity").asDouble())
+                .isCloseTo(f32.get("perplexity").asDouble(), withinPercentage(1));
+    }
+
+    @Test
+    void q8NeedsAModelFolder() {
+        assertOneLineError(Cli.run("perplexity", "--config", modelFile.toString(), "--data", data.toString(), "--dtype", "q8"),
+                "random weights (--preset, --config) are F32: --dtype needs --model");
     }
 
     @Test

@@ -27,7 +27,7 @@ final class CpuEmbeddingKernels {
             for (int n = (int) from; n < to; n++) { // out [N, C] ← table [V, C]
                 if (row == null) {
                     MemorySegment.copy(ts.data(), rows[n] * rowBytes, os, n * rowBytes, rowBytes);
-                } else {                            // widened from BF16/F16
+                } else {                            // widened from BF16/F16/Q8
                     ts.read((long) rows[n] * c, row, 0, c);
                     MemorySegment.copy(row, 0, os, CpuVectors.FLOAT, n * rowBytes, c);
                 }

@@ -6,6 +6,8 @@ import static org.gptneo.backend.cpu.CpuVectors.VL;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import org.gptneo.backend.MatmulShape;
+import org.gptneo.tensor.DType;
+import org.gptneo.tensor.Q8Blocks;
 
 /**
  * C = alpha·A·Bᵀ + beta·C for a few rows of A: the activations of a few tokens times a weight matrix
@@ -56,6 +58,7 @@ final class CpuMatvec {
         int m = s.m(), n = s.n(), k = s.k();
         int groups = Math.ceilDiv(n, ROWS);
         long items = (long) s.batch() * groups;
+        boolean q8Direct = b.dtype() == DType.Q8 && CpuVectors.hasQ8Loads() && Q8Blocks.BLOCK % VL == 0;
         pool.over(a.data(), b.data(), c).forRange(items, CpuParallel.grain(2L * m * k * ROWS), (from, to) -> {
             Scratch scratch = SCRATCH.get();
             float[] x = scratch.activations(m * k); // op(A) of the current batch entry, [m, k]
@@ -68,8 +71,14 @@ final class CpuMatvec {
                     a.read(p * s.strideA(), x, 0, m * k);
                     loadedBatch = p;
                 }
-                b.read(p * s.strideB() + (long) j0 * k, w, 0, count * k);
-                long c0 = p * s.strideC() + j0; // C[p][0, j0]
+                long w0 = p * s.strideB() + (long) j0 * k; // B[p][j0, 0]
+                long c0 = p * s.strideC() + j0;            // C[p][0, j0]
+                if (m == 1 && q8Direct) {
+                    dots1x4Q8(x, b.data(), w0, Math.min(count, ROWS), k, scratch);
+                    store(c, c0, scratch.dots, 0, count, alpha, beta);
+                    continue;
+                }
+                b.read(w0, w, 0, count * k);
                 int i = 0;
                 for (; i + 4 <= m; i += 4) {
                     dots4x4(x, i * k, w, k, scratch);
@@ -99,6 +108,35 @@ final class CpuMatvec {
         dots[1] = sum(s1, lanes, 1) + tail(x, xAt, w, k, t, k);
         dots[2] = sum(s2, lanes, 2) + tail(x, xAt, w, 2 * k, t, k);
         dots[3] = sum(s3, lanes, 3) + tail(x, xAt, w, 3 * k, t, k);
+    }
+
+    /**
+     * As {@link #dots1x4} with the weight rows read straight from Q8 blocks (one activation row: no
+     * weight is used twice, so widening them into the buffer first would cost a store and a load
+     * each). The same products in the same order as the buffered path: q·s, then the FMA.
+     */
+    private static void dots1x4Q8(float[] x, MemorySegment q8, long row0, int count, int k, Scratch scratch) {
+        long rowBytes = DType.Q8.bytes(k), b0 = Q8Blocks.valueOffset(row0); // a short group repeats its last row
+        long b1 = b0 + Math.min(1, count - 1) * rowBytes, b2 = b0 + Math.min(2, count - 1) * rowBytes;
+        long b3 = b0 + (count - 1) * rowBytes;
+        FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
+        for (int t = 0; t < k; t += Q8Blocks.BLOCK, b0 += Q8Blocks.BLOCK_BYTES, b1 += Q8Blocks.BLOCK_BYTES,
+                b2 += Q8Blocks.BLOCK_BYTES, b3 += Q8Blocks.BLOCK_BYTES) {
+            float scale0 = CpuVectors.scale(q8, b0), scale1 = CpuVectors.scale(q8, b1);
+            float scale2 = CpuVectors.scale(q8, b2), scale3 = CpuVectors.scale(q8, b3);
+            for (int v = 0; v < Q8Blocks.BLOCK; v += VL) {
+                FloatVector xv = FloatVector.fromArray(F, x, t + v);
+                s0 = CpuVectors.loadQ8(q8, b0 + v).mul(scale0).fma(xv, s0);
+                s1 = CpuVectors.loadQ8(q8, b1 + v).mul(scale1).fma(xv, s1);
+                s2 = CpuVectors.loadQ8(q8, b2 + v).mul(scale2).fma(xv, s2);
+                s3 = CpuVectors.loadQ8(q8, b3 + v).mul(scale3).fma(xv, s3);
+            }
+        }
+        float[] dots = scratch.dots, lanes = scratch.lanes;
+        dots[0] = sum(s0, lanes, 0);
+        dots[1] = sum(s1, lanes, 1);
+        dots[2] = sum(s2, lanes, 2);
+        dots[3] = sum(s3, lanes, 3);
     }
 
     /**

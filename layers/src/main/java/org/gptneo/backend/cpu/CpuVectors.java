@@ -3,6 +3,7 @@ package org.gptneo.backend.cpu;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -11,6 +12,7 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 import org.gptneo.tensor.DType;
+import org.gptneo.tensor.Q8Blocks;
 import org.gptneo.tensor.Tensor;
 
 /** Vector species and little-endian element access shared by the CPU kernels. Indices count floats, not bytes. */
@@ -28,6 +30,9 @@ final class CpuVectors {
     private static final VectorSpecies<Short> S_HALF =
             VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
+    /** VL bytes (Q8 values on their way to floats); null where that is under the smallest vector (128-bit floats). */
+    private static final VectorSpecies<Byte> B_QUARTER =
+            F.vectorBitSize() >= 256 ? VectorSpecies.of(byte.class, VectorShape.forBitSize(F.vectorBitSize() / 4)) : null;
 
     private CpuVectors() {}
 
@@ -51,6 +56,21 @@ final class CpuVectors {
         IntVector wide = (IntVector) ShortVector.fromMemorySegment(S_HALF, s, index * Short.BYTES, LE)
                 .convertShape(VectorOperators.S2I, I, 0);
         return wide.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+
+    /** Whether {@link #loadQ8} is available: the preferred vectors are 256 bits or more. */
+    static boolean hasQ8Loads() {
+        return B_QUARTER != null;
+    }
+
+    /** VL int8 values from byte {@code offset}, widened to floats exactly. */
+    static FloatVector loadQ8(MemorySegment s, long offset) {
+        return (FloatVector) ByteVector.fromMemorySegment(B_QUARTER, s, offset, LE).convertShape(VectorOperators.B2F, F, 0);
+    }
+
+    /** The F32 scale of the Q8 block at byte {@code block}. */
+    static float scale(MemorySegment s, long block) {
+        return s.get(FLOAT, block + Q8Blocks.BLOCK);
     }
 
     static void store(FloatVector v, MemorySegment s, long index) {

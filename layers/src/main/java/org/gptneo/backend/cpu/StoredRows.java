@@ -5,19 +5,21 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import org.gptneo.tensor.DType;
 import org.gptneo.tensor.HalfFloats;
+import org.gptneo.tensor.Q8Blocks;
 import org.gptneo.tensor.Tensor;
 
 /**
- * Read access to a tensor that may be stored in F32, BF16 or F16 (weights kept in half precision for
- * inference): runs of elements are widened to floats as they are read, exactly.
+ * Read access to a tensor that may be stored in F32, BF16, F16 or Q8 (weights kept in less precision
+ * for inference): runs of elements are widened to floats as they are read, exactly (Q8: q·s, as
+ * {@link Q8Blocks#get}).
  */
 record StoredRows(MemorySegment data, DType dtype) {
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     static StoredRows of(Tensor t) {
-        if (t.dtype() != DType.F32 && t.dtype() != DType.BF16 && t.dtype() != DType.F16) {
-            throw new IllegalArgumentException("the cpu backend reads F32, BF16 or F16 operands, got " + t);
+        if (t.dtype() == DType.I32) {
+            throw new IllegalArgumentException("the cpu backend reads F32, BF16, F16 or Q8 operands, got " + t);
         }
         return new StoredRows(t.data(), t.dtype());
     }
@@ -40,7 +42,24 @@ record StoredRows(MemorySegment data, DType dtype) {
             case F16 -> {
                 for (int i = 0; i < count; i++) dst[at + i] = HalfFloats.f16ToFloat(data.getAtIndex(SHORT, from + i));
             }
+            case Q8 -> readQ8(from, dst, at, count);
             default -> throw new IllegalStateException(dtype.toString());
+        }
+    }
+
+    /** Q8 elements [from, from + count): runs of whole blocks with vectors, anything else one by one. */
+    private void readQ8(long from, float[] dst, int at, int count) {
+        boolean vectors = CpuVectors.hasQ8Loads() && Q8Blocks.BLOCK % CpuVectors.VL == 0;
+        if (!vectors || from % Q8Blocks.BLOCK != 0 || count % Q8Blocks.BLOCK != 0) {
+            for (int i = 0; i < count; i++) dst[at + i] = Q8Blocks.get(data, from + i);
+            return;
+        }
+        long block = Q8Blocks.valueOffset(from); // byte offset of the first block
+        for (int i = 0; i < count; i += Q8Blocks.BLOCK, block += Q8Blocks.BLOCK_BYTES) {
+            float scale = data.get(FLOAT, block + Q8Blocks.BLOCK);
+            for (int v = 0; v < Q8Blocks.BLOCK; v += CpuVectors.VL) {
+                CpuVectors.loadQ8(data, block + v).mul(scale).intoArray(dst, at + i + v);
+            }
         }
     }
 }

@@ -23,6 +23,7 @@ final class EmbeddingLossCases {
         for (DType dtype : new DType[] {DType.BF16, DType.F16}) {
             cases.add(kernel("embedding widens a " + dtype + " table exactly", h -> halfPrecisionTable(h, dtype)));
         }
+        cases.add(kernel("embedding widens a Q8 table exactly", EmbeddingLossCases::q8Table));
         for (int bad : new int[] {-1, 11, Integer.MAX_VALUE}) {
             cases.add(kernel("embedding rejects the id " + bad + " like the reference", h -> badId(h, bad)));
         }
@@ -47,6 +48,11 @@ final class EmbeddingLossCases {
     private static void halfPrecisionTable(Harness h, DType dtype) {
         Tensor table = h.as(dtype, h.random(11, 33)), ids = h.ints(new int[] {3, 0, 10, 3}, 4);
         h.check(dtype + " embedding", h.random(4, 33), (s, out) -> s.backend().embedding(s.on(table), s.on(ids), out));
+    }
+
+    private static void q8Table(Harness h) {
+        Tensor table = h.as(DType.Q8, h.random(11, 64)), ids = h.ints(new int[] {3, 0, 10, 3}, 4); // rows of two blocks
+        h.check("Q8 embedding", h.random(4, 64), (s, out) -> s.backend().embedding(s.on(table), s.on(ids), out));
     }
 
     private static void badId(Harness h, int bad) {

@@ -56,6 +56,9 @@ final class MatmulCases {
         for (DType dtype : new DType[] {DType.BF16, DType.F16}) {
             cases.add(kernel("matmul widens " + dtype + " weights exactly", h -> halfPrecisionWeights(h, dtype)));
         }
+        for (int m : new int[] {1, 5, 9}) {
+            cases.add(kernel("matmul widens Q8 weights exactly, M=" + m, h -> q8Weights(h, m)));
+        }
         cases.addAll(StridedMatmulCases.all());
         return cases;
     }
@@ -89,6 +92,16 @@ final class MatmulCases {
                 (side, c) -> side.backend().matmul(side.on(x), false, side.on(weight), true, c, 1f, 0f));
         Tensor notTransposed = h.as(dtype, h.random(33, 17));                 // w [33, 17]
         h.check("x·w with " + dtype + " w", h.random(5, 17),
+                (side, c) -> side.backend().matmul(side.on(x), false, side.on(notTransposed), false, c, 1f, 0f));
+    }
+
+    /** Q8 rows are whole blocks of 32: K = 96; N = 19 leaves a ragged group of weight rows. */
+    private static void q8Weights(Harness h, int m) {
+        Tensor x = h.random(m, 96), weight = h.as(DType.Q8, h.random(19, 96)); // x [M, 96], w [19, 96]
+        h.check("x·wᵀ with Q8 w", h.random(m, 19),
+                (side, c) -> side.backend().matmul(side.on(x), false, side.on(weight), true, c, 1f, 0f));
+        Tensor notTransposed = h.as(DType.Q8, h.random(96, 32));                 // w [96, 32]
+        h.check("x·w with Q8 w", h.random(m, 32),
                 (side, c) -> side.backend().matmul(side.on(x), false, side.on(notTransposed), false, c, 1f, 0f));
     }
 

@@ -20,17 +20,18 @@ final class MemoryCases {
     private static void allocate(Harness h) {
         Side c = h.candidate();
         for (DType dtype : DType.values()) {
-            Tensor t = c.allocate(dtype, 3, 17);
+            int columns = dtype == DType.Q8 ? 32 : 17; // Q8 rows are whole blocks
+            Tensor t = c.allocate(dtype, 3, columns);
             Expect.that(t.device().equals(c.backend().device()), "allocate " + dtype + ": on " + t.device()
                     + ", expected the backend's device " + c.backend().device());
-            Expect.identical(c.host(t), h.allocate(dtype, 3, 17), "allocate " + dtype);
+            Expect.identical(c.host(t), h.allocate(dtype, 3, columns), "allocate " + dtype);
         }
     }
 
     private static void roundTrip(Harness h) {
         Side c = h.candidate();
-        Tensor f32 = h.random(2, 3, 65), ids = h.ids(33, 1000);
-        for (Tensor host : new Tensor[] {f32, h.as(DType.BF16, f32), h.as(DType.F16, f32), ids}) {
+        Tensor f32 = h.random(2, 3, 65), ids = h.ids(33, 1000), q8 = h.as(DType.Q8, h.random(2, 3, 64));
+        for (Tensor host : new Tensor[] {f32, h.as(DType.BF16, f32), h.as(DType.F16, f32), q8, ids}) {
             Tensor uploaded = c.on(host);
             Expect.that(uploaded.device().equals(c.backend().device()), "upload of " + host + ": on " + uploaded.device());
             Tensor back = c.host(uploaded);
