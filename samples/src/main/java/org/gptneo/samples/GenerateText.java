@@ -12,8 +12,8 @@ import org.gptneo.tokenizer.Gpt2Tokenizer;
 public class GenerateText {
     public static void main(String[] args) {
         Path dir = Path.of(args.length > 0 ? args[0] : "path/to/gpt-neo-125m");
-        // inference: safetensors weights are used zero-copy from the memory-mapped file; GptNeo.load(dir,
-        // LoadOptions.defaults().withDtype(DType.BF16)) halves their memory; LoadOptions.training() gives writable copies
+        // inference: safetensors weights are used zero-copy from the memory-mapped file; GptNeo.load(dir, LoadOptions
+        // .defaults().withDtype(DType.BF16)) halves their memory, DType.Q8 quarters it; LoadOptions.training() trains
         try (GptNeoModel model = GptNeo.load(dir)) {
             Gpt2Tokenizer tokenizer = GptNeo.tokenizer(dir);          // the folder's tokenizer files, else GPT-2's built in
             Generation result = new Generator(model, tokenizer).generate("In a shocking finding, scientists discovered",

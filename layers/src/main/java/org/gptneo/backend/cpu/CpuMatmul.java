@@ -79,6 +79,10 @@ final class CpuMatmul {
             CpuMatvec.multiply(pool, StoredRows.of(a), StoredRows.of(b), f32(c), s, alpha, beta);
             return;
         }
+        if (CpuVecmat.applies(s, transposeA, transposeB)) {
+            CpuVecmat.multiply(pool, StoredRows.of(a), StoredRows.of(b), f32(c), s, alpha, beta);
+            return;
+        }
         new Product(pool.over(a.data(), b.data(), c.data()), StoredRows.of(a), transposeA, StoredRows.of(b), transposeB,
                 f32(c), s, alpha, beta).run();
     }
