@@ -20,6 +20,7 @@ final class TensorCopy {
     static final int CHUNK_BYTES = 1 << 20;
 
     private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort I16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private TensorCopy() {}
 
@@ -108,11 +109,20 @@ final class TensorCopy {
         }
     }
 
+    /** target[at .. at + n) = floats, narrowed to the target's dtype (a dense tensor, written in place). */
     private static void store(float[] floats, int n, Tensor target, long at) {
-        if (target.dtype() == DType.F32) {
-            MemorySegment.copy(floats, 0, target.data(), F32_LE, at * 4, n);
-        } else {
-            for (int i = 0; i < n; i++) target.setFloat(at + i, floats[i]);
+        MemorySegment data = target.data();
+        switch (target.dtype()) {
+            case F32 -> MemorySegment.copy(floats, 0, data, F32_LE, at * 4, n);
+            case BF16 -> {
+                for (int i = 0; i < n; i++) data.setAtIndex(I16_LE, at + i, HalfFloats.floatToBf16(floats[i]));
+            }
+            case F16 -> {
+                for (int i = 0; i < n; i++) data.setAtIndex(I16_LE, at + i, HalfFloats.floatToF16(floats[i]));
+            }
+            default -> {
+                for (int i = 0; i < n; i++) target.setFloat(at + i, floats[i]);
+            }
         }
     }
 

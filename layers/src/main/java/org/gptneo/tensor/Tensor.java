@@ -28,6 +28,8 @@ public final class Tensor implements AutoCloseable {
     static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    /** Elements converted per pass between dtypes (a multiple of Q8's block). */
+    private static final int CONVERT_CHUNK = 128 * Q8Blocks.BLOCK;
     /** Allocations are aligned for the widest vector loads. */
     public static final long ALIGNMENT = 64;
 
@@ -264,6 +266,8 @@ public final class Tensor implements AutoCloseable {
         source.requireHost();
         if (source.dtype == dtype && isContiguous() && source.isContiguous()) {
             MemorySegment.copy(source.data, 0, data, 0, data.byteSize());
+        } else if (isContiguous() && source.isContiguous() && dtype != DType.I32 && source.dtype != DType.I32) {
+            convertFrom(source);
         } else if (dtype == DType.Q8) {
             quantizeFrom(source);
         } else {
@@ -273,17 +277,57 @@ public final class Tensor implements AutoCloseable {
         }
     }
 
-    /** Fills this dense Q8 tensor from {@code source}, one block of floats at a time. */
+    /** This dense tensor = the dense floating-point {@code source}, converted a chunk of floats at a time. */
+    private void convertFrom(Tensor source) {
+        float[] chunk = new float[CONVERT_CHUNK];
+        for (long from = 0, n = size(); from < n; from += CONVERT_CHUNK) {
+            int count = (int) Math.min(CONVERT_CHUNK, n - from);
+            source.readDense(from, chunk, count);
+            writeDense(from, chunk, count);
+        }
+    }
+
+    /** floats[0 .. count) = elements [from, from + count) of this dense tensor. */
+    private void readDense(long from, float[] floats, int count) {
+        switch (dtype) {
+            case F32 -> MemorySegment.copy(data, FLOAT, from * Float.BYTES, floats, 0, count);
+            case BF16 -> {
+                for (int i = 0; i < count; i++) floats[i] = HalfFloats.bf16ToFloat(data.getAtIndex(SHORT, from + i));
+            }
+            case F16 -> {
+                for (int i = 0; i < count; i++) floats[i] = HalfFloats.f16ToFloat(data.getAtIndex(SHORT, from + i));
+            }
+            case Q8 -> {
+                for (int i = 0; i < count; i++) floats[i] = Q8Blocks.get(data, from + i);
+            }
+            case I32 -> throw new IllegalStateException("not a floating-point tensor: " + this);
+        }
+    }
+
+    /** Elements [from, from + count) of this dense tensor = floats[0 .. count), narrowed (Q8: from a block boundary). */
+    private void writeDense(long from, float[] floats, int count) {
+        switch (dtype) {
+            case F32 -> MemorySegment.copy(floats, 0, data, FLOAT, from * Float.BYTES, count);
+            case BF16 -> {
+                for (int i = 0; i < count; i++) data.setAtIndex(SHORT, from + i, HalfFloats.floatToBf16(floats[i]));
+            }
+            case F16 -> {
+                for (int i = 0; i < count; i++) data.setAtIndex(SHORT, from + i, HalfFloats.floatToF16(floats[i]));
+            }
+            case Q8 -> {
+                for (int b = 0; b < count / Q8Blocks.BLOCK; b++) {
+                    Q8Blocks.quantizeFast(floats, b * Q8Blocks.BLOCK, data, from / Q8Blocks.BLOCK + b);
+                }
+            }
+            case I32 -> throw new IllegalStateException("not a floating-point tensor: " + this);
+        }
+    }
+
+    /** Fills this Q8 tensor from a strided {@code source}, one block of floats at a time. */
     private void quantizeFrom(Tensor source) {
         float[] block = new float[Q8Blocks.BLOCK];
-        boolean bulk = source.dtype == DType.F32 && source.isContiguous();
         for (long b = 0, blocks = size() / Q8Blocks.BLOCK; b < blocks; b++) {
-            long first = b * Q8Blocks.BLOCK;
-            if (bulk) {
-                MemorySegment.copy(source.data, FLOAT, first * Float.BYTES, block, 0, Q8Blocks.BLOCK);
-            } else {
-                for (int i = 0; i < Q8Blocks.BLOCK; i++) block[i] = source.getFloat(first + i);
-            }
+            for (int i = 0; i < Q8Blocks.BLOCK; i++) block[i] = source.getFloat(b * Q8Blocks.BLOCK + i);
             Q8Blocks.quantizeFast(block, 0, data, b);
         }
     }

@@ -71,6 +71,22 @@ class Q8BlocksTest {
     }
 
     @Test
+    void stridedAndHalfPrecisionSourcesQuantizeLikeDenseF32() {
+        float[] values = new float[4 * 96];
+        for (int i = 0; i < values.length; i++) values[i] = (float) Math.sin(i * 0.37) * (1 + i % 7);
+        try (Arena arena = Arena.ofConfined()) {
+            Tensor wide = Tensor.of(arena, values, 4, 96);
+            Tensor strided = wide.slice(1, 32, 96);                   // [4, 64] with row stride 96
+            Tensor dense = Tensor.allocate(arena, DType.F32, 4, 64);
+            dense.copyFrom(strided);
+            assertThat(strided.isContiguous()).isFalse();
+            assertThat(strided.to(arena, DType.Q8).toFloatArray()).containsExactly(dense.to(arena, DType.Q8).toFloatArray());
+            Tensor bf16 = wide.to(arena, DType.BF16);
+            assertThat(bf16.to(arena, DType.Q8).toFloatArray()).containsExactly(bf16.to(arena, DType.F32).to(arena, DType.Q8).toFloatArray());
+        }
+    }
+
+    @Test
     void anAllZeroBlockHasScaleZeroAndConvertsBackExactly() {
         try (Arena arena = Arena.ofConfined()) {
             Tensor q8 = Tensor.allocate(arena, DType.F32, 2, 32).to(arena, DType.Q8);
