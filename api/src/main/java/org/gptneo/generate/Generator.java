@@ -6,6 +6,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import org.gptneo.autograd.Tape;
+import org.gptneo.autograd.Workspace;
 import org.gptneo.backend.Backend;
 import org.gptneo.model.GptNeoModel;
 import org.gptneo.model.KvCache;
@@ -103,14 +104,15 @@ public final class Generator {
             rows[b] = new Row(prompts.get(b), longest - prompts.get(b).length, config, config.seed() + b,
                     b == 0 ? listener : TokenListener.NONE);
         }
-        try (KvCache cache = new KvCache(model, batch, Arrays.stream(rows).mapToInt(r -> r.padding).toArray())) {
+        try (KvCache cache = new KvCache(model, batch, Arrays.stream(rows).mapToInt(r -> r.padding).toArray());
+             Workspace workspace = new Workspace()) {
             int[][] stepIds = new int[batch][], stepPositions = new int[batch][];
             for (int b = 0; b < batch; b++) {
                 stepIds[b] = rows[b].paddedPrompt(longest, padId);
                 stepPositions[b] = rows[b].promptPositions(longest);
             }
             for (int step = 0; step < config.maxNewTokens(); step++) {
-                float[][] logits = forward(cache, stepIds, stepPositions, v);
+                float[][] logits = forward(cache, workspace, stepIds, stepPositions, v);
                 boolean running = false;
                 for (int b = 0; b < batch; b++) {
                     Row r = rows[b];
@@ -129,12 +131,13 @@ public final class Generator {
 
     /**
      * One cached forward step; the last position's logits per row, as [B][V] on the heap: the ids
-     * and positions go up and one [B, V] block of logits comes down per step, nothing else.
+     * and positions go up and one [B, V] block of logits comes down per step, nothing else. The
+     * steps' activations reuse the workspace's memory.
      */
-    private float[][] forward(KvCache cache, int[][] ids, int[][] positions, int v) {
+    private float[][] forward(KvCache cache, Workspace workspace, int[][] ids, int[][] positions, int v) {
         int batch = ids.length, t = ids[0].length;
         Backend backend = model.backend();
-        try (Tape tape = new Tape(backend, false); Arena host = Arena.ofConfined()) {
+        try (Tape tape = new Tape(backend, workspace); Arena host = Arena.ofConfined()) {
             int[] flatIds = new int[batch * t], flatPositions = new int[batch * t];
             for (int b = 0; b < batch; b++) {
                 System.arraycopy(ids[b], 0, flatIds, b * t, t);

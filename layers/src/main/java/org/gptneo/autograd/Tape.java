@@ -13,7 +13,8 @@ import org.gptneo.tensor.Tensor;
  * Reverse-mode autograd. Each op computes its value with the {@link Backend} and, when recording
  * and an input needs a gradient, records how to push the output's gradient back to its inputs.
  * {@link #backward(Var)} replays those steps in reverse. Every activation and intermediate gradient
- * lives in the tape's arena and is freed by {@link #close()}: one tape per forward/backward pass.
+ * lives in the tape's arena and is freed by {@link #close()} (or handed back to the tape's
+ * {@link Workspace}): one tape per forward/backward pass.
  *
  * <p>{@link #checkpoint} runs a segment without keeping its intermediates and recomputes them in
  * the backward pass. The tape counts the bytes it allocates ({@link #allocatedBytes()}), the most
@@ -27,7 +28,7 @@ public final class Tape implements AutoCloseable {
     private final Backend backend;
     private final Mode mode;
     private final MemoryMeter meter;
-    private final Arena arena = Arena.ofShared();
+    private final Arena arena;
     private final List<Runnable> backwardSteps = new ArrayList<>();
     private long allocatedBytes;
 
@@ -36,11 +37,21 @@ public final class Tape implements AutoCloseable {
         this(backend, recording ? Mode.RECORDING : Mode.INFERENCE, new MemoryMeter());
     }
 
+    /** An inference tape whose memory comes from {@code workspace} (a generation loop's steps; see {@link Workspace}). */
+    public Tape(Backend backend, Workspace workspace) {
+        this(backend, Mode.INFERENCE, new MemoryMeter(), workspace.step());
+    }
+
     /** A checkpoint sub-tape: same backend, its bytes counted with its parent's. */
     private Tape(Backend backend, Mode mode, MemoryMeter meter) {
+        this(backend, mode, meter, Arena.ofShared());
+    }
+
+    private Tape(Backend backend, Mode mode, MemoryMeter meter, Arena arena) {
         this.backend = backend;
         this.mode = mode;
         this.meter = meter;
+        this.arena = arena;
     }
 
     public Backend backend() {

@@ -7,6 +7,7 @@ import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import org.gptneo.autograd.Tape;
+import org.gptneo.autograd.Workspace;
 import org.gptneo.backend.Backend;
 import org.gptneo.backend.cpu.MachineLimits;
 import org.gptneo.model.GptNeoConfig;
@@ -86,7 +87,7 @@ final class BenchDecodeCommand implements Callable<Integer> {
     /** One prompt pass and N greedy steps on a fresh cache. */
     private Timing decode(Backend backend, GptNeoModel m, int[] promptIds) {
         int v = m.config().vocabSize();
-        try (Arena host = Arena.ofShared(); KvCache cache = new KvCache(m, batch, new int[batch])) {
+        try (Arena host = Arena.ofShared(); KvCache cache = new KvCache(m, batch, new int[batch]); Workspace workspace = new Workspace()) {
             long start = System.nanoTime();
             int[] next;
             try (Tape tape = new Tape(backend, false)) {
@@ -98,7 +99,7 @@ final class BenchDecodeCommand implements Callable<Integer> {
             int[] position = new int[batch];
             for (int step = 0; step < newTokens; step++) {
                 Arrays.fill(position, prompt + step);
-                try (Arena stepArena = Arena.ofConfined(); Tape tape = new Tape(backend, false)) {
+                try (Arena stepArena = Arena.ofConfined(); Tape tape = new Tape(backend, workspace)) {
                     Tensor ids = backend.upload(Tensor.ofInts(stepArena, next, batch, 1), stepArena);   // [B, 1]
                     Tensor at = backend.upload(Tensor.ofInts(stepArena, position, batch, 1), stepArena);
                     next = argmax(backend.download(m.forwardCached(tape, ids, at, cache), stepArena), v);

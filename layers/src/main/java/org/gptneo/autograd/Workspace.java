@@ -1,0 +1,90 @@
+package org.gptneo.autograd;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Memory reused by a run of tapes, one after another: the steps of a generation loop, which
+ * allocate the same tensors every step. A fresh tape maps, zeroes and frees its memory every step
+ * (the large tensors cost a system call and a page fault per page each time); a tape made with
+ * {@code new Tape(backend, workspace)} takes zeroed slices of one slab instead. When a step needs
+ * more than the slab holds, the rest comes from the workspace's arena, and when that tape closes
+ * the slab is replaced by one that fits the whole step, so from the second step on nothing is
+ * allocated.
+ *
+ * <p>Tensors of such a tape stay addressable after it closes and then alias the next step's: as
+ * with any tape, use nothing of it after {@link Tape#close()}. One tape at a time; closing the
+ * workspace frees its memory.
+ */
+public final class Workspace implements AutoCloseable {
+    private static final long ALIGNMENT = 64;
+
+    private Arena owner = Arena.ofShared();
+    private MemorySegment slab = MemorySegment.NULL;
+    private boolean inUse;
+    /** This step: bytes taken from the slab, and bytes asked for in all (alignment included). */
+    private long used, asked;
+
+    /** The arena of the next tape: slices of the slab, zeroed; closing it ends the step. */
+    Arena step() {
+        if (inUse) {
+            throw new IllegalStateException("a workspace serves one tape at a time: close the previous tape first");
+        }
+        inUse = true;
+        used = 0;
+        asked = 0;
+        return new StepArena();
+    }
+
+    @Override
+    public void close() {
+        owner.close();
+    }
+
+    private MemorySegment take(long bytes, long alignment) {
+        long align = Math.max(alignment, ALIGNMENT);
+        asked += bytes + align;
+        long start = (used + align - 1) / align * align;
+        if (start + bytes <= slab.byteSize()) {
+            used = start + bytes;
+            return slab.asSlice(start, bytes).fill((byte) 0);
+        }
+        return owner.allocate(bytes, align);   // past the slab: this step only (zeroed by the arena)
+    }
+
+    private void endStep() {
+        inUse = false;
+        if (asked > slab.byteSize()) {          // grow to what the whole step asked for
+            owner.close();
+            owner = Arena.ofShared();
+            slab = owner.allocate(asked, ALIGNMENT);
+        }
+    }
+
+    /**
+     * The arena a tape sees. Its segments belong to the workspace's arena, which outlives the step;
+     * close() ends the step rather than freeing them.
+     */
+    private final class StepArena implements Arena {
+        private boolean open = true;
+
+        @Override
+        public MemorySegment allocate(long byteSize, long byteAlignment) {
+            if (!open) throw new IllegalStateException("this tape's step has ended");
+            return take(byteSize, byteAlignment);
+        }
+
+        @Override
+        public MemorySegment.Scope scope() {
+            return owner.scope();
+        }
+
+        @Override
+        public void close() {
+            if (open) {
+                open = false;
+                endStep();
+            }
+        }
+    }
+}
