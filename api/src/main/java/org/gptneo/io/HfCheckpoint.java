@@ -236,12 +236,15 @@ public final class HfCheckpoint {
      */
     private static Tensor quantized(WeightSource source, String name, int[] shape, Arena arena) {
         try (Arena staging = Arena.ofConfined()) {
-            Tensor f32 = source.dtypeName(name).equals("F32") ? source.view(name) : null;
-            if (f32 == null) {
-                f32 = Tensor.allocate(staging, DType.F32, shape);
-                source.copyInto(name, f32);
+            Tensor view = source.dtypeName(name).equals("F32") ? source.view(name) : null;
+            if (view != null) {
+                Tensor q8 = view.reshape(shape).to(arena, DType.Q8);
+                WeightSource.unload(view);
+                return q8;
             }
-            return f32.reshape(shape).to(arena, DType.Q8);
+            Tensor f32 = Tensor.allocate(staging, DType.F32, shape);
+            source.copyInto(name, f32);
+            return f32.to(arena, DType.Q8);
         } catch (IllegalArgumentException e) {
             throw new CheckpointException(source.fileOf(name) + ": tensor '" + printable(name) + "' cannot be stored as Q8: "
                     + e.getMessage());

@@ -33,6 +33,15 @@ abstract sealed class WeightSource implements AutoCloseable permits WeightSource
     /** A zero-copy view, or null when this layout cannot give one. */
     abstract Tensor view(String name);
 
+    /**
+     * Lets the kernel drop the pages of a memory-mapped view once it has been converted: a model
+     * converted on load is then never resident twice (the file's pages would otherwise stay
+     * counted until the file closes).
+     */
+    static void unload(Tensor view) {
+        if (view.data().isMapped()) view.data().unload();
+    }
+
     /** Copies a floating-point tensor into {@code target}, converting to its dtype. */
     abstract void copyInto(String name, Tensor target);
 
@@ -227,7 +236,9 @@ abstract sealed class WeightSource implements AutoCloseable permits WeightSource
 
         @Override
         void copyInto(String name, Tensor target) {
-            target.copyFrom(view(name));
+            Tensor source = view(name);
+            target.copyFrom(source);
+            unload(source);
         }
 
         @Override
