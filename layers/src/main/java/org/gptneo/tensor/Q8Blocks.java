@@ -78,26 +78,30 @@ public final class Q8Blocks {
     }
 
     /**
-     * As {@link #quantize}, with vectors: |x| / s ≤ 127 (to within a rounding), so adding and taking
-     * away 1.5·2²³ rounds it half to even exactly as {@link Math#rint} does.
+     * As {@link #quantize} for {@code blocks} consecutive blocks, values[0 ..) into blocks
+     * {@code first ..} of {@code data}, with vectors: |x| / s ≤ 127 (to within a rounding), so adding
+     * and taking away 1.5·2²³ rounds it half to even exactly as {@link Math#rint} does.
      */
-    static void quantizeFast(float[] values, int at, MemorySegment data, long block) {
-        FloatVector max = FloatVector.zero(F);
-        for (int i = 0; i < BLOCK; i += F.length()) {
-            max = max.max(FloatVector.fromArray(F, values, at + i).abs());
+    static void quantizeFast(float[] values, int blocks, MemorySegment data, long first) {
+        for (int b = 0; b < blocks; b++) {
+            int at = b * BLOCK;
+            FloatVector max = FloatVector.zero(F);
+            for (int i = 0; i < BLOCK; i += F.length()) {
+                max = max.max(FloatVector.fromArray(F, values, at + i).abs());
+            }
+            float scale = max.reduceLanes(VectorOperators.MAX); // a maximum: the same whatever the order
+            if (!Float.isFinite(scale)) {
+                quantize(values, at, data, first + b);           // names the value
+                continue;
+            }
+            scale /= 127f;
+            long base = (first + b) * BLOCK_BYTES;
+            for (int i = 0; i < BLOCK; i += F.length()) {
+                FloatVector q = scale == 0f ? FloatVector.zero(F) : FloatVector.fromArray(F, values, at + i).div(scale)
+                        .add(ROUNDING).sub(ROUNDING).max(-127f).min(127f);
+                q.convertShape(VectorOperators.F2B, B, 0).intoMemorySegment(data, base + i, ByteOrder.LITTLE_ENDIAN);
+            }
+            data.set(SCALE, base + BLOCK, scale);
         }
-        float scale = max.reduceLanes(VectorOperators.MAX); // a maximum: the same whatever the order
-        if (!Float.isFinite(scale)) {
-            quantize(values, at, data, block);                // names the value
-            return;
-        }
-        scale /= 127f;
-        long base = block * BLOCK_BYTES;
-        for (int i = 0; i < BLOCK; i += F.length()) {
-            FloatVector q = scale == 0f ? FloatVector.zero(F) : FloatVector.fromArray(F, values, at + i).div(scale)
-                    .add(ROUNDING).sub(ROUNDING).max(-127f).min(127f);
-            q.convertShape(VectorOperators.F2B, B, 0).intoMemorySegment(data, base + i, ByteOrder.LITTLE_ENDIAN);
-        }
-        data.set(SCALE, base + BLOCK, scale);
     }
 }

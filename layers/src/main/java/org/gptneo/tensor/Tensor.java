@@ -314,11 +314,7 @@ public final class Tensor implements AutoCloseable {
             case F16 -> {
                 for (int i = 0; i < count; i++) data.setAtIndex(SHORT, from + i, HalfFloats.floatToF16(floats[i]));
             }
-            case Q8 -> {
-                for (int b = 0; b < count / Q8Blocks.BLOCK; b++) {
-                    Q8Blocks.quantizeFast(floats, b * Q8Blocks.BLOCK, data, from / Q8Blocks.BLOCK + b);
-                }
-            }
+            case Q8 -> Q8Blocks.quantizeFast(floats, count / Q8Blocks.BLOCK, data, from / Q8Blocks.BLOCK);
             case I32 -> throw new IllegalStateException("not a floating-point tensor: " + this);
         }
     }
@@ -328,7 +324,7 @@ public final class Tensor implements AutoCloseable {
         float[] block = new float[Q8Blocks.BLOCK];
         for (long b = 0, blocks = size() / Q8Blocks.BLOCK; b < blocks; b++) {
             for (int i = 0; i < Q8Blocks.BLOCK; i++) block[i] = source.getFloat(b * Q8Blocks.BLOCK + i);
-            Q8Blocks.quantizeFast(block, 0, data, b);
+            Q8Blocks.quantizeFast(block, 1, data, b);
         }
     }
 
