@@ -6,7 +6,8 @@
 #   tools/bench/onnx/run.sh check   (the exported graphs' logits against torch's)
 # common: [--preset 125M | --config HF_CONFIG_JSON] [--seed 0] [--runs 3] [--threads N]
 # Needs Debian's python3-torch and python3-onnx, a JDK 21+ and Maven; the first build resolves
-# com.microsoft.onnxruntime:onnxruntime (network). BENCH_MAVEN_REPO=DIR passes -Dmaven.repo.local=DIR.
+# com.microsoft.onnxruntime:onnxruntime (network). BENCH_MAVEN_REPO=DIR passes -Dmaven.repo.local=DIR;
+# ONNXRUNTIME_VERSION=1.22.0 (say) picks another release than the pom's 1.29.0.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
@@ -27,11 +28,12 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-# 1. the graphs, exported once per shape and seed
+# 1. the graphs, exported once per shape, seed and version of the exporting code
+code=$(cat "$here/export_onnx.py" "$here/../neo_torch.py" | sha1sum | cut -c1-8)
 if [ -n "$config" ]; then
-  key="config-$(sha1sum "$config" | cut -c1-12)-seed$seed"; shape=(--config "$config")
+  key="config-$(sha1sum "$config" | cut -c1-12)-seed$seed-$code"; shape=(--config "$config")
 else
-  key="preset-$preset-seed$seed"; shape=(--preset "$preset")
+  key="preset-$preset-seed$seed-$code"; shape=(--preset "$preset")
 fi
 models="$here/target/models/$key"
 if [ ! -f "$models/check.properties" ]; then
@@ -43,14 +45,17 @@ fi
 
 # 2. OnnxBench, built when missing or older than its sources
 classes="$here/target/classes"
-if [ ! -f "$here/target/classpath.txt" ] || [ -n "$(find "$here/src" "$here/pom.xml" -newer "$here/target/classpath.txt" -print -quit)" ]; then
-  echo "run.sh: building OnnxBench (Maven)" >&2
-  mvn_args=(-B -q -f "$here/pom.xml")
+version=${ONNXRUNTIME_VERSION:-default}
+classpath="$here/target/classpath-$version.txt"
+if [ ! -f "$classpath" ] || [ -n "$(find "$here/src" "$here/pom.xml" -newer "$classpath" -print -quit)" ]; then
+  echo "run.sh: building OnnxBench (Maven, onnxruntime $version)" >&2
+  mvn_args=(-B -q -Dstyle.color=never -f "$here/pom.xml")
   [ -n "${BENCH_MAVEN_REPO:-}" ] && mvn_args+=("-Dmaven.repo.local=$BENCH_MAVEN_REPO")
+  [ "$version" != default ] && mvn_args+=("-Donnxruntime.version=$version")
   MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow" \
-    mvn "${mvn_args[@]}" compile dependency:build-classpath -Dmdep.outputFile="$here/target/classpath.txt" >&2
+    mvn "${mvn_args[@]}" compile dependency:build-classpath -Dmdep.outputFile="$classpath" >&2
 fi
 
 # 3. the measurement
-exec "$JAVA" --enable-native-access=ALL-UNNAMED -cp "$classes:$(cat "$here/target/classpath.txt")" \
+exec "$JAVA" --enable-native-access=ALL-UNNAMED -cp "$classes:$(cat "$classpath")" \
   org.gptneo.tools.onnx.OnnxBench "$cmd" --model "$models" ${rest[@]+"${rest[@]}"}
