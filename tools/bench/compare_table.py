@@ -74,7 +74,16 @@ def ratio(values, a, b):
     return values[a] / values[b] if a in values and b in values and values[b] else None
 
 
-def render(limits, table, markdown):
+def engines(rows):
+    """engine -> the "engine" string of its first non-gemm line (Java's lines have none)."""
+    seen = {}
+    for engine, j in rows:
+        if "engine" in j and engine not in seen and j.get("what") != "gemm":
+            seen[engine] = j["engine"]
+    return seen
+
+
+def render(limits, table, markdown, versions=None):
     head = ["workload", "unit", "java", "pytorch", "onnxruntime", "java/pytorch", "java/onnx", "of limit: java / pytorch / onnx"]
     body = []
     for label, unit, values, fractions, notes in table:
@@ -99,8 +108,12 @@ def render(limits, table, markdown):
         lines.append("")
         lines.append("Limits (`gptneo bench gemm`, same run): FMA peak %s GFLOP/s, read bandwidth %s GB/s, %s threads. "
                      "Ratios > 1: java faster. GEMM fraction = GFLOP/s / FMA peak; decode fraction = bytes_per_token x tokens/s "
-                     "/ read bandwidth. pytorch GEMM: best OpenBLAS core type per shape (named)."
+                     "/ read bandwidth. A fraction above 1 means the engine beat the measured FMA peak (a Java Vector API "
+                     "FMA loop), which is then below the machine's true peak. pytorch GEMM: best OpenBLAS core type per shape (named)."
                      % (limits.get("fma_peak_gflops"), limits.get("read_bandwidth_gb_s"), limits.get("threads")))
+    if versions:
+        lines.append("")
+        lines.append("Engines: " + "; ".join("%s: %s" % (e, t) for e, t in versions.items()) + ".")
     return "\n".join(lines)
 
 
@@ -127,13 +140,15 @@ def main():
     p.add_argument("--machine", default="")
     p.add_argument("--notes", default="", help="lines to add under the table (skips, core type used)")
     a = p.parse_args()
-    limits, table = workloads(read(a.raw))
+    rows = read(a.raw)
+    limits, table = workloads(rows)
+    versions = engines(rows)
     if not table:
         sys.exit("compare_table: no measurements in " + a.raw)
-    print(render(limits, table, markdown=False))
+    print(render(limits, table, markdown=False, versions=versions))
     if a.doc:
         now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        text = "%s\n\n" % render(limits, table, markdown=True)
+        text = "%s\n\n" % render(limits, table, markdown=True, versions={e: "`%s`" % v for e, v in versions.items()})
         if a.notes:
             text += "\n".join("- " + n for n in a.notes.splitlines() if n.strip()) + "\n\n"
         text += "Measured %s on %s.\nCommand: `%s`" % (now, a.machine, a.command)
