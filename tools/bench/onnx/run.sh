@@ -14,9 +14,9 @@ root=$(cd "$here/../../.." && pwd)
 . "$root/tools/java-env.sh"
 python=/usr/bin/python3
 
-[ $# -ge 1 ] || { sed -n '2,9s/^# \{0,1\}//p' "$0"; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,10s/^# \{0,1\}//p' "$0"; exit 2; }
 cmd=$1; shift
-case "$cmd" in prefill|decode|check) ;; -h|--help) sed -n '2,9s/^# \{0,1\}//p' "$0"; exit 0 ;;
+case "$cmd" in prefill|decode|check) ;; -h|--help) sed -n '2,10s/^# \{0,1\}//p' "$0"; exit 0 ;;
   *) echo "run.sh: unknown command '$cmd' (prefill, decode or check)" >&2; exit 2 ;; esac
 preset=125M config="" seed=0 rest=()
 while [ $# -gt 0 ]; do
