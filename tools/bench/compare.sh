@@ -4,6 +4,7 @@
 #   tools/bench/compare.sh [--preset 125M | --config HF_CONFIG_JSON] [--runs 3] [--threads N] [--doc FILE] [--quick]
 # Workloads: gemm (2048³ and 125M's linear shapes; Java and PyTorch under OPENBLAS_CORETYPE=Haswell, Zen, SkylakeX),
 # prefill B=1 T=512 (all / last logits), decode prompt 16 + 64 new at B=1 and B=8, train B=4 T=256 (AdamW step).
+# PyTorch's model workloads run with torch.set_num_threads(T) and again with torch's intra-op pool at 1 (OpenBLAS T).
 # Prints every raw JSON line, then a table (java | pytorch | onnxruntime | ratios | fractions of the limits).
 # --doc FILE rewrites FILE between <!-- compare.sh:begin --> and <!-- compare.sh:end --> with the table,
 # the date, the machine and this command line. --quick: a tiny config (d=64, 2 layers, V=300, C=32) and one run
@@ -24,7 +25,7 @@ while [ $# -gt 0 ]; do
     --threads) threads=(--threads "$2"); shift 2 ;;
     --doc) doc=$(readlink -f "$2"); shift 2 ;;
     --quick) quick=1; shift ;;
-    -h|--help) sed -n '2,12s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,13s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) echo "compare.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -79,6 +80,19 @@ if [ -n "$best_core" ]; then
   echo "pytorch: OPENBLAS_CORETYPE=$best_core had the least total GEMM time; the model workloads use it"
 fi
 
+# PyTorch model workloads run twice where there is more than one thread: torch.set_num_threads(T) (the
+# default) and torch's own intra-op pool at 1 with OpenBLAS at T (the two pools compete on few cores);
+# all lines are printed, the table keeps the better and names it
+nthreads=${threads[1]:-$(nproc)}
+torch_variants=("")
+[ "$nthreads" -gt 1 ] && torch_variants+=("--omp-threads 1")
+torch_run() { # WORKLOAD ARGS...: torch_bench.py under the best core type, once per variant
+  local workload=$1 v; shift
+  for v in "${torch_variants[@]}"; do
+    run pytorch "$workload${v:+ $v}" ${torch_env[@]+"${torch_env[@]}"} $python "$bench/torch_bench.py" "$@" "${threads[@]}" $v
+  done
+}
+
 echo "== onnxruntime graphs"
 onnx_ok=0
 if run onnxruntime check "$bench/onnx/run.sh" check "${shape[@]}" "${threads[@]}"; then
@@ -91,19 +105,19 @@ fi
 
 echo "== prefill"
 run java prefill "$root/gptneo" bench prefill "${shape[@]}" --tokens "$tokens" --batch-size 1 --runs "$runs" "${threads[@]}"
-run pytorch prefill "${torch_env[@]}" $python "$bench/torch_bench.py" prefill "${shape[@]}" --tokens "$tokens" --batch-size 1 --runs "$runs" "${threads[@]}"
+torch_run prefill prefill "${shape[@]}" --tokens "$tokens" --batch-size 1 --runs "$runs"
 [ "$onnx_ok" = 1 ] && run onnxruntime prefill "$bench/onnx/run.sh" prefill "${shape[@]}" --tokens "$tokens" --batch-size 1 --runs "$runs" "${threads[@]}"
 
 echo "== decode"
 for b in 1 8; do
   run java "decode B=$b" "$root/gptneo" bench decode "${shape[@]}" --prompt "$prompt" --new "$new" --batch-size "$b" --runs "$runs" "${threads[@]}"
-  run pytorch "decode B=$b" "${torch_env[@]}" $python "$bench/torch_bench.py" decode "${shape[@]}" --prompt "$prompt" --new "$new" --batch-size "$b" --runs "$runs" "${threads[@]}" "${bw_arg[@]}"
+  torch_run "decode B=$b" decode "${shape[@]}" --prompt "$prompt" --new "$new" --batch-size "$b" --runs "$runs" "${bw_arg[@]}"
   [ "$onnx_ok" = 1 ] && run onnxruntime "decode B=$b" "$bench/onnx/run.sh" decode "${shape[@]}" --prompt "$prompt" --new "$new" --batch-size "$b" --runs "$runs" "${threads[@]}" "${bw_arg[@]}"
 done
 
 echo "== train"
 run java train "$root/gptneo" bench train "${shape[@]}" --seq-len "$seq" --batch-size 4 --runs "$runs" "${threads[@]}"
-run pytorch train "${torch_env[@]}" $python "$bench/torch_bench.py" train "${shape[@]}" --seq-len "$seq" --batch-size 4 --runs "$runs" "${threads[@]}"
+torch_run train train "${shape[@]}" --seq-len "$seq" --batch-size 4 --runs "$runs"
 echo "onnxruntime train: not measured (inference graphs only)"
 
 echo

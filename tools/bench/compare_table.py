@@ -10,6 +10,7 @@ the command line.
 import argparse
 import datetime
 import json
+import re
 import sys
 
 BEGIN, END = "<!-- compare.sh:begin -->", "<!-- compare.sh:end -->"
@@ -33,6 +34,11 @@ def gemm_label(j):
     return "gemm %dx%dx%d %s" % (j["m"], j["n"], j["k"], op)
 
 
+def intra(j):
+    """PyTorch's intra-op (OpenMP) thread count where the line has one."""
+    return "intra-op %d" % j["omp_threads"] if "omp_threads" in j else None
+
+
 def workloads(rows):
     """[(label, unit, {engine: value}, {engine: limit fraction or None}, {engine: note})] in a fixed order."""
     limits = next((j for e, j in rows if e == "java" and j.get("what") == "limits"), None)
@@ -48,8 +54,7 @@ def workloads(rows):
         if engine in values and values[engine] >= value:   # several runs of one engine (OpenBLAS core types): keep the best
             return
         values[engine], fractions[engine] = value, fraction
-        if note:
-            notes[engine] = note
+        notes[engine] = note
 
     for engine, j in rows:
         what = j.get("what")
@@ -57,12 +62,14 @@ def workloads(rows):
             put(gemm_label(j), "GFLOP/s", engine, j["gflops"], j["gflops"] / peak if peak else None,
                 j.get("openblas_coretype"))
         elif what == "prefill":
-            put("prefill B=%d T=%d logits %s" % (j["batch"], j["tokens"], j["logits"]), "tokens/s", engine, j["tokens_per_s"])
+            put("prefill B=%d T=%d logits %s" % (j["batch"], j["tokens"], j["logits"]), "tokens/s", engine, j["tokens_per_s"],
+                note=intra(j))
         elif what == "decode":
             frac = j["bytes_per_token"] * j["tokens_per_s"] / 1e9 / bandwidth if bandwidth else j.get("bandwidth_fraction")
-            put("decode B=%d prompt %d new %d" % (j["batch"], j["prompt"], j["new"]), "tokens/s", engine, j["tokens_per_s"], frac)
+            put("decode B=%d prompt %d new %d" % (j["batch"], j["prompt"], j["new"]), "tokens/s", engine, j["tokens_per_s"], frac,
+                intra(j))
         elif what == "train":
-            put("train B=%d T=%d (AdamW step)" % (j["batch"], j["seq_len"]), "tokens/s", engine, j["tokens_per_s"])
+            put("train B=%d T=%d (AdamW step)" % (j["batch"], j["seq_len"]), "tokens/s", engine, j["tokens_per_s"], note=intra(j))
     return limits, table
 
 
@@ -79,7 +86,7 @@ def engines(rows):
     seen = {}
     for engine, j in rows:
         if "engine" in j and engine not in seen and j.get("what") != "gemm":
-            seen[engine] = j["engine"]
+            seen[engine] = re.sub(r" \(torch intra-op \d+\)", "", j["engine"])
     return seen
 
 
@@ -91,7 +98,7 @@ def render(limits, table, markdown, versions=None):
         if all(fractions.get(e) is None for e in ENGINES):
             frac = ""
         torch = fmt(values.get("pytorch"))
-        if notes.get("pytorch"):
+        if values.get("pytorch") is not None and notes.get("pytorch"):
             torch += " (%s)" % notes["pytorch"]
         body.append([label, unit, fmt(values.get("java")), torch, fmt(values.get("onnxruntime")),
                      fmt(ratio(values, "java", "pytorch"), 2), fmt(ratio(values, "java", "onnxruntime"), 2), frac])
@@ -109,7 +116,7 @@ def render(limits, table, markdown, versions=None):
         lines.append("Limits (`gptneo bench gemm`, same run): FMA peak %s GFLOP/s, read bandwidth %s GB/s, %s threads. "
                      "Ratios > 1: java faster. GEMM fraction = GFLOP/s / FMA peak; decode fraction = bytes_per_token x tokens/s "
                      "/ read bandwidth. A fraction above 1 means the engine beat the measured FMA peak (a Java Vector API "
-                     "FMA loop), which is then below the machine's true peak. pytorch GEMM: best OpenBLAS core type per shape (named)."
+                     "FMA loop), which is then below the machine's true peak. pytorch: the best OpenBLAS core type per GEMM shape, the better intra-op setting per workload (named)."
                      % (limits.get("fma_peak_gflops"), limits.get("read_bandwidth_gb_s"), limits.get("threads")))
     if versions:
         lines.append("")

@@ -9,7 +9,9 @@ common: [--preset 125M | --config HF_CONFIG_JSON] [--runs 3] [--threads N] [--se
 The model is tools/bench/neo_torch.py (random seeded weights). Every measurement is the best of --runs
 after one warm-up run; prefill and decode run under torch.inference_mode(). Threads: torch.set_num_threads
 and, since Debian's torch calls OpenBLAS (pthreads build) for float32 GEMM, openblas_set_num_threads too.
-Run with Debian's /usr/bin/python3 (python3-torch). OPENBLAS_CORETYPE (Haswell, Zen, SkylakeX, ...) picks
+--omp-threads K gives torch's own (OpenMP) intra-op pool K threads while OpenBLAS keeps --threads: on few
+cores the two pools otherwise compete (OpenMP workers spin after each op while OpenBLAS's threads want the
+cores), which on 2 cores made 125M decode 2.5x slower. Run with Debian's /usr/bin/python3 (python3-torch). OPENBLAS_CORETYPE (Haswell, Zen, SkylakeX, ...) picks
 OpenBLAS's kernels when set in the environment of the process; the gemm lines say which core type ran.
 """
 import argparse
@@ -53,13 +55,14 @@ def corename():
     return BLAS.openblas_get_corename().decode() if BLAS else None
 
 
-def engine(threads):
+def engine(threads, omp_threads):
     blas = BLAS.openblas_get_config().decode().split(" ")[:2] if BLAS else ["BLAS", "unknown"]
-    return "pytorch %s eager float32, %s %s (%s), %d threads" % (torch.__version__, blas[0], blas[1], corename(), threads)
+    return "pytorch %s eager float32, %s %s (%s), %d threads (torch intra-op %d)" % (
+        torch.__version__, blas[0], blas[1], corename(), threads, omp_threads)
 
 
-def set_threads(n):
-    torch.set_num_threads(n)
+def set_threads(n, omp):
+    torch.set_num_threads(omp)
     if BLAS:
         BLAS.openblas_set_num_threads(n)
 
@@ -78,7 +81,8 @@ def best_ms(fn, runs):
 def line(what, a, **fields):
     out = {"what": what, "threads": a.threads}
     out.update(fields)
-    out["engine"] = engine(a.threads)
+    out["omp_threads"] = a.omp_threads
+    out["engine"] = engine(a.threads, a.omp_threads)
     print(json.dumps(out), flush=True)
 
 
@@ -209,6 +213,7 @@ def main():
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--runs", type=int, default=3, help="timed runs after one warm-up; the best is reported (default 3)")
     common.add_argument("--threads", type=int, default=os.cpu_count(), help="torch and OpenBLAS threads (default: os.cpu_count())")
+    common.add_argument("--omp-threads", type=int, help="torch's own intra-op threads (torch.set_num_threads) if not --threads")
     shape = argparse.ArgumentParser(add_help=False)
     g = shape.add_mutually_exclusive_group()
     g.add_argument("--preset", default="125M", choices=sorted(neo_torch.PRESETS))
@@ -231,9 +236,12 @@ def main():
     s.add_argument("--peak-gflops", type=float, help="the FMA peak for peak_fraction (e.g. from `gptneo bench gemm`'s limits line)")
     a = p.parse_args()
     require(a.runs >= 1 and a.threads >= 1, "--runs and --threads must be ≥ 1")
+    if a.omp_threads is None:
+        a.omp_threads = a.threads
+    require(a.omp_threads >= 1, "--omp-threads must be ≥ 1")
     if hasattr(a, "batch_size"):
         require(a.batch_size >= 1, "--batch-size must be ≥ 1")
-    set_threads(a.threads)
+    set_threads(a.threads, a.omp_threads)
     {"prefill": prefill, "decode": decode, "train": train, "gemm": gemm}[a.what](a)
 
 
