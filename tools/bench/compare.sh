@@ -121,7 +121,8 @@ torch_run train train "${shape[@]}" --seq-len "$seq" --batch-size 4 --runs "$run
 echo "onnxruntime train: not measured (inference graphs only)"
 
 echo
-machine="$(lscpu | sed -n 's/^Model name: *//p' | head -n 1), $(nproc) cores visible ($(lscpu | sed -n 's/^CPU(s): *//p' | head -n 1) CPUs), $(free -g | awk '/^Mem:/ {print $2}') GiB"
+cores=$(lscpu | awk -F: '/^Core\(s\) per socket/ {c = $2} /^Socket\(s\)/ {s = $2} END {print c * s}')
+machine="$(lscpu | sed -n 's/^Model name: *//p' | head -n 1), $cores cores ($(nproc) CPUs usable), $(free -g | awk '/^Mem:/ {print $2}') GiB"
 [ "$quick" = 1 ] && notes+=("--quick: tiny config (d=64, 2 layers, V=300, C=32), one run each: a smoke test, not a measurement")
 doc_args=()
 [ -n "$doc" ] && doc_args=(--doc "$doc" --command "$command_line" --machine "$machine" --notes "$(printf '%s\n' "${notes[@]+"${notes[@]}"}")")
