@@ -17,6 +17,7 @@ import picocli.CommandLine.Spec;
  */
 final class BenchRuns {
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final long WARM_UP_NANOS = 500_000_000L;
 
     @Spec(Spec.Target.MIXEE)
     CommandSpec spec;
@@ -26,7 +27,8 @@ final class BenchRuns {
     Integer threads;
 
     @Option(names = "--runs", paramLabel = "R", defaultValue = "3",
-            description = "Timed runs after one warm-up run; the best is reported (default ${DEFAULT-VALUE}).")
+            description = "Timed runs after warming up (one untimed run, repeated for at least half a second);"
+                    + " the best is reported (default ${DEFAULT-VALUE}).")
     int runs;
 
     /** Checks --threads and --runs: a usage error naming the option otherwise. */
@@ -44,9 +46,16 @@ final class BenchRuns {
         return new CpuBackend(threads());
     }
 
-    /** Milliseconds of the fastest of {@link #runs} runs of {@code work}, after one warm-up run. */
+    /**
+     * Milliseconds of the fastest of {@link #runs} runs of {@code work}, after warming up: untimed runs
+     * until {@link #WARM_UP_NANOS} have passed (at least one). One run of a small product takes a few
+     * milliseconds, too few for the JIT to have compiled all of its paths.
+     */
     double bestMs(Runnable work) {
-        work.run();
+        long warmUntil = System.nanoTime() + WARM_UP_NANOS;
+        do {
+            work.run();
+        } while (System.nanoTime() < warmUntil);
         double best = Double.POSITIVE_INFINITY;
         for (int i = 0; i < runs; i++) {
             long start = System.nanoTime();
