@@ -17,6 +17,11 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
@@ -102,25 +107,30 @@ public final class HfCheckpoint {
         boolean sourceKept = false;
         try {
             Map<String, String> stored = checkedNames(config, source);
-            Map<String, Tensor> tensors = new LinkedHashMap<>();
+            Map<String, Tensor> hosts = new LinkedHashMap<>();
+            Map<String, Callable<Tensor>> conversions = new LinkedHashMap<>();
             for (Map.Entry<String, int[]> e : GptNeoModel.parameterShapes(config).entrySet()) {
                 String name = stored.get(e.getKey());
-                boolean matrix = e.getValue().length == 2;
+                int[] shape = e.getValue();
+                boolean matrix = shape.length == 2;
                 DType wanted = matrix ? options.dtype() : DType.F32;
                 Tensor view = !options.writable() && matrix && wanted.safetensorsName().equals(source.dtypeName(name))
                         ? source.view(name) : null;
-                Tensor host;
                 if (view != null) {
-                    host = view.reshape(e.getValue());
+                    hosts.put(e.getKey(), view.reshape(shape));
                     sourceKept = true;
-                } else if (wanted == DType.Q8) {
-                    host = quantized(source, name, e.getValue(), arena);
                 } else {
-                    host = Tensor.allocate(arena, wanted, e.getValue());
-                    source.copyInto(name, host);
+                    hosts.put(e.getKey(), null);
+                    conversions.put(e.getKey(), wanted == DType.Q8 ? () -> quantized(source, name, shape, arena) : () -> {
+                        Tensor host = Tensor.allocate(arena, wanted, shape);
+                        source.copyInto(name, host);
+                        return host;
+                    });
                 }
-                tensors.put(e.getKey(), backend.upload(host, arena));   // the same tensor on the CPU: no copy
             }
+            hosts.putAll(convertAll(conversions, source.readsConcurrently()));
+            Map<String, Tensor> tensors = new LinkedHashMap<>();
+            hosts.forEach((name, host) -> tensors.put(name, backend.upload(host, arena)));   // on the CPU: no copy
             AutoCloseable storage = sourceKept ? () -> {
                 try {
                     arena.close();
@@ -228,6 +238,50 @@ public final class HfCheckpoint {
     /** Writes config.json and one F32 model.safetensors into {@code dir} (created if needed), crash-safely. */
     public static void save(GptNeoModel model, Path dir) {
         save(model, dir, SaveOptions.unsharded());
+    }
+
+    /**
+     * Runs the conversions, on all cores when the source can be read from several threads (converting
+     * is the bulk of loading a large model in BF16 or Q8), and returns their tensors in order.
+     */
+    private static Map<String, Tensor> convertAll(Map<String, Callable<Tensor>> conversions, boolean concurrently) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        int threads = concurrently ? Math.min(conversions.size(), Runtime.getRuntime().availableProcessors()) : 1;
+        if (threads <= 1) {
+            conversions.forEach((name, conversion) -> out.put(name, call(conversion)));
+            return out;
+        }
+        try (ExecutorService pool = Executors.newFixedThreadPool(threads, Thread.ofPlatform().name("gptneo-load-", 1).factory())) {
+            Map<String, Future<Tensor>> pending = new LinkedHashMap<>();
+            conversions.forEach((name, conversion) -> pending.put(name, pool.submit(conversion)));
+            for (Map.Entry<String, Future<Tensor>> e : pending.entrySet()) {
+                try {
+                    out.put(e.getKey(), e.getValue().get());
+                } catch (ExecutionException failed) {
+                    pending.values().forEach(f -> f.cancel(true));
+                    switch (failed.getCause()) {
+                        case RuntimeException r -> throw r;
+                        case Error err -> throw err;
+                        default -> throw new IllegalStateException(failed.getCause());
+                    }
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    pending.values().forEach(f -> f.cancel(true));
+                    throw new IllegalStateException("interrupted while loading", interrupted);
+                }
+            }
+        }
+        return out;
+    }
+
+    private static Tensor call(Callable<Tensor> conversion) {
+        try {
+            return conversion.call();
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /**

@@ -30,6 +30,9 @@ abstract sealed class WeightSource implements AutoCloseable permits WeightSource
 
     abstract long[] shape(String name);
 
+    /** Whether tensors may be viewed and copied from several threads at once (memory-mapped files). */
+    abstract boolean readsConcurrently();
+
     /** A zero-copy view, or null when this layout cannot give one. */
     abstract Tensor view(String name);
 
@@ -215,6 +218,11 @@ abstract sealed class WeightSource implements AutoCloseable permits WeightSource
         }
 
         @Override
+        boolean readsConcurrently() {
+            return true;   // views of files mapped in a shared arena
+        }
+
+        @Override
         Set<String> namesOf(SafeTensorsFile file) {
             return file.names();
         }
@@ -260,6 +268,11 @@ abstract sealed class WeightSource implements AutoCloseable permits WeightSource
     static final class Torch extends OpenFiles<TorchCheckpointFile> {
         Torch(String label, List<TorchCheckpointFile> files, Map<String, TorchCheckpointFile> byLabel, ShardIndex index) {
             super(label, files, byLabel, index);
+        }
+
+        @Override
+        boolean readsConcurrently() {
+            return false;  // entries of a zip archive, read as streams
         }
 
         @Override
