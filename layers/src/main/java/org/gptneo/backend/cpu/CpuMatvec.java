@@ -198,8 +198,8 @@ final class CpuMatvec {
         return sum;
     }
 
-    /** C[ci .. ci + count) = alpha·dots[at ..] + beta·C. */
-    private static void store(MemorySegment c, long ci, float[] dots, int at, int count, float alpha, float beta) {
+    /** C[ci .. ci + count) = alpha·dots[at ..] + beta·C (also {@link CpuVecmat}'s row store). */
+    static void store(MemorySegment c, long ci, float[] dots, int at, int count, float alpha, float beta) {
         for (int r = 0; r < count; r++) {
             float old = beta == 0f ? 0f : beta * CpuVectors.get(c, ci + r);
             CpuVectors.set(c, ci + r, alpha * dots[at + r] + old);

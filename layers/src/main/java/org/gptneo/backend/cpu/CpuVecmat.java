@@ -72,7 +72,7 @@ final class CpuVecmat {
                         for (int i = 0; i < m; i++) addScaled(sums, i * COLUMNS, x[i * k + kk], scratch.row, width);
                     }
                 }
-                for (int i = 0; i < m; i++) store(c, p * s.strideC() + (long) i * n + j0, sums, i * COLUMNS, width, alpha, beta);
+                for (int i = 0; i < m; i++) CpuMatvec.store(c, p * s.strideC() + (long) i * n + j0, sums, i * COLUMNS, width, alpha, beta);
             }
         });
     }
@@ -95,13 +95,5 @@ final class CpuVecmat {
             FloatVector.fromArray(F, row, j).fma(scaleV, FloatVector.fromArray(F, sums, at + j)).intoArray(sums, at + j);
         }
         for (; j < width; j++) sums[at + j] = Math.fma(row[j], scale, sums[at + j]);
-    }
-
-    /** C[ci .. ci + width) = alpha·sums[at ..] + beta·C. */
-    private static void store(MemorySegment c, long ci, float[] sums, int at, int width, float alpha, float beta) {
-        for (int j = 0; j < width; j++) {
-            float old = beta == 0f ? 0f : beta * CpuVectors.get(c, ci + j);
-            CpuVectors.set(c, ci + j, alpha * sums[at + j] + old);
-        }
     }
 }
