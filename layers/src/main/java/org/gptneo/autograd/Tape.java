@@ -189,6 +189,15 @@ public final class Tape implements AutoCloseable {
         return out;
     }
 
+    /** out = s·x. */
+    public Var scale(Var x, float s) {
+        Var out = result(allocate(x.shape()), x);
+        backend.copy(x.value(), out.value());
+        backend.scale(out.value(), s);
+        record(out, () -> backend.axpy(s, out.grad(), gradOf(x)));
+        return out;
+    }
+
     /** A fully connected layer as torch's nn.Linear: y [N, out] = x [N, in] · wᵀ (w [out, in]) + bias [out]. */
     public Var linear(Var x, Var w, Var bias) {
         int outFeatures = w.value().dim(0);
@@ -267,6 +276,26 @@ public final class Tape implements AutoCloseable {
         Var out = result(allocate(x.shape()), x);
         backend.geluNew(x.value(), out.value());
         record(out, () -> backend.geluNewBackward(x.value(), out.grad(), gradOf(x)));
+        return out;
+    }
+
+    /**
+     * x [B, H, T, hs] rotated by rotary positions (see {@link Backend#rotary}); positions [B·T] (I32).
+     * A rotation, so the backward rotates the gradient back.
+     */
+    public Var rotary(Var x, Tensor positions, float base) {
+        Tensor xv = x.value();
+        if (xv.rank() != 4 || xv.dim(-1) % 2 != 0 || positions.size() != (long) xv.dim(0) * xv.dim(2)) {
+            throw new IllegalArgumentException("rotary: needs x [B, H, T, even hs] and positions [B·T], got " + xv
+                    + " and " + positions);
+        }
+        Var out = result(allocate(xv.shape()), x);
+        backend.rotary(xv, positions, base, false, out.value());
+        record(out, () -> {
+            Tensor back = allocate(xv.shape());
+            backend.rotary(out.grad(), positions, base, true, back);
+            backend.axpy(1f, back, gradOf(x));
+        });
         return out;
     }
 

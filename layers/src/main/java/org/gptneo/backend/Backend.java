@@ -112,6 +112,9 @@ public interface Backend extends AutoCloseable {
     /** out (I32 [..., T]) = 0, 1, …, T − 1 in every row: the positions of a batch without a cache. */
     void iota(Tensor out);
 
+    /** quotient = x / divisor and remainder = x % divisor, element by element (I32, x ≥ 0, divisor ≥ 1). */
+    void divMod(Tensor x, int divisor, Tensor quotient, Tensor remainder);
+
     /**
      * targets [B·T] (I32) = labels [B, T] shifted left by one in each row, {@code fill} in each last
      * column: position t of the logits predicts label t + 1.
@@ -144,6 +147,15 @@ public interface Backend extends AutoCloseable {
     /** Adds the gradients of {@link #layerNorm} into dx [N, C], dGamma [C] and dBeta [C]. */
     void layerNormBackward(Tensor dOut, Tensor x, Tensor gamma, Tensor mean, Tensor rstd,
                            Tensor dx, Tensor dGamma, Tensor dBeta);
+
+    /**
+     * Rotary positions, "rotate half" over the whole head: for x, out [B, H, T, hs] (hs even) and
+     * positions [B·T] (I32), with θ_k = position · base^(−2k/hs) for k &lt; hs/2,
+     * out[k] = x[k]·cos θ_k − x[k + hs/2]·sin θ_k and out[k + hs/2] = x[k + hs/2]·cos θ_k + x[k]·sin θ_k.
+     * With {@code inverse} it rotates by −θ (the transpose: the backward of the forward rotation).
+     * Angles and their sines are computed in double.
+     */
+    void rotary(Tensor x, Tensor positions, float base, boolean inverse, Tensor out);
 
     /** out = gelu_new(x) = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
     void geluNew(Tensor x, Tensor out);

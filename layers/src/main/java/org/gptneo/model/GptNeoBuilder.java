@@ -6,6 +6,8 @@ import java.util.List;
 import org.gptneo.backend.Backend;
 import org.gptneo.backend.Backends;
 import org.gptneo.nn.FeedForward;
+import org.gptneo.nn.MoeSettings;
+import org.gptneo.nn.SecondExpertPolicy;
 
 /**
  * The fluent way to describe a GPT-Neo model. Unset fields take Hugging Face's GPT-Neo defaults
@@ -46,6 +48,14 @@ public final class GptNeoBuilder {
     /** null: GPT-2's {@code <|endoftext|>} (50256), or the last id of a smaller vocabulary. */
     private Integer bosTokenId;
     private Integer eosTokenId;
+    private Positions positions = Positions.LEARNED;
+    /** null: no experts unless {@link #expertLayers} names layers; else E. */
+    private Integer experts;
+    /** null: every other layer (1, 3, 5, ...; layer 0 in a one-layer model) once experts are set. */
+    private List<Integer> expertLayers;
+    private MoeSettings moe = MoeSettings.NONE;
+    private Objective objective = Objective.CAUSAL_LM;
+    private MaskedLmSettings maskedLm = MaskedLmSettings.DEFAULT;
 
     private GptNeoBuilder() {}
 
@@ -59,7 +69,8 @@ public final class GptNeoBuilder {
                 .intermediateSize(c.intermediateSize()).activation(c.activation().configName())
                 .embedDropout(c.embedDropout()).attentionDropout(c.attentionDropout()).residDropout(c.residDropout())
                 .layerNormEpsilon(c.layerNormEpsilon()).initializerRange(c.initializerRange()).seed(c.seed())
-                .bosTokenId(c.bosTokenId()).eosTokenId(c.eosTokenId());
+                .bosTokenId(c.bosTokenId()).eosTokenId(c.eosTokenId()).positions(c.positions())
+                .moe(c.moe()).objective(c.objective()).maskedLm(c.maskedLm());
     }
 
     public GptNeoBuilder vocabSize(int v) { this.vocabSize = v; return this; }
@@ -127,6 +138,96 @@ public final class GptNeoBuilder {
      */
     public GptNeoBuilder eosTokenId(Integer id) { this.eosTokenId = id; return this; }
 
+    // ---- positions -----------------------------------------------------------------------------
+
+    /** {@code LEARNED} (wpe, the default) or {@code ROTARY}; axial ones need their shape: {@link #positions(PositionEmbedding, int, int)}. */
+    public GptNeoBuilder positions(PositionEmbedding kind) {
+        if (kind == PositionEmbedding.AXIAL) {
+            throw invalid("axial positions need their shape: positions(AXIAL, a1, a2) with a1·a2 = contextLength");
+        }
+        this.positions = kind == PositionEmbedding.ROTARY ? Positions.ROTARY : Positions.LEARNED;
+        return this;
+    }
+
+    /** Axial positions from tables [a1, C] and [a2, C]; a1·a2 must equal the context length. */
+    public GptNeoBuilder positions(PositionEmbedding kind, int a1, int a2) {
+        if (kind != PositionEmbedding.AXIAL) {
+            throw invalid("only axial positions take a shape, got " + kind.configName());
+        }
+        this.positions = Positions.axial(a1, a2);
+        return this;
+    }
+
+    public GptNeoBuilder positions(Positions p) { this.positions = java.util.Objects.requireNonNull(p, "positions"); return this; }
+
+    // ---- mixture of experts -------------------------------------------------------------------
+
+    /** E experts in the expert layers (by default every other layer: 1, 3, 5, ...). */
+    public GptNeoBuilder experts(int e) { this.experts = e; return this; }
+
+    /** The 0-based layers whose MLP is a mixture of experts. */
+    public GptNeoBuilder expertLayers(int... layerIndices) {
+        this.expertLayers = Arrays.stream(layerIndices).boxed().toList();
+        return this;
+    }
+
+    /** Experts per token: 1 (Switch) or 2 (the default). */
+    public GptNeoBuilder topK(int k) { return moeWith(m -> copy(m, k, m.capacityFactor(), m.evalCapacityFactor(), m.secondPolicy(), m.secondPolicyEval())); }
+
+    /** Capacity factor of training passes (1.25). */
+    public GptNeoBuilder capacityFactor(float f) { return moeWith(m -> copy(m, m.topK(), f, m.evalCapacityFactor(), m.secondPolicy(), m.secondPolicyEval())); }
+
+    /** Capacity factor of passes without dropout: evaluation, logits, generation (2.0). */
+    public GptNeoBuilder evalCapacityFactor(float f) { return moeWith(m -> copy(m, m.topK(), m.capacityFactor(), f, m.secondPolicy(), m.secondPolicyEval())); }
+
+    /** Second-expert policy of training passes (random) and of the others (all). */
+    public GptNeoBuilder secondExpertPolicy(SecondExpertPolicy training, SecondExpertPolicy eval) {
+        return moeWith(m -> copy(m, m.topK(), m.capacityFactor(), m.evalCapacityFactor(), training, eval));
+    }
+
+    /** Every mixture-of-experts setting at once (its layer list included, unless {@link #expertLayers} is set). */
+    public GptNeoBuilder moe(MoeSettings settings) {
+        this.moe = java.util.Objects.requireNonNull(settings, "moe");
+        this.experts = settings.isEmpty() ? null : settings.experts();
+        this.expertLayers = settings.isEmpty() ? null : settings.layers();
+        return this;
+    }
+
+    private GptNeoBuilder moeWith(java.util.function.UnaryOperator<MoeSettings> change) {
+        this.moe = change.apply(moe);
+        return this;
+    }
+
+    private static MoeSettings copy(MoeSettings m, int topK, float capacity, float evalCapacity,
+                                    SecondExpertPolicy policy, SecondExpertPolicy evalPolicy) {
+        return new MoeSettings(m.layers(), m.experts(), topK, m.hiddenSize(), m.activation(), capacity, evalCapacity,
+                m.minCapacity(), m.groupSize(), policy, evalPolicy, m.secondThreshold(), m.auxLossCoefficient());
+    }
+
+    // ---- objective ----------------------------------------------------------------------------
+
+    /** CAUSAL_LM (the default) or MASKED_LM (bidirectional attention; needs {@link #maskTokenId}). */
+    public GptNeoBuilder objective(Objective o) { this.objective = java.util.Objects.requireNonNull(o, "objective"); return this; }
+
+    public GptNeoBuilder maskTokenId(Integer id) {
+        return maskedLm(new MaskedLmSettings(id, maskedLm.maskProbability(), maskedLm.sameTokenProbability(),
+                maskedLm.randomTokenProbability()));
+    }
+
+    /** Share of tokens selected for masking (0.15). */
+    public GptNeoBuilder maskProbability(float p) {
+        return maskedLm(new MaskedLmSettings(maskedLm.maskTokenId(), p, maskedLm.sameTokenProbability(),
+                maskedLm.randomTokenProbability()));
+    }
+
+    /** Shares of selected tokens kept as they are (0.10) and replaced by a random id (0.10). */
+    public GptNeoBuilder maskReplacement(float sameTokenProbability, float randomTokenProbability) {
+        return maskedLm(new MaskedLmSettings(maskedLm.maskTokenId(), maskedLm.maskProbability(), sameTokenProbability,
+                randomTokenProbability));
+    }
+
+    public GptNeoBuilder maskedLm(MaskedLmSettings settings) { this.maskedLm = java.util.Objects.requireNonNull(settings, "maskedLm"); return this; }
+
     /** The validated configuration, without allocating any weights. */
     public GptNeoConfig config() {
         positive("vocabSize", vocabSize);
@@ -160,9 +261,107 @@ public final class GptNeoBuilder {
         }
         int bos = tokenId("bosTokenId", bosTokenId);
         int eos = tokenId("eosTokenId", eosTokenId);
+        checkPositions();
+        MoeSettings resolvedMoe = resolvedMoe();
+        checkMaskedLm();
         return new GptNeoConfig(vocabSize, contextLength, hiddenSize, layers, heads, resolvedAttention(), windowSize,
                 intermediateSize, act, embedDropout, attentionDropout, residDropout, layerNormEpsilon,
-                initializerRange, seed, bos, eos);
+                initializerRange, seed, bos, eos, positions, resolvedMoe, objective, maskedLm);
+    }
+
+    private void checkPositions() {
+        switch (positions.kind()) {
+            case AXIAL -> {
+                positive("axial shape a1", positions.axialRows());
+                positive("axial shape a2", positions.axialColumns());
+                if ((long) positions.axialRows() * positions.axialColumns() != contextLength) {
+                    throw invalid("axial shape [" + positions.axialRows() + ", " + positions.axialColumns()
+                            + "] does not match contextLength " + contextLength + " (a1·a2 must equal it)");
+                }
+            }
+            case ROTARY -> {
+                if ((hiddenSize / heads) % 2 != 0) {
+                    throw invalid("rotary positions need an even head size, got " + hiddenSize / heads);
+                }
+            }
+            case LEARNED -> { }
+        }
+    }
+
+    private MoeSettings resolvedMoe() {
+        if (experts == null && expertLayers == null) {
+            return moe.withLayers(List.of());
+        }
+        int e = experts != null ? experts : moe.experts();
+        List<Integer> chosen = expertLayers != null ? expertLayers : everyOtherLayer();
+        MoeSettings m = new MoeSettings(chosen, e, moe.topK(), moe.hiddenSize(), moe.activation(), moe.capacityFactor(),
+                moe.evalCapacityFactor(), moe.minCapacity(), moe.groupSize(), moe.secondPolicy(), moe.secondPolicyEval(),
+                moe.secondThreshold(), moe.auxLossCoefficient());
+        positive("experts", m.experts());
+        if (m.topK() != 1 && m.topK() != 2) {
+            throw invalid("topK must be 1 or 2, got " + m.topK());
+        }
+        if (m.topK() > m.experts()) {
+            throw invalid("topK (" + m.topK() + ") is more than the number of experts (" + m.experts() + ")");
+        }
+        if (chosen.isEmpty()) {
+            throw invalid("expertLayers names no layer");
+        }
+        if (chosen.stream().distinct().count() != chosen.size()) {
+            throw invalid("expertLayers " + chosen + " names a layer twice");
+        }
+        for (int layer : chosen) {
+            if (layer < 0 || layer >= layers) {
+                throw invalid("expert layer " + layer + " is outside the model's layers 0.." + (layers - 1));
+            }
+        }
+        if (m.hiddenSize() != null) {
+            positive("expertHiddenSize", m.hiddenSize());
+        }
+        if (!m.activation().equals("relu") && !m.activation().equals(Activation.GELU_NEW.configName())) {
+            throw invalid("expert activation '" + m.activation() + "' is not supported (use relu or gelu_new)");
+        }
+        if (!(m.capacityFactor() > 0) || !(m.evalCapacityFactor() > 0)) {
+            throw invalid("capacity factors must be > 0, got " + m.capacityFactor() + " and " + m.evalCapacityFactor());
+        }
+        positive("minCapacity", m.minCapacity());
+        positive("groupSize", m.groupSize());
+        if (!(m.secondThreshold() > 0) || Float.isInfinite(m.secondThreshold())) {
+            throw invalid("secondThreshold must be > 0, got " + m.secondThreshold());
+        }
+        if (!(m.auxLossCoefficient() >= 0) || Float.isInfinite(m.auxLossCoefficient())) {
+            throw invalid("auxLossCoefficient must be ≥ 0, got " + m.auxLossCoefficient());
+        }
+        return m;
+    }
+
+    private List<Integer> everyOtherLayer() {
+        if (layers == 1) {
+            return List.of(0);
+        }
+        List<Integer> odd = new ArrayList<>();
+        for (int i = 1; i < layers; i += 2) odd.add(i);
+        return odd;
+    }
+
+    private void checkMaskedLm() {
+        MaskedLmSettings m = maskedLm;
+        if (objective == Objective.MASKED_LM) {
+            if (m.maskTokenId() == null) {
+                throw invalid("a masked-LM model needs maskTokenId (the id of its mask token)");
+            }
+            if (m.maskTokenId() < 0 || m.maskTokenId() >= vocabSize) {
+                throw invalid("maskTokenId " + m.maskTokenId() + " is outside the vocabulary [0, " + vocabSize + ")");
+            }
+        }
+        if (!(m.maskProbability() > 0 && m.maskProbability() <= 1)) {
+            throw invalid("maskProbability must be in (0, 1], got " + m.maskProbability());
+        }
+        if (!(m.sameTokenProbability() >= 0 && m.randomTokenProbability() >= 0
+                && m.sameTokenProbability() + m.randomTokenProbability() <= 1)) {
+            throw invalid("sameTokenProbability and randomTokenProbability must be ≥ 0 with a sum ≤ 1, got "
+                    + m.sameTokenProbability() + " and " + m.randomTokenProbability());
+        }
     }
 
     /**

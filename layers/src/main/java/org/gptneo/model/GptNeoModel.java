@@ -11,6 +11,7 @@ import org.gptneo.autograd.Tape;
 import org.gptneo.autograd.Var;
 import org.gptneo.backend.Backend;
 import org.gptneo.nn.Attention;
+import org.gptneo.nn.AxialPositions;
 import org.gptneo.nn.Block;
 import org.gptneo.nn.Embedding;
 import org.gptneo.nn.FeedForward;
@@ -22,6 +23,7 @@ import org.gptneo.nn.ParameterRegistry;
 import org.gptneo.nn.ParameterSource;
 import org.gptneo.nn.Pass;
 import org.gptneo.nn.ProjectionRewriter;
+import org.gptneo.nn.Tokens;
 import org.gptneo.tensor.DType;
 import org.gptneo.tensor.Tensor;
 
@@ -42,7 +44,8 @@ public final class GptNeoModel implements AutoCloseable {
     private final Arena arena;
     private final AutoCloseable storage;
     private final Embedding wte;                 // [V, C], also the LM head
-    private final Embedding wpe;                 // [P, C]
+    private final Embedding wpe;                 // [P, C] with learned positions, else null
+    private final AxialPositions axial;          // [a1, C] and [a2, C] with axial positions, else null
     private final List<Block> blocks;
     private final LayerNorm lnF;
     private long dropoutCalls;
@@ -55,7 +58,11 @@ public final class GptNeoModel implements AutoCloseable {
         this.arena = arena;
         this.storage = storage;
         this.wte = Embedding.create(source, "transformer.wte.weight", config.vocabSize(), config.hiddenSize());
-        this.wpe = Embedding.create(source, "transformer.wpe.weight", config.contextLength(), config.hiddenSize());
+        Positions positions = config.positions();
+        this.wpe = positions.kind() == PositionEmbedding.LEARNED
+                ? Embedding.create(source, "transformer.wpe.weight", config.contextLength(), config.hiddenSize()) : null;
+        this.axial = positions.kind() == PositionEmbedding.AXIAL
+                ? new AxialPositions(source, positions.axialRows(), positions.axialColumns(), config.hiddenSize()) : null;
         this.blocks = List.copyOf(blocks(config, source, feedForward));
         this.lnF = LayerNorm.create(source, "transformer.ln_f.", config.hiddenSize(), config.layerNormEpsilon());
     }
@@ -66,18 +73,34 @@ public final class GptNeoModel implements AutoCloseable {
         return out;
     }
 
-    /** Block i: ln_1, attention of the layer's kind, ln_2, feed-forward; parameters named transformer.h.i.*. */
+    /**
+     * Block i: ln_1 and attention of the layer's kind (neither for "none"), ln_2, feed-forward (a
+     * mixture of experts in the configured layers); parameters named transformer.h.i.*.
+     */
     private static Block block(GptNeoConfig c, int i, ParameterSource source, FeedForward.Factory feedForward) {
         String p = "transformer.h." + i + ".";
-        LayerNorm ln1 = LayerNorm.create(source, p + "ln_1.", c.hiddenSize(), c.layerNormEpsilon());
-        String a = p + "attn.attention.";
-        Attention attention = c.attentionLayers().get(i) == AttentionType.LOCAL
-                ? new LocalAttention(source, a, i, c.hiddenSize(), c.heads(), c.windowSize(), c.attentionDropout(), c.residDropout())
-                : new GlobalAttention(source, a, i, c.hiddenSize(), c.heads(), c.attentionDropout(), c.residDropout());
+        AttentionType kind = c.attentionLayers().get(i);
+        LayerNorm ln1 = kind == AttentionType.NONE ? null : LayerNorm.create(source, p + "ln_1.", c.hiddenSize(), c.layerNormEpsilon());
+        Attention attention = attention(c, i, kind, source, p + "attn.attention.");
         LayerNorm ln2 = LayerNorm.create(source, p + "ln_2.", c.hiddenSize(), c.layerNormEpsilon());
-        FeedForward ff = feedForward.create(new FeedForward.Spec(i, p + "mlp.", c.hiddenSize(), c.mlpWidth(),
-                c.residDropout(), source));
+        FeedForward.Spec spec = new FeedForward.Spec(i, p + "mlp.", c.hiddenSize(), c.mlpWidth(), c.residDropout(), source);
+        if (c.moe().hasLayer(i)) {
+            throw new InvalidConfigException("mixture-of-experts layers are not wired in yet");   // interim: the layer lands next
+        }
+        FeedForward ff = feedForward.create(spec);
         return new Block(ln1, attention, ln2, ff);
+    }
+
+    private static Attention attention(GptNeoConfig c, int i, AttentionType kind, ParameterSource source, String prefix) {
+        boolean rotary = c.positions().isRotary();
+        return switch (kind) {
+            case GLOBAL -> new GlobalAttention(source, prefix, i, c.hiddenSize(), c.heads(), c.attentionDropout(),
+                    c.residDropout(), c.causal(), rotary);
+            case LOCAL -> new LocalAttention(source, prefix, i, c.hiddenSize(), c.heads(), c.windowSize(),
+                    c.attentionDropout(), c.residDropout(), c.causal(), rotary);
+            case LINEAR -> throw new InvalidConfigException("linear attention is not wired in yet");   // interim: the layer lands next
+            case NONE -> null;
+        };
     }
 
     /**
@@ -97,9 +120,7 @@ public final class GptNeoModel implements AutoCloseable {
     public static Iterator<Parameter> parameterList(GptNeoConfig c) {
         ParameterSource shapes = ModelParameters.SHAPES_ONLY;
         return new Iterator<>() {
-            private final ArrayDeque<Parameter> pending = new ArrayDeque<>(List.of(
-                    shapes.take("transformer.wte.weight", new int[] {c.vocabSize(), c.hiddenSize()}, ParameterSource.Init.NORMAL, true),
-                    shapes.take("transformer.wpe.weight", new int[] {c.contextLength(), c.hiddenSize()}, ParameterSource.Init.NORMAL, true)));
+            private final ArrayDeque<Parameter> pending = new ArrayDeque<>(embeddingParameters(c, shapes));
             private int nextBlock;
             private boolean finalNormDone;
 
@@ -122,6 +143,18 @@ public final class GptNeoModel implements AutoCloseable {
                 return pending.poll();
             }
         };
+    }
+
+    /** The token embedding and the position tables, in checkpoint order. */
+    private static List<Parameter> embeddingParameters(GptNeoConfig c, ParameterSource source) {
+        List<Parameter> out = new ArrayList<>(Embedding.create(source, "transformer.wte.weight", c.vocabSize(), c.hiddenSize()).parameters());
+        Positions p = c.positions();
+        switch (p.kind()) {
+            case LEARNED -> out.addAll(Embedding.create(source, "transformer.wpe.weight", c.contextLength(), c.hiddenSize()).parameters());
+            case AXIAL -> out.addAll(new AxialPositions(source, p.axialRows(), p.axialColumns(), c.hiddenSize()).parameters());
+            case ROTARY -> { }
+        }
+        return out;
     }
 
     /**
@@ -214,7 +247,8 @@ public final class GptNeoModel implements AutoCloseable {
     /** The layers' parameters in checkpoint order: embeddings, blocks, final LayerNorm. */
     private List<Parameter> layerParameters() {
         List<Parameter> all = new ArrayList<>(wte.parameters());
-        all.addAll(wpe.parameters());
+        if (wpe != null) all.addAll(wpe.parameters());
+        if (axial != null) all.addAll(axial.parameters());
         blocks.forEach(b -> all.addAll(b.parameters()));
         all.addAll(lnF.parameters());
         return all;
@@ -250,8 +284,13 @@ public final class GptNeoModel implements AutoCloseable {
      * otherwise it is off.
      */
     public Var forward(Tape tape, Tensor ids, boolean training) {
+        return run(tape, ids, training).logits();
+    }
+
+    /** {@link #forward(Tape, Tensor, boolean)} with what the layers report beside the logits (auxiliary losses, routing). */
+    public ModelOutput run(Tape tape, Tensor ids, boolean training) {
         if (training) {
-            return forward(tape, ids, new TrainingPass(nextDropoutSeed(), false));
+            return run(tape, ids, new TrainingPass(nextDropoutSeed(), false));
         }
         return logits(Pass.inference(tape), ids, false);
     }
@@ -263,10 +302,19 @@ public final class GptNeoModel implements AutoCloseable {
      * its activations (same logits and gradients, bit for bit).
      */
     public Var forward(Tape tape, Tensor ids, TrainingPass pass) {
+        return run(tape, ids, pass).logits();
+    }
+
+    /** {@link #forward(Tape, Tensor, TrainingPass)} with what the layers report beside the logits. */
+    public ModelOutput run(Tape tape, Tensor ids, TrainingPass pass) {
+        if (pass.checkpointBlocks() && !config.moe().isEmpty()) {
+            throw new IllegalArgumentException("activation checkpointing does not support mixture-of-experts layers yet "
+                    + "(their auxiliary loss would be recomputed outside the pass)");
+        }
         return logits(new Pass(tape, true, pass.dropoutSeed()), ids, pass.checkpointBlocks());
     }
 
-    private Var logits(Pass pass, Tensor ids, boolean checkpointBlocks) {
+    private ModelOutput logits(Pass pass, Tensor ids, boolean checkpointBlocks) {
         Tape tape = pass.tape();
         InputCheck.requireIds(backend, ids, config);
         int b = ids.dim(0), t = ids.dim(1);
@@ -274,7 +322,7 @@ public final class GptNeoModel implements AutoCloseable {
         backend.iota(positions);                                        // [B, T]: 0..T−1 in each row
         Var out = transformer(pass, ids, positions, null, checkpointBlocks);   // [N, C]
         Var logits = tape.matmul(out, false, wte.table().var(), true);  // [N, V], LM head tied to wte
-        return tape.reshape(logits, b, t, config.vocabSize());
+        return ModelOutput.of(tape, tape.reshape(logits, b, t, config.vocabSize()), pass.auxiliary());
     }
 
     /**
@@ -301,32 +349,50 @@ public final class GptNeoModel implements AutoCloseable {
     private Var transformer(Pass pass, Tensor ids, Tensor positions, KvCache cache, boolean checkpointBlocks) {
         Tape tape = pass.tape();
         int b = ids.dim(0), t = ids.dim(1), n = b * t;
-        Var h = tape.add(wte.forward(pass, ids.reshape(n)), wpe.forward(pass, positions.reshape(n)));  // [N, C]
+        Tokens tokens = new Tokens(b, t, positions.reshape(n));
+        Var h = wte.forward(pass, ids.reshape(n));                                   // [N, C]
+        if (wpe != null) {
+            h = tape.add(h, wpe.forward(pass, tokens.positions()));
+        } else if (axial != null) {
+            h = tape.add(h, axial.forward(pass, tokens.positions()));
+        }
         h = pass.dropout(h, config.embedDropout(), 0);
         for (int layer = 0; layer < blocks.size(); layer++) {
             Block block = blocks.get(layer);
             if (checkpointBlocks) {
-                h = tape.checkpoint((sub, x) -> block.forward(new Pass(sub, pass.training(), pass.seed()), x, b, t, null), h);
+                h = tape.checkpoint((sub, x) -> block.forward(new Pass(sub, pass.training(), pass.seed()), x, tokens, null), h);
             } else {
-                h = block.forward(pass, h, b, t, cache == null ? null : cache.layer(layer));
+                h = block.forward(pass, h, tokens, cache == null ? null : cache.layer(layer));
             }
         }
         return lnF.forward(pass, h);
     }
 
     /**
-     * Mean next-token cross-entropy as GPTNeoForCausalLM computes it with {@code labels}: logits at
-     * t predict labels at t + 1, labels equal to {@link #IGNORE_INDEX} are skipped.
+     * The language-modelling loss for {@code labels}, labels equal to {@link #IGNORE_INDEX} skipped.
+     * Causal LM: mean next-token cross-entropy as GPTNeoForCausalLM computes it (logits at t
+     * predict labels at t + 1). Masked LM: mean cross-entropy at each labelled position, no shift.
+     * Auxiliary losses are not included: see {@link #loss(Tape, ModelOutput, Tensor)}.
      *
      * @param logits [B, T, V] from {@link #forward}
-     * @param labels [B, T] (I32, on the backend), usually the input ids
+     * @param labels [B, T] (I32, on the backend): for causal LM usually the input ids
      */
     public Var loss(Tape tape, Var logits, Tensor labels) {
         int b = labels.dim(0), t = labels.dim(1);
-        Tensor targets = tape.allocate(DType.I32, b * t);               // [N]: labels shifted left
-        backend.shiftLeft(labels, IGNORE_INDEX, targets);
+        Tensor targets = tape.allocate(DType.I32, b * t);               // [N]
+        if (config.causal()) {
+            backend.shiftLeft(labels, IGNORE_INDEX, targets);           // labels shifted left
+        } else {
+            backend.copy(labels.reshape(b * t), targets);
+        }
         InputCheck.requireLabels(backend, targets, config);
         return tape.crossEntropyMean(tape.reshape(logits, b * t, config.vocabSize()), targets, IGNORE_INDEX);
+    }
+
+    /** The training loss: {@link #loss(Tape, Var, Tensor)} plus the pass's auxiliary losses (mixture-of-experts balancing). */
+    public Var loss(Tape tape, ModelOutput output, Tensor labels) {
+        Var lm = loss(tape, output.logits(), labels);
+        return output.auxLoss() == null ? lm : tape.add(lm, output.auxLoss());
     }
 
     private synchronized long nextDropoutSeed() {

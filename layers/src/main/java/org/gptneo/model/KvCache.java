@@ -2,13 +2,14 @@ package org.gptneo.model;
 
 import java.lang.foreign.Arena;
 import java.util.List;
-import org.gptneo.nn.AttentionCache;
+import org.gptneo.nn.Attention;
 import org.gptneo.nn.Block;
+import org.gptneo.nn.LayerState;
 
 /**
- * What a batch of sequences has seen so far, for generation: one {@link AttentionCache} per layer,
+ * What a batch of sequences has seen so far, for generation: one {@link LayerState} per layer,
  * made by that layer's attention (a global layer keeps every token up to the context, a local one
- * only its window), preallocated on the model's backend and appended in place. Positions on the key
+ * only its window, a linear one a running sum; a layer without attention nothing), preallocated on the model's backend and appended in place. Positions on the key
  * axis are cache slots: the local band and the left padding are counted in slots, as in Hugging
  * Face. One cache per generation (not thread-safe); {@link #close()} frees it.
  */
@@ -16,7 +17,7 @@ public final class KvCache implements AutoCloseable {
     private final int contextLength;
     private final int batch;
     private final Arena arena = Arena.ofShared();
-    private final AttentionCache[] layers;
+    private final LayerState[] layers;            // null for a layer without attention
     private int length;                      // tokens seen per row (padding included)
 
     /**
@@ -27,13 +28,17 @@ public final class KvCache implements AutoCloseable {
         if (pad.length != batch) {
             throw new IllegalArgumentException("padding has " + pad.length + " rows for a batch of " + batch);
         }
+        if (!model.config().causal()) {
+            throw new IllegalArgumentException("a masked-LM model does not generate left to right (it fills masks)");
+        }
         this.contextLength = model.config().contextLength();
         this.batch = batch;
         List<Block> blocks = model.blocks();
-        this.layers = new AttentionCache[blocks.size()];
+        this.layers = new LayerState[blocks.size()];
         try {
             for (int i = 0; i < layers.length; i++) {
-                layers[i] = blocks.get(i).attention().newCache(model.backend(), arena, batch, pad, contextLength);
+                Attention attention = blocks.get(i).attention();
+                layers[i] = attention == null ? null : attention.newState(model.backend(), arena, batch, pad, contextLength);
             }
         } catch (RuntimeException | Error e) {
             arena.close();
@@ -53,7 +58,7 @@ public final class KvCache implements AutoCloseable {
     /** Slot copies per (batch, head) summed over layers so far: O(1) per token and layer. */
     public long copiedSlots() {
         long total = 0;
-        for (AttentionCache layer : layers) total += layer.copiedSlots();
+        for (LayerState layer : layers) total += layer == null ? 0 : layer.copiedSlots();
         return total;
     }
 
@@ -64,7 +69,7 @@ public final class KvCache implements AutoCloseable {
         }
     }
 
-    AttentionCache layer(int index) {
+    LayerState layer(int index) {
         return layers[index];
     }
 

@@ -4,27 +4,29 @@ import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.List;
 import org.gptneo.autograd.Var;
-import org.gptneo.backend.AttentionMask;
 import org.gptneo.backend.Backend;
 
 /**
- * GPT-Neo's causal self-attention: out_proj(softmax(mask(q·kᵀ))·v) with q, k, v projections
- * without bias and, unlike GPT-2, no 1/√head scaling (it is folded into q_proj's weights). The
- * kinds differ in which keys a query sees ({@link #mask()}) and in what they keep for generation
- * ({@link #newCache}): see {@link GlobalAttention} and {@link LocalAttention}.
+ * A self-attention layer of GPT-Neo: q, k, v projections without bias, heads of hs = C/H features,
+ * optionally rotary positions on q and k, a way of mixing the values ({@link #attend}: softmax
+ * attention in {@link SoftmaxAttention}, linear attention in {@code LinearAttention}), then
+ * out_proj with bias and residual dropout. No 1/√hs scaling anywhere: GPT-Neo folds it into q_proj.
  *
  * <p>Parameters: {@code <prefix>{q,k,v}_proj.weight} [C, C], {@code <prefix>out_proj.{weight,bias}}
  * [C, C], [C], where the prefix is {@code transformer.h.<i>.attn.attention.}. Projections may be
  * wrapped ({@link #rewriteProjections}), for adapters or tensor-parallel splits.
  */
-public abstract sealed class Attention implements Module permits GlobalAttention, LocalAttention {
+public abstract class Attention implements Module {
+    /** Rotary positions' base: inverse frequencies 10000^(−2k/hs). */
+    public static final float ROTARY_BASE = 10000f;
+
     private final String prefix;
     private final int layer, heads, headSize;
-    private final float attentionDropout, residDropout;
+    private final float residDropout;
+    private final boolean rotary;
     private Projection q, k, v, out;
 
-    Attention(ParameterSource source, String prefix, int layer, int hidden, int heads,
-              float attentionDropout, float residDropout) {
+    Attention(ParameterSource source, String prefix, int layer, int hidden, int heads, float residDropout, boolean rotary) {
         if (hidden % heads != 0) {
             throw new IllegalArgumentException("hidden size " + hidden + " is not a multiple of " + heads + " heads");
         }
@@ -32,45 +34,37 @@ public abstract sealed class Attention implements Module permits GlobalAttention
         this.layer = layer;
         this.heads = heads;
         this.headSize = hidden / heads;
-        this.attentionDropout = attentionDropout;
         this.residDropout = residDropout;
+        this.rotary = rotary;
         this.q = Linear.create(source, prefix + "q_proj.", hidden, hidden, false);
         this.k = Linear.create(source, prefix + "k_proj.", hidden, hidden, false);
         this.v = Linear.create(source, prefix + "v_proj.", hidden, hidden, false);
         this.out = Linear.create(source, prefix + "out_proj.", hidden, hidden, true);
     }
 
-    /** Which keys a query sees, without padding. */
-    public abstract AttentionMask mask();
-
-    /** Empty inference state for a batch whose rows start with {@code padding[b]} padding tokens. */
-    public abstract AttentionCache newCache(Backend backend, Arena arena, int batch, int[] padding, int contextLength);
-
-    final AttentionCache cache(Backend backend, Arena arena, int batch, int[] padding, int keep, int capacity) {
-        return new AttentionCache(backend, arena, mask(), keep, capacity, batch, heads, headSize, padding);
-    }
+    /** Empty generation state for a batch whose rows start with {@code padding[b]} padding tokens. */
+    public abstract LayerState newState(Backend backend, Arena arena, int batch, int[] padding, int contextLength);
 
     /**
-     * Attention over x [B·T, C] of B sequences of T tokens; with a cache, the new tokens also see
-     * the cached ones (and are appended to it). Returns [B·T, C], before the residual.
+     * Mixes values by queries and keys, all [B, H, T, hs] (positions already applied); with a state,
+     * the new tokens also see what it holds and are added to it. Returns [B, H, T, hs].
      */
-    public Var forward(Pass pass, Var x, int batch, int time, AttentionCache cache) {
-        int n = batch * time;
-        Var qs = splitHeads(pass, q.forward(pass, x), batch, time);        // [B, H, T, hs]
-        Var ks = splitHeads(pass, k.forward(pass, x), batch, time);
-        Var vs = splitHeads(pass, v.forward(pass, x), batch, time);
-        AttentionMask mask = mask();
-        if (cache != null) {
-            AttentionCache.Keys all = cache.append(pass.tape(), ks.value(), vs.value());
-            ks = Var.constant(all.keys());                                 // [B, H, S, hs]
-            vs = Var.constant(all.values());
-            mask = all.mask();
+    abstract Var attend(Pass pass, Var q, Var k, Var v, LayerState state);
+
+    /**
+     * Attention over x [B·T, C] of the given tokens; with a state, the new tokens also see the
+     * earlier ones (and are added to it). Returns [B·T, C], before the residual.
+     */
+    public Var forward(Pass pass, Var x, Tokens tokens, LayerState state) {
+        Var qs = splitHeads(pass, q.forward(pass, x), tokens);             // [B, H, T, hs]
+        Var ks = splitHeads(pass, k.forward(pass, x), tokens);
+        Var vs = splitHeads(pass, v.forward(pass, x), tokens);
+        if (rotary) {
+            qs = pass.tape().rotary(qs, tokens.positions(), ROTARY_BASE);
+            ks = pass.tape().rotary(ks, tokens.positions(), ROTARY_BASE);
         }
-        Var scores = pass.tape().matmul(qs, false, ks, true);              // [B, H, T, S]
-        Var probs = pass.tape().maskedSoftmax(scores, mask);
-        probs = pass.dropout(probs, attentionDropout, 4 * layer + 1);
-        Var context = pass.tape().matmul(probs, false, vs, false);         // [B, H, T, hs]
-        Var merged = pass.tape().reshape(pass.tape().swapMiddle(context), n, heads * headSize); // [B·T, C]
+        Var context = attend(pass, qs, ks, vs, state);                     // [B, H, T, hs]
+        Var merged = pass.tape().reshape(pass.tape().swapMiddle(context), tokens.count(), heads * headSize); // [B·T, C]
         return pass.dropout(out.forward(pass, merged), residDropout, 4 * layer + 2);
     }
 
@@ -89,8 +83,26 @@ public abstract sealed class Attention implements Module permits GlobalAttention
         return all;
     }
 
+    /** Block index: numbers this layer's dropout sites. */
+    final int layer() {
+        return layer;
+    }
+
+    final int heads() {
+        return heads;
+    }
+
+    final int headSize() {
+        return headSize;
+    }
+
+    /** Whether q and k are rotated by their positions. */
+    public final boolean rotary() {
+        return rotary;
+    }
+
     /** [B·T, C] → [B, H, T, hs]: head h owns features h·hs … h·hs + hs − 1. */
-    private Var splitHeads(Pass pass, Var x, int batch, int time) {
-        return pass.tape().swapMiddle(pass.tape().reshape(x, batch, time, heads, headSize));
+    private Var splitHeads(Pass pass, Var x, Tokens tokens) {
+        return pass.tape().swapMiddle(pass.tape().reshape(x, tokens.batch(), tokens.time(), heads, headSize));
     }
 }

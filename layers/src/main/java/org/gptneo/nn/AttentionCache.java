@@ -19,7 +19,7 @@ import org.gptneo.tensor.Tensor;
  * for the buffer (a long prompt on a local layer) attends over a contiguous copy in the tape instead.
  * Not thread-safe: one cache per generation.
  */
-public final class AttentionCache {
+public final class AttentionCache implements LayerState {
     /** Keys and values [B, H, S, hs] (views of the buffer, or tape copies) with the mask that goes with them. */
     public record Keys(Tensor keys, Tensor values, AttentionMask mask) {}
 
@@ -75,6 +75,7 @@ public final class AttentionCache {
     }
 
     /** Slot copies per (batch, head) so far: a step of T tokens costs T, plus the occasional move. */
+    @Override
     public long copiedSlots() {
         return copiedSlots;
     }

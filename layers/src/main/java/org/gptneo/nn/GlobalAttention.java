@@ -4,21 +4,31 @@ import java.lang.foreign.Arena;
 import org.gptneo.backend.AttentionMask;
 import org.gptneo.backend.Backend;
 
-/** Causal attention over every earlier token; for generation it keeps every token, up to the context. */
-public final class GlobalAttention extends Attention {
+/**
+ * Attention over every earlier token (causal) or, in a masked language model, over every token;
+ * for generation it keeps every token, up to the context.
+ */
+public final class GlobalAttention extends SoftmaxAttention {
+    private final AttentionMask mask;
 
     public GlobalAttention(ParameterSource source, String prefix, int layer, int hidden, int heads,
                            float attentionDropout, float residDropout) {
-        super(source, prefix, layer, hidden, heads, attentionDropout, residDropout);
+        this(source, prefix, layer, hidden, heads, attentionDropout, residDropout, true, false);
+    }
+
+    public GlobalAttention(ParameterSource source, String prefix, int layer, int hidden, int heads,
+                           float attentionDropout, float residDropout, boolean causal, boolean rotary) {
+        super(source, prefix, layer, hidden, heads, attentionDropout, residDropout, rotary);
+        this.mask = causal ? AttentionMask.GLOBAL : AttentionMask.GLOBAL.bidirectional();
     }
 
     @Override
     public AttentionMask mask() {
-        return AttentionMask.GLOBAL;
+        return mask;
     }
 
     @Override
-    public AttentionCache newCache(Backend backend, Arena arena, int batch, int[] padding, int contextLength) {
+    public LayerState newState(Backend backend, Arena arena, int batch, int[] padding, int contextLength) {
         return cache(backend, arena, batch, padding, contextLength, contextLength);
     }
 }

@@ -5,16 +5,25 @@ import org.gptneo.backend.AttentionMask;
 import org.gptneo.backend.Backend;
 
 /**
- * Causal attention over the last {@code window} tokens (the query's own included: i − w &lt; j ≤ i);
- * for generation it keeps only the window − 1 tokens a new one can still see.
+ * Attention over a band of {@code window} tokens: causal, the last {@code window} tokens with the
+ * query's own (i − w &lt; j ≤ i); bidirectional (masked language models), |j − i| &lt; w. For
+ * generation it keeps only the window − 1 tokens a new one can still see.
  */
-public final class LocalAttention extends Attention {
+public final class LocalAttention extends SoftmaxAttention {
     private final int window;
+    private final AttentionMask mask;
 
     public LocalAttention(ParameterSource source, String prefix, int layer, int hidden, int heads, int window,
                           float attentionDropout, float residDropout) {
-        super(source, prefix, layer, hidden, heads, attentionDropout, residDropout);
+        this(source, prefix, layer, hidden, heads, window, attentionDropout, residDropout, true, false);
+    }
+
+    public LocalAttention(ParameterSource source, String prefix, int layer, int hidden, int heads, int window,
+                          float attentionDropout, float residDropout, boolean causal, boolean rotary) {
+        super(source, prefix, layer, hidden, heads, attentionDropout, residDropout, rotary);
         this.window = window;
+        AttentionMask band = AttentionMask.local(window);
+        this.mask = causal ? band : band.bidirectional();
     }
 
     public int window() {
@@ -23,11 +32,11 @@ public final class LocalAttention extends Attention {
 
     @Override
     public AttentionMask mask() {
-        return AttentionMask.local(window);
+        return mask;
     }
 
     @Override
-    public AttentionCache newCache(Backend backend, Arena arena, int batch, int[] padding, int contextLength) {
+    public LayerState newState(Backend backend, Arena arena, int batch, int[] padding, int contextLength) {
         int keep = window - 1;
         return cache(backend, arena, batch, padding, keep, Math.min(contextLength, Math.max(1, 2 * window)));
     }

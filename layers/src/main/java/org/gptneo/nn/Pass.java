@@ -4,11 +4,16 @@ import org.gptneo.autograd.Tape;
 import org.gptneo.autograd.Var;
 
 /**
- * One forward pass as the layers see it: the tape that records it, whether it trains (dropout on),
- * and the pass's dropout seed. Each dropout site of the model has a fixed number, so that a mask
- * depends only on (seed, site, element), never on threads or backend.
+ * One forward pass as the layers see it: the tape that records it, whether it trains (dropout on,
+ * training-only routing), the pass's dropout seed, and where layers report auxiliary losses and
+ * statistics. Each dropout site of the model has a fixed number, so that a mask depends only on
+ * (seed, site, element), never on threads or backend.
  */
-public record Pass(Tape tape, boolean training, long seed) {
+public record Pass(Tape tape, boolean training, long seed, Auxiliary auxiliary) {
+
+    public Pass(Tape tape, boolean training, long seed) {
+        this(tape, training, seed, new Auxiliary());
+    }
 
     /** An inference pass: no dropout. */
     public static Pass inference(Tape tape) {

@@ -34,7 +34,7 @@ final class CpuAttentionKernels {
             long matrices = scores.size() / ((long) t * s);
             for (long r = from; r < to; r++) { // [matrices·T, S]
                 int query = s - t + (int) (r % t);
-                int hi = Math.clamp(query + 1L, 0, s);
+                int hi = mask.endVisible(query, s);
                 int lo = Math.min(mask.firstVisible(mask.batchRow(r / t, matrices), query), hi);
                 softmaxRow(sc, pr, r * s, s, lo, hi);
             }

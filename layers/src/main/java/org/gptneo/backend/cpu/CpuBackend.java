@@ -102,6 +102,11 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void divMod(Tensor x, int divisor, Tensor quotient, Tensor remainder) {
+        CpuIndexKernels.divMod(x, divisor, quotient, remainder);
+    }
+
+    @Override
     public void shiftLeft(Tensor labels, int fill, Tensor targets) {
         CpuIndexKernels.shiftLeft(labels, fill, targets);
     }
@@ -155,6 +160,11 @@ public final class CpuBackend implements Backend {
     @Override
     public void softmaxBackward(Tensor probs, Tensor dProbs, Tensor dScores) {
         CpuAttentionKernels.softmaxBackward(pool, probs, dProbs, dScores);
+    }
+
+    @Override
+    public void rotary(Tensor x, Tensor positions, float base, boolean inverse, Tensor out) {
+        CpuPositionKernels.rotary(pool, x, positions, base, inverse, out);
     }
 
     @Override

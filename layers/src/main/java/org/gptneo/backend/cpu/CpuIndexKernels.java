@@ -40,4 +40,15 @@ final class CpuIndexKernels {
         }
         return count;
     }
+
+    static void divMod(Tensor x, int divisor, Tensor quotient, Tensor remainder) {
+        if (divisor < 1) {
+            throw new IllegalArgumentException("divMod: divisor must be ≥ 1, got " + divisor);
+        }
+        for (long i = 0; i < x.size(); i++) {
+            int v = x.getInt(i);
+            quotient.setInt(i, v / divisor);
+            remainder.setInt(i, v % divisor);
+        }
+    }
 }

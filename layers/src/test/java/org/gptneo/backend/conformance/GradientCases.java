@@ -30,6 +30,7 @@ final class GradientCases {
         cases.add(of("crossEntropyMeanBackward gives the gradient of the mean loss", GradientCases::crossEntropyMean));
         cases.add(of("addBiasBackward sums the rows", GradientCases::bias));
         cases.add(of("swapMiddle is its own adjoint", GradientCases::swapMiddle));
+        cases.add(of("the inverse rotary rotation is the adjoint of the rotation", GradientCases::rotary));
         for (boolean ta : new boolean[] {false, true}) {
             for (boolean tb : new boolean[] {false, true}) {
                 cases.add(of("matmul transposes give its gradients, transposeA=%b transposeB=%b".formatted(ta, tb),
@@ -172,6 +173,21 @@ final class GradientCases {
         Tensor dx = fd.prefilled(2, 3, 4, 5);
         b.swapMiddle(fd.on(w), dx, true);
         fd.assertGradient(dx, numeric, "swapMiddle dx");
+    }
+
+    /** out = rotary(x) for x [2, 3, 4, 6] at positions [8]; dx = rotary⁻¹(dOut). */
+    private static void rotary(FiniteDifferences fd) {
+        Backend b = fd.backend();
+        Tensor x = fd.random(2, 3, 4, 6), w = fd.random(2, 3, 4, 6), out = fd.output(2, 3, 4, 6);
+        Tensor positions = fd.ints(0, 1, 2, 3, 7, 100, 1000, 5);
+        double[] numeric = fd.numericGradient(x, xs -> {
+            b.rotary(xs, fd.on(positions), 10000f, false, out);
+            return fd.dot(w, out);
+        });
+        Tensor back = fd.output(2, 3, 4, 6), dx = fd.prefilled(2, 3, 4, 6);
+        b.rotary(fd.on(w), fd.on(positions), 10000f, true, back);
+        b.axpy(1f, back, dx);                                       // as the tape adds it into the gradient
+        fd.assertGradient(dx, numeric, "rotary dx");
     }
 
     /**

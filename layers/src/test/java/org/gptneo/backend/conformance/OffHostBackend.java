@@ -122,6 +122,11 @@ public final class OffHostBackend implements Backend {
     }
 
     @Override
+    public void divMod(Tensor x, int divisor, Tensor quotient, Tensor remainder) {
+        cpu.divMod(h(x), divisor, h(quotient), h(remainder));
+    }
+
+    @Override
     public void shiftLeft(Tensor labels, int fill, Tensor targets) {
         cpu.shiftLeft(h(labels), fill, h(targets));
     }
@@ -155,6 +160,11 @@ public final class OffHostBackend implements Backend {
     public void layerNormBackward(Tensor dOut, Tensor x, Tensor gamma, Tensor mean, Tensor rstd,
                                   Tensor dx, Tensor dGamma, Tensor dBeta) {
         cpu.layerNormBackward(h(dOut), h(x), h(gamma), h(mean), h(rstd), h(dx), h(dGamma), h(dBeta));
+    }
+
+    @Override
+    public void rotary(Tensor x, Tensor positions, float base, boolean inverse, Tensor out) {
+        cpu.rotary(h(x), h(positions), base, inverse, h(out));
     }
 
     @Override

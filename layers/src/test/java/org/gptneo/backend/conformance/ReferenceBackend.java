@@ -107,6 +107,14 @@ public final class ReferenceBackend implements Backend {
     }
 
     @Override
+    public void divMod(Tensor x, int divisor, Tensor quotient, Tensor remainder) {
+        for (long i = 0; i < x.size(); i++) {
+            quotient.setInt(i, Math.floorDiv(x.getInt(i), divisor));
+            remainder.setInt(i, Math.floorMod(x.getInt(i), divisor));
+        }
+    }
+
+    @Override
     public void shiftLeft(Tensor labels, int fill, Tensor targets) {
         int t = labels.dim(-1);
         for (long i = 0; i < labels.size(); i++) {
@@ -201,6 +209,22 @@ public final class ReferenceBackend implements Backend {
                 dx.setFloat(base + i, dx.getFloat(base + i) + rs * (g - meanG - xhat * meanGx));
                 dGamma.setFloat(i, dGamma.getFloat(i) + dy * xhat);
                 dBeta.setFloat(i, dBeta.getFloat(i) + dy);
+            }
+        }
+    }
+
+    @Override
+    public void rotary(Tensor x, Tensor positions, float base, boolean inverse, Tensor out) {
+        int heads = x.dim(1), time = x.dim(2), hs = x.dim(3), half = hs / 2;
+        for (long row = 0; row < x.size() / hs; row++) {      // [B·H·T] rows of hs
+            long b = row / ((long) heads * time), t = row % time;
+            int position = positions.getInt(b * time + t);
+            for (int k = 0; k < half; k++) {
+                double angle = position * Math.pow(base, -2.0 * k / hs);
+                float cos = (float) Math.cos(angle), sin = (float) (inverse ? -Math.sin(angle) : Math.sin(angle));
+                float first = x.getFloat(row * hs + k), second = x.getFloat(row * hs + half + k);
+                out.setFloat(row * hs + k, first * cos - second * sin);
+                out.setFloat(row * hs + half + k, second * cos + first * sin);
             }
         }
     }

@@ -20,12 +20,16 @@ final class SoftmaxCases {
     static List<ConformanceCase> all() {
         List<ConformanceCase> cases = new ArrayList<>();
         for (int window : new int[] {0, 2, 5}) {
-            cases.add(kernel("maskedSoftmax with left padding, window=" + window, h -> leftPadding(h, window)));
+            cases.add(kernel("maskedSoftmax with left padding, window=" + window, h -> leftPadding(h, new AttentionMask(window, new int[] {0, 3, 8}))));
+            cases.add(kernel("bidirectional maskedSoftmax with left padding, window=" + window,
+                    h -> leftPadding(h, new AttentionMask(window, new int[] {0, 3, 8}).bidirectional())));
         }
         for (int[] shape : SHAPES) {
             for (int window : new int[] {0, 1, 2, 3, 40}) {
                 cases.add(kernel("maskedSoftmax and softmaxBackward shape=" + Arrays.toString(shape) + " window=" + window,
-                        h -> softmaxAndBackward(h, shape, window)));
+                        h -> softmaxAndBackward(h, shape, new AttentionMask(window, null))));
+                cases.add(kernel("bidirectional maskedSoftmax shape=" + Arrays.toString(shape) + " window=" + window,
+                        h -> softmaxAndBackward(h, shape, new AttentionMask(window, null).bidirectional())));
             }
         }
         cases.add(kernel("maskedSoftmax keeps the reference's answer for hidden and infinite scores",
@@ -34,15 +38,13 @@ final class SoftmaxCases {
     }
 
     /** Batch 3 × heads 2, T = 4 new queries over S = 9 keys; rows padded by 0, 3 and 8 slots. */
-    private static void leftPadding(Harness h, int window) {
-        AttentionMask mask = new AttentionMask(window, new int[] {0, 3, 8});
+    private static void leftPadding(Harness h, AttentionMask mask) {
         Tensor scores = h.random(3, 2, 4, 9);
         h.check("padded softmax", h.random(3, 2, 4, 9), (s, probs) -> s.backend().maskedSoftmax(s.on(scores), mask, probs));
     }
 
     /** probs, scores, dProbs, dScores [..., T, S]; the backward from the reference's probs. */
-    private static void softmaxAndBackward(Harness h, int[] shape, int window) {
-        AttentionMask mask = new AttentionMask(window, null);
+    private static void softmaxAndBackward(Harness h, int[] shape, AttentionMask mask) {
         Tensor scores = h.scaled(h.random(shape), 4f); // a spread that makes the max subtraction matter
         h.check("softmax", h.random(shape), (s, probs) -> s.backend().maskedSoftmax(s.on(scores), mask, probs));
 
