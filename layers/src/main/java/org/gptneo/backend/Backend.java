@@ -81,7 +81,7 @@ public interface Backend extends AutoCloseable {
     void fill(Tensor t, float value);
 
     /**
-     * dst = src (same element count). Either may be a strided view ({@link Tensor#slice}) whose last
+     * dst = src (same element count; F32, or I32 into I32). Either may be a strided view ({@link Tensor#slice}) whose last
      * dimension is dense; both then need the same shape. This is how a KV cache appends in place.
      */
     void copy(Tensor src, Tensor dst);

@@ -31,12 +31,12 @@ final class CpuActivationKernels {
             long i = from;
             for (long end = from + bound(to - from, VL); i < end; i += VL) { // [n]
                 FloatVector v = load(xs, i);
-                FloatVector t = v.add(v.mul(COEFF).mul(v).mul(v)).mul(K).lanewise(VectorOperators.TANH);
+                FloatVector t = CpuMath.tanh(v.add(v.mul(COEFF).mul(v).mul(v)).mul(K));
                 store(v.mul(0.5f).mul(t.add(1f)), os, i);
             }
             for (; i < to; i++) {
                 float v = get(xs, i);
-                float t = (float) Math.tanh(K * (v + COEFF * v * v * v));
+                float t = CpuMath.tanh(K * (v + COEFF * v * v * v));
                 set(os, i, 0.5f * v * (1f + t));
             }
         });
@@ -51,14 +51,14 @@ final class CpuActivationKernels {
             long i = from;
             for (long end = from + bound(to - from, VL); i < end; i += VL) { // [n]
                 FloatVector v = load(xs, i);
-                FloatVector t = v.add(v.mul(COEFF).mul(v).mul(v)).mul(K).lanewise(VectorOperators.TANH);
+                FloatVector t = CpuMath.tanh(v.add(v.mul(COEFF).mul(v).mul(v)).mul(K));
                 FloatVector du = v.mul(3f * COEFF).mul(v).add(1f).mul(K);
                 FloatVector grad = t.add(1f).mul(0.5f).add(v.mul(0.5f).mul(t.mul(t).neg().add(1f)).mul(du));
                 store(load(dxs, i).add(grad.mul(load(dos, i))), dxs, i);
             }
             for (; i < to; i++) {
                 float v = get(xs, i);
-                float t = (float) Math.tanh(K * (v + COEFF * v * v * v));
+                float t = CpuMath.tanh(K * (v + COEFF * v * v * v));
                 float du = K * (1f + 3f * COEFF * v * v);
                 float grad = 0.5f * (1f + t) + 0.5f * v * (1f - t * t) * du;
                 set(dxs, i, get(dxs, i) + grad * get(dos, i));

@@ -51,6 +51,10 @@ public final class ReferenceBackend implements Backend {
     @Override
     public void copy(Tensor src, Tensor dst) {
         KernelChecks.requireSameSize(src, dst);
+        if (src.dtype() == DType.I32 && dst.dtype() == DType.I32) {
+            for (long i = 0; i < src.size(); i++) dst.setInt(i, src.getInt(i));
+            return;
+        }
         for (long i = 0; i < src.size(); i++) dst.setFloat(i, src.getFloat(i));
     }
 
