@@ -45,14 +45,11 @@ public final class LinearAttention extends Attention {
     @Override
     Var attend(Pass pass, Var q, Var k, Var v, LayerState state) {
         Tape tape = pass.tape();
-        if (!causal) {
-            if (state != null) {
-                throw new IllegalStateException("a non-causal (masked-LM) linear attention layer takes no generation state");
-            }
-            return nonCausal(tape, tape.softmax(q), k, v);
-        }
         if (state == null) {
-            return tape.apply(new CausalLinearAttention(EPSILON), tape.softmax(q), tape.exp(k), v);
+            return parallel(tape, q, k, v, causal);
+        }
+        if (!causal) {
+            throw new IllegalStateException("a non-causal (masked-LM) linear attention layer takes no generation state");
         }
         if (!(state instanceof LinearAttentionState running)) {
             throw new IllegalArgumentException("linear attention got a generation state of another layer kind: " + state);
@@ -62,6 +59,15 @@ public final class LinearAttention extends Attention {
                     + " generate on an inference tape");
         }
         return Var.constant(running.attend(tape, tape.softmax(q).value(), tape.exp(k).value(), v.value(), EPSILON));
+    }
+
+    /** The parallel form on q, k, v [B, H, T, hs] (projected, feature maps not yet applied), causal or not. */
+    static Var parallel(Tape tape, Var q, Var k, Var v, boolean causal) {
+        Var qHat = tape.softmax(q);                                                // over the features
+        if (causal) {
+            return tape.apply(new CausalLinearAttention(EPSILON), qHat, tape.exp(k), v);
+        }
+        return nonCausal(tape, qHat, k, v);
     }
 
     /** q̂ [B, H, T, hs]·(softmax over T of k)ᵀ·v, through the hs × hs context of each head. */
