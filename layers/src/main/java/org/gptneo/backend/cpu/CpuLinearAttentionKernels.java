@@ -73,11 +73,12 @@ final class CpuLinearAttentionKernels {
                     read(qs, qk, qRow, d);
                     read(ks, qk, kRow, d);
                     read(vs, vo, vRow, e);
-                    accumulate(s, z, kRow, vRow, d, e);         // S += k[n]ᵀ·v[n], z += k[n]
                     float den = 0f;
-                    for (int i = 0; i < d; i++) den += qRow[i] * (z[i] + eps);
-                    Arrays.fill(acc, 0f);
-                    for (int i = 0; i < d; i++) axpy(qRow[i], s, i * e, acc, 0, e);   // q[n]·S  [e]
+                    for (int i = 0; i < d; i++) {
+                        z[i] += kRow[i];
+                        den += qRow[i] * (z[i] + eps);
+                    }
+                    accumulateAndRead(s, kRow, vRow, qRow, acc, d, e);   // S += k[n]ᵀ·v[n], acc = q[n]·S
                     for (int j = 0; j < e; j++) acc[j] /= den;
                     write(acc, os, vo, e);
                 }
@@ -103,7 +104,7 @@ final class CpuLinearAttentionKernels {
             float[] s = new float[d * e], z = new float[d];
             float[] den = new float[t], dDen = new float[t];
             float[] qRow = new float[d], kRow = new float[d], vRow = new float[e], oRow = new float[e], g = new float[e];
-            float[] grad = new float[Math.max(d, e)];
+            float[] grad = new float[d], dvRow = new float[e];
             for (long p = from; p < to; p++) {
                 // forward pass: S[n], z[n] again, D[n], dD[n] and dq[n]
                 Arrays.fill(s, 0f);
@@ -115,14 +116,18 @@ final class CpuLinearAttentionKernels {
                     read(vs, vo, vRow, e);
                     read(os, vo, oRow, e);
                     read(gs, vo, g, e);
-                    accumulate(s, z, kRow, vRow, d, e);
                     float dn = 0f;
-                    for (int i = 0; i < d; i++) dn += qRow[i] * (z[i] + eps);
+                    for (int i = 0; i < d; i++) {
+                        z[i] += kRow[i];
+                        dn += qRow[i] * (z[i] + eps);
+                    }
                     den[n] = dn;
-                    dDen[n] = -dot(g, 0, oRow, 0, e) / dn;
+                    dDen[n] = -dot(g, oRow, e) / dn;
                     for (int j = 0; j < e; j++) g[j] /= dn;                          // g[n]/D[n]
                     read(dqs, qk, grad, d);
-                    for (int i = 0; i < d; i++) grad[i] += dot(s, i * e, g, 0, e) + dDen[n] * (z[i] + eps);
+                    for (int i = 0; i < d; i++) {                                    // S += k[n]ᵀ·v[n], then S[i]·g
+                        grad[i] += addRowThenDot(kRow[i], vRow, s, i * e, g, e) + dDen[n] * (z[i] + eps);
+                    }
                     write(grad, dqs, qk, d);
                 }
                 // reverse pass: suffix sums R (reusing s) and r (reusing z), then dk[m] and dv[m]
@@ -135,49 +140,89 @@ final class CpuLinearAttentionKernels {
                     read(vs, vo, vRow, e);
                     read(gs, vo, g, e);
                     for (int j = 0; j < e; j++) g[j] /= den[m];
-                    for (int i = 0; i < d; i++) {
-                        axpy(qRow[i], g, 0, s, i * e, e);                              // R += q[m]ᵀ·g[m]/D[m]
-                        z[i] += dDen[m] * qRow[i];                                     // r += dD[m]·q[m]
-                    }
                     read(dks, qk, grad, d);
-                    for (int i = 0; i < d; i++) grad[i] += dot(s, i * e, vRow, 0, e) + z[i];
+                    read(dvs, vo, dvRow, e);
+                    for (int i = 0; i < d; i++) {
+                        z[i] += dDen[m] * qRow[i];                                     // r += dD[m]·q[m]
+                        // R[i] += q[m, i]·g[m]/D[m]; dk[m, i] += R[i]·v[m] + r[i]; dv[m] += k[m, i]·R[i]
+                        grad[i] += addRowThenDot(qRow[i], g, s, i * e, vRow, e, kRow[i], dvRow) + z[i];
+                    }
                     write(grad, dks, qk, d);
-                    read(dvs, vo, grad, e);
-                    for (int i = 0; i < d; i++) axpy(kRow[i], s, i * e, grad, 0, e);   // k[m]·R
-                    write(grad, dvs, vo, e);
+                    write(dvRow, dvs, vo, e);
                 }
             }
         });
     }
 
-    /** S [d, e] += kᵀ·v and z [d] += k. */
-    private static void accumulate(float[] s, float[] z, float[] k, float[] v, int d, int e) {
-        for (int i = 0; i < d; i++) {
-            z[i] += k[i];
-            axpy(k[i], v, 0, s, i * e, e);
-        }
-    }
-
-    /** y[yOff + j] += a·x[xOff + j] for j &lt; n. */
-    private static void axpy(float a, float[] x, int xOff, float[] y, int yOff, int n) {
-        FloatVector va = FloatVector.broadcast(F, a);
+    /** s[off + j] += a·x[j] for j &lt; n, then Σ_j s[off + j]·y[j] of the updated row (lanes summed in order). */
+    private static float addRowThenDot(float a, float[] x, float[] s, int off, float[] y, int n) {
+        FloatVector va = FloatVector.broadcast(F, a), sum = FloatVector.zero(F);
         int j = 0;
         for (int end = bound(n, VL); j < end; j += VL) {
-            FloatVector.fromArray(F, x, xOff + j).fma(va, FloatVector.fromArray(F, y, yOff + j)).intoArray(y, yOff + j);
+            FloatVector row = FloatVector.fromArray(F, x, j).fma(va, FloatVector.fromArray(F, s, off + j));
+            row.intoArray(s, off + j);
+            sum = row.fma(FloatVector.fromArray(F, y, j), sum);
         }
-        for (; j < n; j++) y[yOff + j] = Math.fma(x[xOff + j], a, y[yOff + j]);
+        float total = Lanes.sum(sum);
+        for (; j < n; j++) {
+            s[off + j] = Math.fma(x[j], a, s[off + j]);
+            total += s[off + j] * y[j];
+        }
+        return total;
     }
 
-    /** Σ_j x[xOff + j]·y[yOff + j] for j &lt; n, lanes summed in order. */
-    private static float dot(float[] x, int xOff, float[] y, int yOff, int n) {
+    /** {@link #addRowThenDot(float, float[], float[], int, float[], int)}, and acc[j] += b·s[off + j] of the updated row. */
+    private static float addRowThenDot(float a, float[] x, float[] s, int off, float[] y, int n, float b, float[] acc) {
+        FloatVector va = FloatVector.broadcast(F, a), vb = FloatVector.broadcast(F, b), sum = FloatVector.zero(F);
+        int j = 0;
+        for (int end = bound(n, VL); j < end; j += VL) {
+            FloatVector row = FloatVector.fromArray(F, x, j).fma(va, FloatVector.fromArray(F, s, off + j));
+            row.intoArray(s, off + j);
+            sum = row.fma(FloatVector.fromArray(F, y, j), sum);
+            row.fma(vb, FloatVector.fromArray(F, acc, j)).intoArray(acc, j);
+        }
+        float total = Lanes.sum(sum);
+        for (; j < n; j++) {
+            s[off + j] = Math.fma(x[j], a, s[off + j]);
+            total += s[off + j] * y[j];
+            acc[j] = Math.fma(s[off + j], b, acc[j]);
+        }
+        return total;
+    }
+
+    /** Σ_j x[j]·y[j] for j &lt; n, lanes summed in order. */
+    private static float dot(float[] x, float[] y, int n) {
         FloatVector acc = FloatVector.zero(F);
         int j = 0;
-        for (int end = bound(n, VL); j < end; j += VL) {
-            acc = FloatVector.fromArray(F, x, xOff + j).fma(FloatVector.fromArray(F, y, yOff + j), acc);
-        }
+        for (int end = bound(n, VL); j < end; j += VL) acc = FloatVector.fromArray(F, x, j).fma(FloatVector.fromArray(F, y, j), acc);
         float total = Lanes.sum(acc);
-        for (; j < n; j++) total += x[xOff + j] * y[yOff + j];
+        for (; j < n; j++) total += x[j] * y[j];
         return total;
+    }
+
+    /**
+     * S [d, e] += kᵀ·v, and acc [e] = q·S of the updated S, in one sweep over S: a vector of columns
+     * of v and of acc stays in registers while the rows of S stream past.
+     */
+    private static void accumulateAndRead(float[] s, float[] k, float[] v, float[] q, float[] acc, int d, int e) {
+        int j = 0;
+        for (int end = bound(e, VL); j < end; j += VL) {
+            FloatVector vj = FloatVector.fromArray(F, v, j), sum = FloatVector.zero(F);
+            for (int i = 0; i < d; i++) {
+                FloatVector row = vj.fma(FloatVector.broadcast(F, k[i]), FloatVector.fromArray(F, s, i * e + j));
+                row.intoArray(s, i * e + j);
+                sum = row.fma(FloatVector.broadcast(F, q[i]), sum);
+            }
+            sum.intoArray(acc, j);
+        }
+        for (; j < e; j++) {
+            float sum = 0f;
+            for (int i = 0; i < d; i++) {
+                s[i * e + j] = Math.fma(v[j], k[i], s[i * e + j]);
+                sum = Math.fma(s[i * e + j], q[i], sum);
+            }
+            acc[j] = sum;
+        }
     }
 
     private static void read(MemorySegment src, long index, float[] dst, int n) {
