@@ -7,22 +7,27 @@ import java.lang.foreign.Arena;
 import java.util.Random;
 import org.gptneo.autograd.Tape;
 import org.gptneo.autograd.Var;
+import org.gptneo.backend.Backend;
+import org.gptneo.backend.conformance.OffHostBackend;
 import org.gptneo.backend.cpu.CpuBackend;
 import org.gptneo.tensor.DType;
 import org.gptneo.tensor.Tensor;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Generation through {@link LinearAttentionState}: a prompt and then single tokens give what the
  * parallel form gives for the same tokens, left padding adds nothing, and the states that cannot
- * work are refused. One layer of C = 16, two heads of 8, rotary positions, random weights.
+ * work are refused. One layer of C = 16, two heads of 8, rotary positions, random weights; decoding
+ * also on {@link OffHostBackend}, whose tensors the host may not touch (the state lives on the backend).
  */
 class LinearAttentionStateTest {
     private static final int C = 16, HEADS = 2;
     private static final double TOLERANCE = 1e-5;
 
-    private final CpuBackend backend = new CpuBackend();
+    private Backend backend = new CpuBackend();
     private final Arena arena = Arena.ofShared();
     private final Random random = new Random(11);
 
@@ -32,8 +37,13 @@ class LinearAttentionStateTest {
         backend.close();
     }
 
-    @Test
-    void aPromptOfFiveThenSevenSingleTokensEqualsTheParallelFormWithARowLeftPaddedByThree() {
+    @ParameterizedTest(name = "on {0}")
+    @ValueSource(strings = {"cpu", "offhost"})
+    void aPromptOfFiveThenSevenSingleTokensEqualsTheParallelFormWithARowLeftPaddedByThree(String backendName) {
+        if (backendName.equals("offhost")) {
+            backend.close();
+            backend = new OffHostBackend();
+        }
         int total = 12, pad = 3;
         LinearAttention layer = layer(true);
         float[][][] x = new float[2][total][];                          // [B, T, C]
@@ -118,8 +128,9 @@ class LinearAttentionStateTest {
 
     private float[][] forward(LinearAttention layer, float[][] inputs, int batch, int time, int[] positions, LayerState state) {
         try (Tape tape = new Tape(backend, false)) {
-            Tokens tokens = new Tokens(batch, time, Tensor.ofInts(arena, positions, positions.length));
-            float[] flat = layer.forward(Pass.inference(tape), Var.constant(rows(inputs)), tokens, state).value().toFloatArray();
+            Tokens tokens = new Tokens(batch, time, backend.upload(Tensor.ofInts(arena, positions, positions.length), arena));
+            Var x = Var.constant(backend.upload(rows(inputs), arena));
+            float[] flat = backend.download(layer.forward(Pass.inference(tape), x, tokens, state).value(), arena).toFloatArray();
             float[][] out = new float[inputs.length][C];
             for (int r = 0; r < inputs.length; r++) System.arraycopy(flat, r * C, out[r], 0, C);
             return out;
@@ -130,7 +141,7 @@ class LinearAttentionStateTest {
         ParameterSource source = (name, shape, init, half) -> {
             Tensor t = Tensor.allocate(arena, DType.F32, shape);
             for (long i = 0; i < t.size(); i++) t.setFloat(i, 0.5f * (float) random.nextGaussian());
-            return Parameter.of(name, Var.parameter(t, arena));
+            return Parameter.of(name, Var.parameter(backend.upload(t, arena), arena));
         };
         return new LinearAttention(source, "transformer.h.0.attn.attention.", 0, C, HEADS, 0f, causal, true);
     }
