@@ -16,7 +16,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import org.gptneo.tensor.Tensor;
 
-/** gelu_new forward and backward, with the Vector API's lanewise tanh. */
+/** gelu_new forward and backward with the Vector API's lanewise tanh, and exp (a feature map) with its lanewise exp. */
 final class CpuActivationKernels {
     private static final float K = (float) SQRT_2_OVER_PI;
     /** Roughly the cost of one element (tanh dominates) in element operations. */
@@ -63,6 +63,18 @@ final class CpuActivationKernels {
                 float grad = 0.5f * (1f + t) + 0.5f * v * (1f - t * t) * du;
                 set(dxs, i, get(dxs, i) + grad * get(dos, i));
             }
+        });
+    }
+
+    static void exp(CpuParallel pool, Tensor x, Tensor out) {
+        requireSameSize(x, out);
+        MemorySegment xs = f32(x), os = f32(out);
+        pool.over(xs, os).forRange(x.size(), CpuParallel.grain(WORK_PER_ELEMENT), (from, to) -> {
+            long i = from;
+            for (long end = from + bound(to - from, VL); i < end; i += VL) { // [n]
+                store(load(xs, i).lanewise(VectorOperators.EXP), os, i);
+            }
+            for (; i < to; i++) set(os, i, (float) Math.exp(get(xs, i)));
         });
     }
 }
