@@ -17,6 +17,7 @@ import org.gptneo.nn.Embedding;
 import org.gptneo.nn.FeedForward;
 import org.gptneo.nn.GlobalAttention;
 import org.gptneo.nn.LayerNorm;
+import org.gptneo.nn.LinearAttention;
 import org.gptneo.nn.LocalAttention;
 import org.gptneo.nn.Parameter;
 import org.gptneo.nn.ParameterRegistry;
@@ -98,7 +99,7 @@ public final class GptNeoModel implements AutoCloseable {
                     c.residDropout(), c.causal(), rotary);
             case LOCAL -> new LocalAttention(source, prefix, i, c.hiddenSize(), c.heads(), c.windowSize(),
                     c.attentionDropout(), c.residDropout(), c.causal(), rotary);
-            case LINEAR -> throw new InvalidConfigException("linear attention is not wired in yet");   // interim: the layer lands next
+            case LINEAR -> new LinearAttention(source, prefix, i, c.hiddenSize(), c.heads(), c.residDropout(), c.causal(), rotary);
             case NONE -> null;
         };
     }

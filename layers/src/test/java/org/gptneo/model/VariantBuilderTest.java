@@ -27,6 +27,7 @@ class VariantBuilderTest {
             small().positions(PositionEmbedding.ROTARY),
             small().positions(PositionEmbedding.AXIAL, 3, 4).attention(AttentionType.GLOBAL, AttentionType.NONE),
             small().objective(Objective.MASKED_LM).maskTokenId(29),
+            small().attention(AttentionType.LINEAR, AttentionType.LOCAL),
         };
         try (CpuBackend backend = new CpuBackend()) {
             for (GptNeoBuilder b : variants) {

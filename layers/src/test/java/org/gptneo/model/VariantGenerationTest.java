@@ -33,6 +33,9 @@ class VariantGenerationTest {
         return Stream.of(
                 Arguments.of("rotary", base().layers(2).attention(AttentionType.GLOBAL, AttentionType.LOCAL)
                         .positions(PositionEmbedding.ROTARY)),
+                Arguments.of("linear + global, rotary", base().layers(2).attention(AttentionType.LINEAR, AttentionType.GLOBAL)
+                        .positions(PositionEmbedding.ROTARY)),
+                Arguments.of("linear + local", base().layers(2).attention(AttentionType.LOCAL, AttentionType.LINEAR)),
                 Arguments.of("axial + none", base().layers(3).attention(AttentionType.LOCAL, AttentionType.NONE, AttentionType.GLOBAL)
                         .positions(PositionEmbedding.AXIAL, 6, 8)));
     }
