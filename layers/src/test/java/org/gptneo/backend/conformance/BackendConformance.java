@@ -74,6 +74,7 @@ public final class BackendConformance {
         cases.addAll(PositionCases.all());
         cases.addAll(EmbeddingLossCases.all());
         cases.addAll(OptimizerCases.all());
+        cases.addAll(MoeCases.all());
         return unique(cases);
     }
 
