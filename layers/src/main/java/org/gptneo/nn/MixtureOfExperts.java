@@ -132,6 +132,9 @@ public final class MixtureOfExperts implements FeedForward {
         if (!ACTIVATIONS.contains(s.activation())) {
             throw new IllegalArgumentException("moe_activation '" + s.activation() + "' is not one of relu, gelu_new");
         }
+        if (s.secondPolicyEval() == SecondExpertPolicy.RANDOM) {
+            throw new IllegalArgumentException("moe_second_policy_eval cannot be random: a training-only policy");
+        }
         if (s.groupSize() < 1) {
             throw new IllegalArgumentException("moe_group_size must be ≥ 1, got " + s.groupSize());
         }
