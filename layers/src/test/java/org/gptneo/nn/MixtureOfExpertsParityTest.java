@@ -1,7 +1,9 @@
 package org.gptneo.nn;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
+import java.util.Arrays;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
 import org.gptneo.backend.Backend;
@@ -59,14 +61,14 @@ class MixtureOfExpertsParityTest {
         assertThat(r.stats().tokensPerExpert()).containsExactly(kept);
         assertThat(r.stats().assignments()).isEqualTo((long) GOLDEN.get(p + "assignments")[0]);
         assertThat(r.stats().dropped()).isEqualTo((long) GOLDEN.get(p + "dropped")[0]).isPositive();
-        assertThat(r.stats().auxLoss() * 0.01).isCloseTo(GOLDEN.get(p + "aux")[0], org.assertj.core.data.Percentage.withPercentage(1e-3));
+        assertThat(r.stats().auxLoss() * 0.01).isCloseTo(GOLDEN.get(p + "aux")[0], within(1e-8));
     }
 
     /** [E, a, b] row-major → E arrays of a·b. */
     private static float[][] split(float[] stacked) {
         int each = stacked.length / E;
         float[][] out = new float[E][];
-        for (int e = 0; e < E; e++) out[e] = java.util.Arrays.copyOfRange(stacked, e * each, (e + 1) * each);
+        for (int e = 0; e < E; e++) out[e] = Arrays.copyOfRange(stacked, e * each, (e + 1) * each);
         return out;
     }
 

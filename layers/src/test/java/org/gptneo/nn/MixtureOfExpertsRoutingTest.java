@@ -1,8 +1,10 @@
 package org.gptneo.nn;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
+import java.lang.foreign.Arena;
 import java.util.Random;
 import org.gptneo.backend.DropoutHash;
 import org.gptneo.backend.cpu.CpuBackend;
@@ -196,17 +198,17 @@ class MixtureOfExpertsRoutingTest {
     @Test
     void badSettingsAreRefusedInOneLine() {
         MoeFixture.Weights weights = MoeFixture.randomWeights(new Random(1), 2, C, H, 1f, 1f);
-        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared()) {
-            org.assertj.core.api.Assertions.assertThatThrownBy(() -> MoeFixture.layer(CPU, arena,
+        try (Arena arena = Arena.ofShared()) {
+            assertThatThrownBy(() -> MoeFixture.layer(CPU, arena,
                             MoeFixture.settings(2, 3, "relu", 1f, 1f, 4, SecondExpertPolicy.ALL, SecondExpertPolicy.ALL), weights, 0))
                     .hasMessage("moe_top_k must be 1 or 2, got 3");
-            org.assertj.core.api.Assertions.assertThatThrownBy(() -> MoeFixture.layer(CPU, arena,
+            assertThatThrownBy(() -> MoeFixture.layer(CPU, arena,
                             MoeFixture.settings(1, 2, "relu", 1f, 1f, 4, SecondExpertPolicy.ALL, SecondExpertPolicy.ALL), weights, 0))
                     .hasMessage("moe_top_k 2 exceeds moe_num_experts 1");
-            org.assertj.core.api.Assertions.assertThatThrownBy(() -> MoeFixture.layer(CPU, arena,
+            assertThatThrownBy(() -> MoeFixture.layer(CPU, arena,
                             MoeFixture.settings(2, 1, "tanh", 1f, 1f, 4, SecondExpertPolicy.ALL, SecondExpertPolicy.ALL), weights, 0))
                     .hasMessage("moe_activation 'tanh' is not one of relu, gelu_new");
-            org.assertj.core.api.Assertions.assertThatThrownBy(() -> MoeFixture.layer(CPU, arena,
+            assertThatThrownBy(() -> MoeFixture.layer(CPU, arena,
                             MoeFixture.settings(2, 2, "relu", 1f, 1f, 4, SecondExpertPolicy.ALL, SecondExpertPolicy.RANDOM), weights, 0))
                     .hasMessage("moe_second_policy_eval cannot be random: a training-only policy");
         }

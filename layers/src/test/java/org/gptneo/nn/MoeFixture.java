@@ -2,6 +2,7 @@ package org.gptneo.nn;
 
 import java.lang.foreign.Arena;
 import java.util.List;
+import java.util.Random;
 import org.gptneo.autograd.Tape;
 import org.gptneo.autograd.Var;
 import org.gptneo.backend.Backend;
@@ -32,7 +33,7 @@ final class MoeFixture {
     record Result(float[] y, float aux, RoutingStats stats, float[] dx, float[] dGate, float[][] dFc, float[][] dProj) {}
 
     /** Weights with N(0, std²) entries from {@code random}, expert width h. */
-    static Weights randomWeights(java.util.Random random, int experts, int c, int h, float gateStd, float expertStd) {
+    static Weights randomWeights(Random random, int experts, int c, int h, float gateStd, float expertStd) {
         float[][] fc = new float[experts][], proj = new float[experts][];
         for (int e = 0; e < experts; e++) {
             fc[e] = gaussian(random, h * c, expertStd);
@@ -41,7 +42,7 @@ final class MoeFixture {
         return new Weights(c, h, gaussian(random, experts * c, gateStd), fc, proj);
     }
 
-    static float[] gaussian(java.util.Random random, int n, float std) {
+    static float[] gaussian(Random random, int n, float std) {
         float[] out = new float[n];
         for (int i = 0; i < n; i++) out[i] = (float) (random.nextGaussian() * std);
         return out;
