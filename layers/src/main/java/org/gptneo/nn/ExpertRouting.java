@@ -76,7 +76,7 @@ record ExpertRouting(int topK, int[] choices, int[][] rows, int[][] weightSlots,
                 }
             }
             int[] firstCount = position.clone();
-            for (int n = from; n < to && k == 2; n++) {             // second choices after every first choice
+            for (int n = from; n < to && k == 2; n++) {             // kept second choices, after every first choice
                 if (!secondKept[n]) continue;
                 int expert = choices[n * k + 1];
                 assignments++;

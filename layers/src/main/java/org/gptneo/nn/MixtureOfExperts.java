@@ -51,6 +51,9 @@ public final class MixtureOfExperts implements FeedForward {
     public Var forward(Pass pass, Var x) {
         Tape tape = pass.tape();
         int n = x.value().dim(0), e = settings.experts(), k = settings.topK();
+        if (n == 0) {
+            throw new IllegalArgumentException("a mixture of experts needs at least one token, got " + x.value());
+        }
         Var logits = tape.linear(x, gate.var(), null);                                      // [N, E], F32
         Var probs = tape.maskedSoftmax(logits, AttentionMask.GLOBAL.bidirectional());      // [N, E]
         ExpertRouting routing = ExpertRouting.route(hostValues(tape.backend(), probs.value()), n, settings,
