@@ -16,7 +16,6 @@ import org.gptneo.backend.DropoutHash;
  * {@link DropoutHash#uniform}(seed·0x9E3779B97F4A7C15 − (layer + 1), n) for token row n of the pass
  * (64-bit wrapping arithmetic): a stream no dropout site uses, since those add sites ≥ 0.
  *
- * @param topK        1 or 2
  * @param choices     [N·topK]: choice j of token n is expert {@code choices[n·topK + j]}
  * @param rows        per expert, the token rows it processes, in slot order (kept assignments only)
  * @param weightSlots per expert, for each of its rows, n·topK + j: which gate weight scales it
@@ -26,7 +25,7 @@ import org.gptneo.backend.DropoutHash;
  * @param auxWeights  [N·E]: the aux loss times the coefficient is Σ auxWeights ⊙ probabilities, the
  *                    densities (before capacity) held constant
  */
-record ExpertRouting(int topK, int[] choices, int[][] rows, int[][] weightSlots, long assignments, long dropped,
+record ExpertRouting(int[] choices, int[][] rows, int[][] weightSlots, long assignments, long dropped,
                      double auxLoss, float[] auxWeights) {
 
     /** The renormalisation epsilon of the top-2 gate weights. */
@@ -46,13 +45,7 @@ record ExpertRouting(int topK, int[] choices, int[][] rows, int[][] weightSlots,
                 int second = argmax(probs, n * e, e, first);
                 choices[n * k + 1] = second;
                 float p1 = probs[n * e + first], p2 = probs[n * e + second];
-                float g2 = p2 / (p1 + p2 + EPSILON);
-                secondKept[n] = switch (policy) {
-                    case ALL -> true;
-                    case NONE -> false;
-                    case THRESHOLD -> g2 > settings.secondThreshold();
-                    case RANDOM -> DropoutHash.uniform(randomSeed, n) < g2 / settings.secondThreshold();
-                };
+                secondKept[n] = keepsSecond(policy, p2 / (p1 + p2 + EPSILON), settings.secondThreshold(), randomSeed, n);
             }
         }
         int[] keptExpert = new int[tokens * k], keptSlot = new int[tokens * k];   // kept assignments, in slot order
@@ -102,7 +95,17 @@ record ExpertRouting(int topK, int[] choices, int[][] rows, int[][] weightSlots,
             weightSlots[expert][i] = keptSlot[a];
             rows[expert][i] = keptSlot[a] / k;
         }
-        return new ExpertRouting(k, choices, rows, weightSlots, assignments, dropped, auxTotal / groups, auxWeights);
+        return new ExpertRouting(choices, rows, weightSlots, assignments, dropped, auxTotal / groups, auxWeights);
+    }
+
+    /** Whether the policy keeps token n's second choice of renormalised weight g2. */
+    private static boolean keepsSecond(SecondExpertPolicy policy, float g2, float threshold, long randomSeed, int n) {
+        return switch (policy) {
+            case ALL -> true;
+            case NONE -> false;
+            case THRESHOLD -> g2 > threshold;
+            case RANDOM -> DropoutHash.uniform(randomSeed, n) < g2 / threshold;
+        };
     }
 
     /** Kept assignments per expert. */
