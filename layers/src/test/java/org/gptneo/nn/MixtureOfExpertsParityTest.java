@@ -24,7 +24,12 @@ class MixtureOfExpertsParityTest {
     private static final int C = 6, E = 4, H = 8;
 
     /** The cases of make_moe_golden.py: settings, training, seed, layer. */
-    private record Case(String name, MoeSettings settings, boolean training, long seed, int layer) {}
+    private record Case(String name, MoeSettings settings, boolean training, long seed, int layer) {
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
 
     static Stream<Arguments> cases() {
         Case top1 = new Case("top1", MoeFixture.settings(E, 1, "relu", 1.25f, 1.0f, 4,
