@@ -6,7 +6,6 @@ import java.util.List;
 import java.util.Set;
 import org.gptneo.autograd.Tape;
 import org.gptneo.autograd.Var;
-import org.gptneo.backend.AttentionMask;
 import org.gptneo.backend.Backend;
 import org.gptneo.tensor.Tensor;
 
@@ -55,7 +54,7 @@ public final class MixtureOfExperts implements FeedForward {
             throw new IllegalArgumentException("a mixture of experts needs at least one token, got " + x.value());
         }
         Var logits = tape.linear(x, gate.var(), null);                                      // [N, E], F32
-        Var probs = tape.maskedSoftmax(logits, AttentionMask.GLOBAL.bidirectional());      // [N, E]
+        Var probs = tape.softmax(logits);                                                   // [N, E], F32
         ExpertRouting routing = ExpertRouting.route(hostValues(tape.backend(), probs.value()), n, settings,
                 pass.training(), pass.seed(), layer);
 

@@ -3,81 +3,85 @@ package org.gptneo.nn;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.gptneo.tensor.DType;
+import org.gptneo.tensor.Tensor;
 
 /**
- * A test-resource safetensors file as the reference scripts write it (F32, F64 and I32 tensors),
- * read into double arrays by name. The layers module has no safetensors reader of its own (that
- * lives in api), so this one reads only what the fixtures hold.
+ * The tensors of a golden safetensors file written by tools/reference/safetensors_io.py (a compact
+ * JSON header: {"name":{"dtype":"F64","shape":[...],"data_offsets":[a,b]},...}), F64, F32 or I32,
+ * read as doubles (exactly); the layers module has no JSON library, and these files need none.
  */
 final class GoldenTensors {
     private static final Pattern ENTRY = Pattern.compile(
-            "\"([^\"]+)\"\\s*:\\s*\\{\\s*\"dtype\"\\s*:\\s*\"(\\w+)\"\\s*,\\s*\"shape\"\\s*:\\s*\\[([0-9,\\s]*)]\\s*,"
-                    + "\\s*\"data_offsets\"\\s*:\\s*\\[\\s*(\\d+)\\s*,\\s*(\\d+)\\s*]\\s*}");
+            "\"([^\"]+)\":\\{\"dtype\":\"(F64|F32|I32)\",\"shape\":\\[([0-9,]*)\\],\"data_offsets\":\\[(\\d+),(\\d+)\\]\\}");
 
-    private final Map<String, double[]> values = new HashMap<>();
+    private record Entry(int[] shape, double[] values) {}
 
-    private GoldenTensors(byte[] file) {
-        ByteBuffer buffer = ByteBuffer.wrap(file).order(ByteOrder.LITTLE_ENDIAN);
-        int headerLength = Math.toIntExact(buffer.getLong(0));
-        String header = new String(file, 8, headerLength, StandardCharsets.UTF_8);
-        int data = 8 + headerLength;
-        Matcher m = ENTRY.matcher(header);
-        while (m.find()) {
-            int begin = data + Integer.parseInt(m.group(4)), end = data + Integer.parseInt(m.group(5));
-            values.put(m.group(1), decode(buffer, m.group(2), begin, end));
-        }
-    }
+    private final Map<String, Entry> entries = new HashMap<>();
 
-    /** The file at classpath resource {@code resource}. */
-    static GoldenTensors load(String resource) {
+    /** Reads resource {@code name} (e.g. "/golden/linear_attention.safetensors"). */
+    GoldenTensors(String resource) {
+        byte[] bytes;
         try (InputStream in = GoldenTensors.class.getResourceAsStream(resource)) {
-            if (in == null) {
-                throw new IllegalStateException("test resource " + resource + " is missing (run the reference script)");
-            }
-            return new GoldenTensors(in.readAllBytes());
+            if (in == null) throw new IllegalArgumentException("no test resource " + resource);
+            bytes = in.readAllBytes();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-    }
-
-    double[] get(String name) {
-        double[] v = values.get(name);
-        if (v == null) {
-            throw new IllegalArgumentException("no tensor '" + name + "' in the fixture");
+        ByteBuffer buffer = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        int headerLength = Math.toIntExact(buffer.getLong(0));
+        String header = new String(bytes, 8, headerLength, StandardCharsets.UTF_8);
+        Matcher m = ENTRY.matcher(header);
+        while (m.find()) {
+            String dtype = m.group(2);
+            int[] shape = m.group(3).isEmpty() ? new int[0] : Arrays.stream(m.group(3).split(",")).mapToInt(Integer::parseInt).toArray();
+            int begin = 8 + headerLength + Integer.parseInt(m.group(4)), end = 8 + headerLength + Integer.parseInt(m.group(5));
+            int size = dtype.equals("F64") ? Double.BYTES : Float.BYTES;
+            double[] values = new double[(end - begin) / size];
+            for (int i = 0; i < values.length; i++) {
+                int at = begin + i * size;
+                values[i] = switch (dtype) {
+                    case "F64" -> buffer.getDouble(at);
+                    case "F32" -> buffer.getFloat(at);
+                    default -> buffer.getInt(at);
+                };
+            }
+            entries.put(m.group(1), new Entry(shape, values));
         }
-        return v.clone();
     }
 
-    /** The named tensor as floats (exact for the F32 inputs). */
+    double[] values(String name) {
+        return entry(name).values().clone();
+    }
+
+    /** The tensor rounded to floats (exact for F32 tensors). */
     float[] floats(String name) {
-        double[] v = get(name);
+        double[] v = entry(name).values();
         float[] out = new float[v.length];
         for (int i = 0; i < v.length; i++) out[i] = (float) v[i];
         return out;
     }
 
-    private static double[] decode(ByteBuffer buffer, String dtype, int begin, int end) {
-        int size = switch (dtype) {
-            case "F64" -> 8;
-            case "F32", "I32" -> 4;
-            default -> throw new IllegalArgumentException("fixture dtype " + dtype + " is not F64, F32 or I32");
-        };
-        double[] out = new double[(end - begin) / size];
-        for (int i = 0; i < out.length; i++) {
-            int at = begin + i * size;
-            out[i] = switch (dtype) {
-                case "F64" -> buffer.getDouble(at);
-                case "F32" -> buffer.getFloat(at);
-                default -> buffer.getInt(at);
-            };
-        }
-        return out;
+    /** The tensor rounded to F32, in {@code arena}. */
+    Tensor f32(String name, Arena arena) {
+        Entry e = entry(name);
+        Tensor t = Tensor.allocate(arena, DType.F32, e.shape());
+        for (int i = 0; i < e.values().length; i++) t.setFloat(i, (float) e.values()[i]);
+        return t;
+    }
+
+    private Entry entry(String name) {
+        Entry e = entries.get(name);
+        if (e == null) throw new IllegalArgumentException("the golden file has no tensor " + name + ": " + entries.keySet());
+        return e;
     }
 }

@@ -20,7 +20,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * each over capacity in groups 4, 4, 2, on the CPU backend and on one whose memory the host cannot read.
  */
 class MixtureOfExpertsParityTest {
-    private static final GoldenTensors GOLDEN = GoldenTensors.load("/moe/moe-layer.safetensors");
+    private static final GoldenTensors GOLDEN = new GoldenTensors("/moe/moe-layer.safetensors");
     private static final int C = 6, E = 4, H = 8;
 
     /** The cases of make_moe_golden.py: settings, training, seed, layer. */
@@ -53,20 +53,20 @@ class MixtureOfExpertsParityTest {
             r = MoeFixture.run(backend, c.settings(), weights, GOLDEN.floats(p + "x"), GOLDEN.floats(p + "w"),
                     c.training(), c.seed(), c.layer());
         }
-        assertThat(MoeFixture.relativeError(r.y(), GOLDEN.get(p + "y"))).as("y").isLessThanOrEqualTo(1e-5);
-        assertThat(MoeFixture.relativeError(new float[] {r.aux()}, GOLDEN.get(p + "aux"))).as("aux").isLessThanOrEqualTo(1e-5);
-        assertThat(MoeFixture.relativeError(r.dx(), GOLDEN.get(p + "grad.x"))).as("dx").isLessThanOrEqualTo(1e-5);
-        assertThat(MoeFixture.relativeError(r.dGate(), GOLDEN.get(p + "grad.gate"))).as("dGate").isLessThanOrEqualTo(1e-5);
-        assertThat(MoeFixture.relativeError(joined(r.dFc()), GOLDEN.get(p + "grad.fc"))).as("dFc").isLessThanOrEqualTo(1e-5);
-        assertThat(MoeFixture.relativeError(joined(r.dProj()), GOLDEN.get(p + "grad.proj"))).as("dProj").isLessThanOrEqualTo(1e-5);
+        assertThat(MoeFixture.relativeError(r.y(), GOLDEN.values(p + "y"))).as("y").isLessThanOrEqualTo(1e-5);
+        assertThat(MoeFixture.relativeError(new float[] {r.aux()}, GOLDEN.values(p + "aux"))).as("aux").isLessThanOrEqualTo(1e-5);
+        assertThat(MoeFixture.relativeError(r.dx(), GOLDEN.values(p + "grad.x"))).as("dx").isLessThanOrEqualTo(1e-5);
+        assertThat(MoeFixture.relativeError(r.dGate(), GOLDEN.values(p + "grad.gate"))).as("dGate").isLessThanOrEqualTo(1e-5);
+        assertThat(MoeFixture.relativeError(joined(r.dFc()), GOLDEN.values(p + "grad.fc"))).as("dFc").isLessThanOrEqualTo(1e-5);
+        assertThat(MoeFixture.relativeError(joined(r.dProj()), GOLDEN.values(p + "grad.proj"))).as("dProj").isLessThanOrEqualTo(1e-5);
 
         int[] kept = new int[E];
-        double[] golden = GOLDEN.get(p + "kept");
+        double[] golden = GOLDEN.values(p + "kept");
         for (int e = 0; e < E; e++) kept[e] = (int) golden[e];
         assertThat(r.stats().tokensPerExpert()).containsExactly(kept);
-        assertThat(r.stats().assignments()).isEqualTo((long) GOLDEN.get(p + "assignments")[0]);
-        assertThat(r.stats().dropped()).isEqualTo((long) GOLDEN.get(p + "dropped")[0]).isPositive();
-        assertThat(r.stats().auxLoss() * 0.01).isCloseTo(GOLDEN.get(p + "aux")[0], within(1e-8));
+        assertThat(r.stats().assignments()).isEqualTo((long) GOLDEN.values(p + "assignments")[0]);
+        assertThat(r.stats().dropped()).isEqualTo((long) GOLDEN.values(p + "dropped")[0]).isPositive();
+        assertThat(r.stats().auxLoss() * 0.01).isCloseTo(GOLDEN.values(p + "aux")[0], within(1e-8));
     }
 
     /** [E, a, b] row-major → E arrays of a·b. */
