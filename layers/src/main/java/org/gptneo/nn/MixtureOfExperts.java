@@ -64,7 +64,7 @@ public final class MixtureOfExperts implements FeedForward {
         Var top = tape.reshape(tape.gatherRows(flatProbs, tape.uploadInts(picked, n * k)), n, k); // [N, k]
         Var gates = k == 2 ? tape.normalizeRows(top, ExpertRouting.EPSILON) : top;          // [N, k]
 
-        Var y = combine(pass, x, routing, tape.reshape(gates, n * k, 1));                   // [N, C]
+        Var y = withUnusedExperts(tape, combine(pass, x, routing, tape.reshape(gates, n * k, 1)), routing);   // [N, C]
         Var aux = tape.reshape(tape.matmul(tape.reshape(probs, 1, n * e), false,
                 Var.constant(tape.uploadFloats(routing.auxWeights(), n * e, 1)), false), 1);   // [1]
         pass.auxiliary().addLoss(aux);
@@ -94,6 +94,18 @@ public final class MixtureOfExperts implements FeedForward {
         }
         Var weights = tape.reshape(tape.gatherRows(flatGates, tape.uploadInts(slots, kept)), kept); // [A]
         return tape.scatterAddRows(tape.concatRows(outputs), weights, tape.uploadInts(rows, kept), n);
+    }
+
+    /** y itself, with a zero gradient for the weights of every expert that got no row this pass. */
+    private Var withUnusedExperts(Tape tape, Var y, ExpertRouting routing) {
+        List<Var> inputs = new ArrayList<>(List.of(y));
+        for (int e = 0; e < settings.experts(); e++) {
+            if (routing.rows()[e].length == 0) {
+                inputs.add(fc.get(e).var());
+                inputs.add(proj.get(e).var());
+            }
+        }
+        return inputs.size() == 1 ? y : tape.apply(new UnusedParameters(), inputs.toArray(Var[]::new));
     }
 
     /** Expert e on its rows: act(xe·W_fcᵀ)·W_projᵀ. */
