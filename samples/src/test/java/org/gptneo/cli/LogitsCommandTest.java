@@ -197,6 +197,19 @@ class LogitsCommandTest {
                 "--grads on a masked-LM model needs --labels: without them there is no loss");
     }
 
+    @Test
+    void aMixtureOfExpertsModelAlsoWritesItsAuxLossAndTrainsTheGateThroughIt() throws Exception {
+        Path moe = Files.writeString(dir.resolve("moe.yaml"), Files.readString(config) + "moe-layers: [1]\nmoe-num-experts: 4\n");
+        Cli r = Cli.run("logits", "--config", moe.toString(), "--ids", "1,2,3,4;5,6,7,8", "--out", out.toString(), "--grads");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        try (SafeTensorsFile file = SafeTensorsFile.open(out)) {
+            assertThat(file.shape("aux_loss")).containsExactly(1);
+            assertThat(file.tensor("aux_loss").getFloat(0)).isPositive();      // ≥ coefficient · 1 for any routing
+            assertThat(file.names()).contains("grad.transformer.h.1.mlp.gate.weight", "grad.transformer.h.1.mlp.experts.3.c_proj.weight");
+            assertThat(file.tensor("grad.transformer.h.1.mlp.gate.weight").toFloatArray()).isNotEqualTo(new float[4 * 16]);
+        }
+    }
+
     private static float loss(Path file) {
         try (SafeTensorsFile f = SafeTensorsFile.open(file)) {
             return f.tensor("loss").getFloat(0);
