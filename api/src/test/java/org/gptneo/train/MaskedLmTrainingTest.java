@@ -1,0 +1,100 @@
+package org.gptneo.train;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import java.lang.foreign.Arena;
+import java.util.ArrayList;
+import java.util.List;
+import org.gptneo.GptNeo;
+import org.gptneo.autograd.Tape;
+import org.gptneo.backend.Backend;
+import org.gptneo.backend.cpu.CpuBackend;
+import org.gptneo.data.MaskedLmMasking;
+import org.gptneo.data.SequenceDataset;
+import org.gptneo.model.AttentionType;
+import org.gptneo.model.GptNeoModel;
+import org.gptneo.model.Objective;
+import org.gptneo.model.TrainingPass;
+import org.gptneo.tensor.Tensor;
+import org.junit.jupiter.api.Test;
+
+/** The trainer on a masked-LM model: masked micro-batches, the unshifted loss at masked positions, masked evaluation. */
+class MaskedLmTrainingTest {
+    static final int V = 64, MASK = 63, EOS = 62, T = 16;
+
+    static GptNeoModel model(long seed) {
+        return GptNeo.builder().vocabSize(V).contextLength(32).hiddenSize(16).layers(2).heads(2)
+                .attention(AttentionType.GLOBAL, AttentionType.LOCAL).windowSize(4).dropout(0.1f).seed(seed)
+                .eosTokenId(EOS).bosTokenId(EOS).objective(Objective.MASKED_LM).maskTokenId(MASK)
+                .build(new CpuBackend(2)).closingBackend();
+    }
+
+    /** Motifs over ids below 60: never the mask token or end-of-text. */
+    static ArrayTokens data() {
+        return ArrayTokens.patterned(2000, 60, 5);
+    }
+
+    @Test
+    void theFirstStepsLossIsTheModelsLossOnTheMaskedBatchAndTheLossFalls() {
+        int batch = 4;
+        double expected;
+        try (GptNeoModel model = model(3)) {
+            int[] ids = new int[batch * T];                                   // sequences 0..3: no shuffle
+            data().read(0, ids, 0, ids.length);
+            MaskedLmMasking.Batch masked = MaskedLmMasking.forModel(model.config()).apply(ids, batch, Trainer.maskingSeed(11, 0, 0));
+            Backend backend = model.backend();
+            try (Tape tape = new Tape(backend, false); Arena host = Arena.ofConfined()) {
+                Tensor input = backend.upload(Tensor.ofInts(host, masked.inputs(), batch, T), host);
+                Tensor labels = backend.upload(Tensor.ofInts(host, masked.labels(), batch, T), host);
+                var output = model.run(tape, input, new TrainingPass(Trainer.dropoutSeed(11, 0, 0), false));
+                expected = backend.download(model.loss(tape, output, labels).value(), host).getFloat(0);
+            }
+        }
+        List<StepMetrics> steps = new ArrayList<>();
+        try (GptNeoModel model = model(3)) {
+            Trainer.builder().model(model).data(data()).seqLen(T).batchSize(batch).steps(60).learningRate(1e-2)
+                    .warmup(5).shuffle(false).seed(11).listener(new TrainerListener() {
+                        @Override public void onStep(StepMetrics m) { steps.add(m); }
+                    }).build().fit();
+        }
+        assertThat(steps.getFirst().loss()).isCloseTo(expected, within(1e-6));
+        assertThat(steps.getFirst().routing()).isEmpty();
+        double first = mean(steps.subList(0, 5)), last = mean(steps.subList(55, 60));
+        assertThat(first).as("near ln V = 4.16 at the start").isBetween(3.6, 4.7);
+        assertThat(last).as("loss of the last 5 steps against the first 5").isLessThan(first - 1.0);
+    }
+
+    private static double mean(List<StepMetrics> steps) {
+        return steps.stream().mapToDouble(StepMetrics::loss).average().orElseThrow();
+    }
+
+    @Test
+    void evaluationScoresTheMaskedPositionsOfFixedSeedsWhateverTheBatchSize() {
+        SequenceDataset data = SequenceDataset.packed(data(), T);
+        try (GptNeoModel model = model(4)) {
+            EvalMetrics byOne = Evaluation.run(model, data, 1, 6, 0);
+            EvalMetrics byThree = Evaluation.run(model, data, 3, 2, 0);
+            MaskedLmMasking masking = MaskedLmMasking.forModel(model.config());
+            Backend backend = model.backend();
+            double nll = 0;
+            long labelled = 0;
+            for (int i = 0; i < 6; i++) {
+                int[] ids = new int[T];
+                data.read(i, ids, 0);
+                MaskedLmMasking.Batch m = masking.apply(ids, 1, MaskedLmMasking.evaluationSeed(i));
+                try (Tape tape = new Tape(backend, false); Arena host = Arena.ofConfined()) {
+                    Tensor input = backend.upload(Tensor.ofInts(host, m.inputs(), 1, T), host);
+                    Tensor labels = backend.upload(Tensor.ofInts(host, m.labels(), 1, T), host);
+                    double loss = backend.download(model.loss(tape, model.forward(tape, input, false), labels).value(), host).getFloat(0);
+                    nll += loss * m.labelled();
+                    labelled += m.labelled();
+                }
+            }
+            assertThat(byOne.tokens()).isEqualTo(labelled).isEqualTo(byThree.tokens());
+            assertThat(byOne.loss()).isCloseTo(nll / labelled, within(1e-6));
+            assertThat(byThree.loss()).isCloseTo(byOne.loss(), within(1e-5));
+            assertThat(byOne.perplexity()).isCloseTo(Math.exp(byOne.loss()), within(1e-9));
+        }
+    }
+}
