@@ -216,6 +216,11 @@ public final class Gpt2Tokenizer {
         return tokens[id];
     }
 
+    /** Whether {@code id} is a token of this tokenizer: in [0, vocabSize) and not an unused id. */
+    public boolean hasToken(int id) {
+        return id >= 0 && id < tokens.length && tokenBytes[id] != null;
+    }
+
     /** The token string of {@code id}, or null for an id the vocabulary leaves unused (TokenizerWriter). */
     String tokenOrNull(int id) {
         checkRange(id);
