@@ -23,7 +23,14 @@ final class ConfigKeys {
             Map.entry("embedDropout", "embed_dropout"), Map.entry("attentionDropout", "attention_dropout"),
             Map.entry("residDropout", "resid_dropout"), Map.entry("layerNormEpsilon", "layer_norm_epsilon"),
             Map.entry("initializerRange", "initializer_range"), Map.entry("bosTokenId", "bos_token_id"),
-            Map.entry("eosTokenId", "eos_token_id"));
+            Map.entry("eosTokenId", "eos_token_id"), Map.entry("maskTokenId", "mask_token_id"),
+            Map.entry("topK", "moe_top_k"), Map.entry("experts", "moe_num_experts"), Map.entry("expertLayers", "moe_layers"),
+            Map.entry("expertHiddenSize", "moe_hidden_size"), Map.entry("minCapacity", "moe_min_capacity"),
+            Map.entry("groupSize", "moe_group_size"), Map.entry("secondThreshold", "moe_second_threshold"),
+            Map.entry("auxLossCoefficient", "moe_aux_loss_coef"), Map.entry("maskProbability", "mlm_mask_prob"),
+            Map.entry("sameTokenProbability", "mlm_same_token_prob"), Map.entry("randomTokenProbability", "mlm_random_token_prob"),
+            Map.entry("expertActivation", "moe_activation"), Map.entry("capacityFactor", "moe_capacity_factor"),
+            Map.entry("evalCapacityFactor", "moe_eval_capacity_factor"));
 
     /** Model file keys ({@link ModelConfigFile}). */
     static final Map<String, String> MODEL_FILE = Map.ofEntries(
@@ -34,12 +41,19 @@ final class ConfigKeys {
             Map.entry("embedDropout", "embed-dropout"), Map.entry("attentionDropout", "attention-dropout"),
             Map.entry("residDropout", "resid-dropout"), Map.entry("layerNormEpsilon", "layer-norm-epsilon"),
             Map.entry("initializerRange", "initializer-range"), Map.entry("bosTokenId", "bos-token-id"),
-            Map.entry("eosTokenId", "eos-token-id"));
+            Map.entry("eosTokenId", "eos-token-id"), Map.entry("maskTokenId", "mask-token-id"),
+            Map.entry("topK", "moe-top-k"), Map.entry("experts", "moe-num-experts"), Map.entry("expertLayers", "moe-layers"),
+            Map.entry("expertHiddenSize", "moe-hidden-size"), Map.entry("minCapacity", "moe-min-capacity"),
+            Map.entry("groupSize", "moe-group-size"), Map.entry("secondThreshold", "moe-second-threshold"),
+            Map.entry("auxLossCoefficient", "moe-aux-loss-coef"), Map.entry("maskProbability", "mlm-mask-prob"),
+            Map.entry("sameTokenProbability", "mlm-same-token-prob"), Map.entry("randomTokenProbability", "mlm-random-token-prob"),
+            Map.entry("expertActivation", "moe-activation"), Map.entry("capacityFactor", "moe-capacity-factor"),
+            Map.entry("evalCapacityFactor", "moe-eval-capacity-factor"));
 
     /** A field name where the builder's messages use one as a key: before " (", " must", " is", " expand" or " '". */
     private static final Pattern FIELD = Pattern.compile("\\b("
             + HF.keySet().stream().sorted(Comparator.comparing(String::length).reversed()).collect(Collectors.joining("|"))
-            + ")\\b(?= \\(| must\\b| is\\b| expand\\b| ')");
+            + ")\\b(?= \\(| must\\b| is\\b| expand\\b| names\\b| ')");
 
     private ConfigKeys() {}
 

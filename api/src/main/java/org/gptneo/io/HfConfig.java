@@ -102,6 +102,7 @@ public final class HfConfig {
             // HF's default [[["global","local"],12]] for 24 layers; GptNeoBuilder's default pattern is the same
             b.attention(AttentionType.GLOBAL, AttentionType.LOCAL);
         }
+        VariantKeys.HF.read(root, b);
         try {
             return b.config();
         } catch (InvalidConfigException e) {
@@ -230,6 +231,7 @@ public final class HfConfig {
         root.put("eos_token_id", c.eosTokenId());
         root.put("use_cache", true);
         root.put("torch_dtype", "float32");
+        VariantKeys.HF.write(c, root);
         return root;
     }
 

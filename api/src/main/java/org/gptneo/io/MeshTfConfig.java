@@ -20,7 +20,7 @@ import org.gptneo.model.GptNeoConfig;
  *   <tr><td>n_head (README: n_heads)</td><td>num_heads (required)</td></tr>
  *   <tr><td>n_ctx</td><td>max_position_embeddings (required)</td></tr>
  *   <tr><td>n_vocab</td><td>vocab_size (required), kept as is: see below</td></tr>
- *   <tr><td>attention_types</td><td>attention_types (required; "global"/"local" only)</td></tr>
+ *   <tr><td>attention_types</td><td>attention_types (required; "global", "local", "linear", "none")</td></tr>
  *   <tr><td>local_attention_radius</td><td>window_size (default 256)</td></tr>
  *   <tr><td>activation_fn, else activation_function</td><td>must be "gelu" (mtf's tanh GELU = gelu_new; the
  *       default when absent)</td></tr>
@@ -36,27 +36,21 @@ import org.gptneo.model.GptNeoConfig;
  * builder's vocabSize(50257) afterwards to match Hugging Face's released checkpoints.
  *
  * <p>Training-only keys (lr, mesh_shape, layout, datasets, train_steps, precision, scale_by_depth,
- * z_loss, ... and any unknown key) are ignored. Keys for features with no Hugging Face GPT-Neo
- * equivalent are refused when they are switched on (true, non-zero, non-empty): moe_layers,
- * moe_params, axial_pos_emb, rotary_emb, mlp_glu, scalenorm, rezero, num_mem_kv, macaron,
- * share_parameters, no_weight_tie, mlm_training, causal = false, and the attention types "linear"
- * and "none".
+ * z_loss, ... and any unknown key) are ignored. The variants (mixture of experts, axial and rotary
+ * positions, masked LM) map to their config.json keys as {@link MeshTfVariants} describes. Keys for
+ * features GPT-Neo does not have are refused when switched on (true, non-zero, non-empty), naming
+ * the key: mlp_glu, scalenorm, rezero, num_mem_kv, macaron, share_parameters, no_weight_tie.
  */
 public final class MeshTfConfig {
     /** Keys with no GPT-Neo (HF) equivalent → what they switch on. */
     static final Map<String, String> UNSUPPORTED = Map.ofEntries(
-            Map.entry("moe_layers", "mixture-of-experts layers"),
-            Map.entry("moe_params", "mixture-of-experts parameters"),
-            Map.entry("axial_pos_emb", "axial position embeddings"),
-            Map.entry("rotary_emb", "rotary position embeddings"),
             Map.entry("mlp_glu", "a gated (GLU) MLP"),
             Map.entry("scalenorm", "ScaleNorm instead of LayerNorm"),
             Map.entry("rezero", "ReZero residuals without LayerNorm"),
             Map.entry("num_mem_kv", "learned memory key/values"),
             Map.entry("macaron", "macaron (half-step MLP) blocks"),
             Map.entry("share_parameters", "parameters shared across layers"),
-            Map.entry("no_weight_tie", "an untied output layer"),
-            Map.entry("mlm_training", "masked language modelling (non-causal attention)"));
+            Map.entry("no_weight_tie", "an untied output layer"));
 
     private MeshTfConfig() {}
 
@@ -92,12 +86,8 @@ public final class MeshTfConfig {
         }
         for (Map.Entry<String, String> e : UNSUPPORTED.entrySet()) {
             if (switchedOn(root.get(e.getKey()))) {
-                throw new IllegalArgumentException(e.getKey() + " (" + e.getValue() + ") has no Hugging Face GPT-Neo equivalent");
+                throw new IllegalArgumentException(e.getKey() + " (" + e.getValue() + ") has no GPT-Neo equivalent");
             }
-        }
-        JsonNode causal = root.get("causal");
-        if (causal != null && causal.isBoolean() && !causal.booleanValue()) {
-            throw new IllegalArgumentException("causal = false (non-causal attention) has no Hugging Face GPT-Neo equivalent");
         }
         Json json = new Json(root);
         GptNeoBuilder b = GptNeoBuilder.create();
@@ -116,16 +106,6 @@ public final class MeshTfConfig {
         JsonNode types = root.get("attention_types");
         if (types == null || types.isNull()) {
             throw new IllegalArgumentException("attention_types is missing");
-        }
-        for (JsonNode pair : types) {
-            if (pair.isArray() && pair.size() == 2 && pair.get(0).isArray()) {
-                for (JsonNode name : pair.get(0)) {
-                    if (name.isTextual() && (name.asText().equals("linear") || name.asText().equals("none"))) {
-                        throw new IllegalArgumentException("attention_types uses '" + name.asText() + "' attention, which has no"
-                                + " Hugging Face GPT-Neo equivalent (only global and local)");
-                    }
-                }
-            }
         }
         try {
             b.attentionTypes(HfConfig.parseAttentionTypes(types));
@@ -148,6 +128,7 @@ public final class MeshTfConfig {
         if (eos.isPresent() && eos.getAsInt() >= 0 && eos.getAsInt() < vocab) {
             b.bosTokenId(eos.getAsInt()).eosTokenId(eos.getAsInt());
         }
+        MeshTfVariants.read(root, b);
         return b.config();
     }
 

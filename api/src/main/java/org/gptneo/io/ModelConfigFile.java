@@ -27,16 +27,25 @@ import org.gptneo.model.InvalidConfigException;
  * window-size: 256
  * </pre>
  *
+ * and the variants' keys, config.json's with '-' for '_' ({@code position-embedding: rotary},
+ * {@code moe-layers: [1, 3]}, {@code objective: masked_lm}, ...: see {@link VariantKeys}).
+ *
  * Missing keys take the builder's defaults; an unknown key is an error (a typo must not be ignored).
  * Written as YAML unless the file name ends in {@code .json}.
  */
 public final class ModelConfigFile {
-    private static final Set<String> KEYS = Set.of("vocab-size", "context-length", "hidden-size", "layers", "heads",
-            "attention", "window-size", "intermediate-size", "activation", "embed-dropout", "attention-dropout",
-            "resid-dropout", "layer-norm-epsilon", "initializer-range", "seed", "bos-token-id", "eos-token-id");
+    private static final Set<String> KEYS = keys();
     static final ObjectMapper YAML = new YAMLMapper();
 
     private ModelConfigFile() {}
+
+    private static Set<String> keys() {
+        Set<String> keys = new java.util.HashSet<>(Set.of("vocab-size", "context-length", "hidden-size", "layers", "heads",
+                "attention", "window-size", "intermediate-size", "activation", "embed-dropout", "attention-dropout",
+                "resid-dropout", "layer-norm-epsilon", "initializer-range", "seed", "bos-token-id", "eos-token-id"));
+        keys.addAll(VariantKeys.MODEL_FILE.keys());
+        return Set.copyOf(keys);
+    }
 
     /** A builder filled from the file, so callers may still change fields before building. */
     public static GptNeoBuilder read(Path file) {
@@ -105,6 +114,7 @@ public final class ModelConfigFile {
         if (root.hasNonNull("attention")) {
             b.attentionTypes(HfConfig.parseAttentionTypes(root.get("attention")));
         }
+        VariantKeys.MODEL_FILE.read(root, b);
         return b;
     }
 
@@ -142,6 +152,7 @@ public final class ModelConfigFile {
         root.put("seed", c.seed());
         root.put("bos-token-id", c.bosTokenId());
         root.put("eos-token-id", c.eosTokenId());
+        VariantKeys.MODEL_FILE.write(c, root);
         return root;
     }
 }

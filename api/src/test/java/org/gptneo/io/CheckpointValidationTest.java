@@ -125,7 +125,7 @@ class CheckpointValidationTest {
         "'{\"max_position_embeddings\": -1}'             | config.json: max_position_embeddings must be ≥ 1, got -1",
         "'{\"num_layers\": 2000000000}'                  | config.json: num_layers 2000000000 is more than 100000",
         "'{\"attention_types\": [[[\"global\"], 2000000000]], \"num_layers\": 2}' | config.json: attention_types expands to more than 100000 layers",
-        "'{\"attention_types\": [[[\"linear\"], 2]]}'    | config.json: attention type 'linear' is not supported (use global or local)",
+        "'{\"attention_types\": [[[\"sparse\"], 2]]}'    | config.json: attention type 'sparse' is not supported (use global, local, linear or none)",
         "'{\"activation_function\": \"relu\"}'           | config.json: activation_function 'relu' is not supported (supported: gelu_new)",
         "'{\"attention_layers\": [\"local\", \"local\"]}' | config.json: attention_layers [local, local] disagrees with attention_types [[[\"global\",\"local\"],1]]",
     })

@@ -7,8 +7,14 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.gptneo.model.AttentionType;
 import org.gptneo.model.GptNeoConfig;
+import org.gptneo.model.MaskedLmSettings;
+import org.gptneo.model.Objective;
+import org.gptneo.model.Positions;
+import org.gptneo.nn.MoeSettings;
+import org.gptneo.nn.SecondExpertPolicy;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -59,20 +65,20 @@ class MeshTfConfigTest {
 
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', value = {
-        "\"moe_layers\": [1]                | moe_layers (mixture-of-experts layers) has no Hugging Face GPT-Neo equivalent",
-        "\"moe_params\": {\"moe_dropout_rate\": 0.0} | moe_params (mixture-of-experts parameters) has no",
-        "\"axial_pos_emb\": [4, 2]           | axial_pos_emb (axial position embeddings) has no",
-        "\"rotary_emb\": true                | rotary_emb (rotary position embeddings) has no",
-        "\"mlp_glu\": true                   | mlp_glu (a gated (GLU) MLP) has no",
+        "\"mlp_glu\": true                   | mlp_glu (a gated (GLU) MLP) has no GPT-Neo equivalent",
+        "\"moe_layers\": [1], \"moe_params\": {\"moe_dropout_rate\": 0.1} | moe_params.moe_dropout_rate (dropout inside experts) is not supported",
+        "\"moe_layers\": [1], \"moe_params\": {\"moe_capacity\": 3} | moe_params.moe_capacity has no GPT-Neo equivalent",
+        "\"moe_layers\": [1], \"moe_params\": {\"moe_gating\": \"ntlb\"} | moe_params.moe_gating 'ntlb' is not one of top_2, switch",
+        "\"axial_pos_emb\": [4, 3]           | axial shape [4, 3] does not match contextLength (8)",
+        "\"mlm_training\": true              | a masked-LM model needs maskTokenId",
+        "\"mlm_training\": true, \"mlm_mask_id\": 3, \"mlm_cls_token_id\": 4 | mlm_cls_token_id (a prepended CLS token) has no GPT-Neo equivalent",
+        "\"causal\": false                   | causal = false without mlm_training has no GPT-Neo equivalent",
         "\"scalenorm\": true                 | scalenorm (ScaleNorm instead of LayerNorm) has no",
         "\"rezero\": true                    | rezero (ReZero residuals without LayerNorm) has no",
         "\"num_mem_kv\": 4                   | num_mem_kv (learned memory key/values) has no",
         "\"macaron\": true                   | macaron (macaron (half-step MLP) blocks) has no",
         "\"share_parameters\": true          | share_parameters (parameters shared across layers) has no",
         "\"no_weight_tie\": true             | no_weight_tie (an untied output layer) has no",
-        "\"mlm_training\": true              | mlm_training (masked language modelling (non-causal attention)) has no",
-        "\"attention_types\": [[[\"global\", \"linear\"], 1]] | attention_types uses 'linear' attention",
-        "\"attention_types\": [[[\"none\"], 2]] | attention_types uses 'none' attention",
         "\"activation_fn\": \"selu\"         | activation_fn 'selu' has no Hugging Face GPT-Neo equivalent",
         "\"activation_function\": \"relu\"   | activation_function 'relu' has no",
         "\"n_head\": 3                       | hiddenSize (8) must be divisible by heads (3)",
@@ -86,6 +92,25 @@ class MeshTfConfigTest {
         Path f = write(c.toString());
         assertThatThrownBy(() -> MeshTfConfig.read(f)).isInstanceOf(CheckpointException.class)
                 .hasMessageStartingWith("model.json: ").hasMessageContaining(message);
+    }
+
+    @Test
+    void theVariantsMapToTheContract() throws IOException {
+        ObjectNode c = tiny();
+        c.setAll((ObjectNode) HfConfig.JSON.readTree("{\"attention_types\": [[[\"linear\", \"none\"], 1]], \"rotary_emb\": true,"
+                + " \"axial_pos_emb\": [4, 2], \"moe_layers\": [1], \"moe_activation\": \"gelu\", \"moe_params\": {"
+                + "\"moe_num_experts\": 4, \"moe_hidden_size\": 12, \"moe_capacity_factor_train\": 1.5, \"moe_loss_coef\": 0.02,"
+                + " \"moe_gating\": \"switch\", \"moe_second_policy_eval\": \"random\", \"moe_min_expert_capacity\": 2},"
+                + " \"mlm_training\": true, \"mlm_mask_id\": 5, \"mlm_mask_prob\": 0.2}"));
+        GptNeoConfig g = MeshTfConfig.read(write(c.toString()));
+        assertThat(g.attentionLayers()).containsExactly(AttentionType.LINEAR, AttentionType.NONE);
+        assertThat(g.positions()).isEqualTo(Positions.ROTARY);                       // rotary wins over axial
+        assertThat(g.moe()).isEqualTo(new MoeSettings(List.of(1), 4, 1, 12, "gelu_new", 1.5f, 2.0f, 2, 1024,
+                SecondExpertPolicy.RANDOM, SecondExpertPolicy.RANDOM, 0.2f, 0.02f));
+        assertThat(g.objective()).isEqualTo(Objective.MASKED_LM);
+        assertThat(g.maskedLm()).isEqualTo(new MaskedLmSettings(5, 0.2f, 0.10f, 0f));  // mesh-tf's code default for random
+        c.remove("rotary_emb");
+        assertThat(MeshTfConfig.read(write(c.toString())).positions()).isEqualTo(Positions.axial(4, 2));
     }
 
     @Test

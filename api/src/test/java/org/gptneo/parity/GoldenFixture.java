@@ -16,14 +16,19 @@ import org.gptneo.model.GptNeoModel;
 import org.gptneo.tensor.Tensor;
 
 /**
- * One golden file written by tools/reference/make_golden.py (our float64 PyTorch reference):
+ * One golden file written by tools/reference/make_golden.py or make_variant_golden.py (our float64 PyTorch reference):
  * config, parameters, ids, labels, logits, loss, every gradient and ten AdamW steps.
  */
 record GoldenFixture(String name, SafeTensorsFile file, GptNeoConfig config, JsonNode adamw) implements AutoCloseable {
 
     static GoldenFixture load(String name) {
+        return load("golden", name);
+    }
+
+    /** The fixture {@code name} of resource folder {@code folder} (golden, golden-variants). */
+    static GoldenFixture load(String folder, String name) {
         try {
-            Path path = Path.of(GoldenFixture.class.getResource("/golden/" + name + ".safetensors").toURI());
+            Path path = Path.of(GoldenFixture.class.getResource("/" + folder + "/" + name + ".safetensors").toURI());
             SafeTensorsFile file = SafeTensorsFile.open(path);
             ObjectMapper json = new ObjectMapper();
             GptNeoConfig config = HfConfig.fromJson(json.readTree(file.metadata().get("config")));

@@ -307,6 +307,23 @@ public final class Tape implements AutoCloseable {
         return out;
     }
 
+    /** Softmax over the last dimension with nothing hidden (a feature map: linear attention's on queries). */
+    public Var softmax(Var x) {
+        return maskedSoftmax(x, AttentionMask.GLOBAL.bidirectional());
+    }
+
+    /** out = exp(x) elementwise; its derivative is out itself, so dx += out ⊙ dOut. */
+    public Var exp(Var x) {
+        Var out = result(allocate(x.shape()), x);
+        backend.exp(x.value(), out.value());
+        record(out, () -> {
+            Tensor scratch = allocate(x.shape());
+            backend.mul(out.value(), out.grad(), scratch);
+            backend.axpy(1f, scratch, gradOf(x));
+        });
+        return out;
+    }
+
     /** Rows of table [V, C] picked by ids (I32, any shape) → [ids..., C]. */
     public Var embedding(Var table, Tensor ids) {
         int[] shape = Arrays.copyOf(ids.shape(), ids.rank() + 1);

@@ -81,7 +81,7 @@ public interface Backend extends AutoCloseable {
     void fill(Tensor t, float value);
 
     /**
-     * dst = src (same element count). Either may be a strided view ({@link Tensor#slice}) whose last
+     * dst = src (same element count; F32, or I32 into I32). Either may be a strided view ({@link Tensor#slice}) whose last
      * dimension is dense; both then need the same shape. This is how a KV cache appends in place.
      */
     void copy(Tensor src, Tensor dst);
@@ -156,6 +156,29 @@ public interface Backend extends AutoCloseable {
      * Angles and their sines are computed in double.
      */
     void rotary(Tensor x, Tensor positions, float base, boolean inverse, Tensor out);
+
+    /** out = exp(x), element by element (same element count): the key feature map of causal linear attention. */
+    void exp(Tensor x, Tensor out);
+
+    /**
+     * Causal linear attention over feature-mapped queries and keys, streaming its prefix sums: for
+     * q, k [B, H, T, d] (positive features), v [B, H, T, e] and out [B, H, T, e], per (batch, head)
+     * with S = Σ_{m≤n} k[m]ᵀ·v[m] [d, e] and z = Σ_{m≤n} k[m] [d] running over the tokens n,
+     * out[n] = (q[n]·S) / (q[n]·(z + eps)). {@code state} [B, H, d, e] and {@code normaliser} [B, H, d]
+     * hold S and z of earlier tokens on entry and of all tokens on exit (a generation state); both
+     * null start from nothing and keep nothing (a training pass). Memory: O(d·e) per (batch, head)
+     * beyond the inputs, never one S per token.
+     */
+    void linearAttentionCausal(Tensor q, Tensor k, Tensor v, float eps, Tensor state, Tensor normaliser, Tensor out);
+
+    /**
+     * Adds the gradients of {@link #linearAttentionCausal} (started from no state) into dq, dk [B, H, T, d]
+     * and dv [B, H, T, e], given its output {@code out} and dOut [B, H, T, e]. Streams as the forward
+     * does: one pass over the tokens recomputes the prefix sums for dq, one reverse pass keeps the
+     * suffix sums that dk and dv need.
+     */
+    void linearAttentionCausalBackward(Tensor q, Tensor k, Tensor v, float eps, Tensor out, Tensor dOut,
+                                       Tensor dq, Tensor dk, Tensor dv);
 
     /** out = gelu_new(x) = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
     void geluNew(Tensor x, Tensor out);

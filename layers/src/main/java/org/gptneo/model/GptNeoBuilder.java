@@ -276,7 +276,7 @@ public final class GptNeoBuilder {
                 positive("axial shape a2", positions.axialColumns());
                 if ((long) positions.axialRows() * positions.axialColumns() != contextLength) {
                     throw invalid("axial shape [" + positions.axialRows() + ", " + positions.axialColumns()
-                            + "] does not match contextLength " + contextLength + " (a1·a2 must equal it)");
+                            + "] does not match contextLength (" + contextLength + "): a1·a2 must equal it");
                 }
             }
             case ROTARY -> {
@@ -302,27 +302,27 @@ public final class GptNeoBuilder {
             throw invalid("topK must be 1 or 2, got " + m.topK());
         }
         if (m.topK() > m.experts()) {
-            throw invalid("topK (" + m.topK() + ") is more than the number of experts (" + m.experts() + ")");
+            throw invalid("topK (" + m.topK() + ") is more than experts (" + m.experts() + ")");
         }
         if (chosen.isEmpty()) {
             throw invalid("expertLayers names no layer");
         }
         if (chosen.stream().distinct().count() != chosen.size()) {
-            throw invalid("expertLayers " + chosen + " names a layer twice");
+            throw invalid("expertLayers (" + chosen + ") names a layer twice");
         }
         for (int layer : chosen) {
             if (layer < 0 || layer >= layers) {
-                throw invalid("expert layer " + layer + " is outside the model's layers 0.." + (layers - 1));
+                throw invalid("expertLayers names layer " + layer + ", outside the model's layers 0.." + (layers - 1));
             }
         }
         if (m.hiddenSize() != null) {
             positive("expertHiddenSize", m.hiddenSize());
         }
         if (!m.activation().equals("relu") && !m.activation().equals(Activation.GELU_NEW.configName())) {
-            throw invalid("expert activation '" + m.activation() + "' is not supported (use relu or gelu_new)");
+            throw invalid("expertActivation '" + m.activation() + "' is not supported (use relu or gelu_new)");
         }
         if (!(m.capacityFactor() > 0) || !(m.evalCapacityFactor() > 0)) {
-            throw invalid("capacity factors must be > 0, got " + m.capacityFactor() + " and " + m.evalCapacityFactor());
+            throw invalid("capacityFactor (" + m.capacityFactor() + ") and evalCapacityFactor (" + m.evalCapacityFactor() + ") must be > 0");
         }
         positive("minCapacity", m.minCapacity());
         positive("groupSize", m.groupSize());
@@ -351,7 +351,7 @@ public final class GptNeoBuilder {
                 throw invalid("a masked-LM model needs maskTokenId (the id of its mask token)");
             }
             if (m.maskTokenId() < 0 || m.maskTokenId() >= vocabSize) {
-                throw invalid("maskTokenId " + m.maskTokenId() + " is outside the vocabulary [0, " + vocabSize + ")");
+                throw invalid("maskTokenId (" + m.maskTokenId() + ") is outside the vocabulary [0, " + vocabSize + ")");
             }
         }
         if (!(m.maskProbability() > 0 && m.maskProbability() <= 1)) {
@@ -359,8 +359,8 @@ public final class GptNeoBuilder {
         }
         if (!(m.sameTokenProbability() >= 0 && m.randomTokenProbability() >= 0
                 && m.sameTokenProbability() + m.randomTokenProbability() <= 1)) {
-            throw invalid("sameTokenProbability and randomTokenProbability must be ≥ 0 with a sum ≤ 1, got "
-                    + m.sameTokenProbability() + " and " + m.randomTokenProbability());
+            throw invalid("sameTokenProbability (" + m.sameTokenProbability() + ") and randomTokenProbability ("
+                    + m.randomTokenProbability() + ") must be ≥ 0 with a sum ≤ 1");
         }
     }
 

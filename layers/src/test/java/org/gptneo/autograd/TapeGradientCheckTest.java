@@ -73,6 +73,12 @@ class TapeGradientCheckTest {
     }
 
     @Test
+    void expAndSoftmaxOverTheLastDimension() {
+        check(in -> tape(in).exp(in.get(0)), randn(3, 5));
+        check(in -> tape(in).softmax(in.get(0)), randn(2, 3, 6));
+    }
+
+    @Test
     void embeddingWithRepeatedIds() {
         Tensor ids = Tensor.ofInts(arena, new int[] {1, 3, 1, 0, 3, 3}, 2, 3);
         check(in -> tape(in).embedding(in.get(0), ids), randn(5, 4));

@@ -163,4 +163,43 @@ class LogitsCommandTest {
         assertThat(r.errLines()).singleElement().asString().startsWith("gptneo: ").contains(fragment);
         assertThat(r.out()).isEmpty();
     }
+
+    @Test
+    void labelsWithALeadingMinusParseAndIgnoredPositionsChangeTheLoss() {
+        assertThat(Cli.run("logits", "--config", config.toString(), "--ids", "1,2,3,4", "--out", out.toString()).exitCode()).isZero();
+        float all = loss(out);
+        Path ignored = dir.resolve("ignored.safetensors");
+        Cli r = Cli.run("logits", "--config", config.toString(), "--ids", "1,2,3,4", "--labels", "-100,2,-100,4", "--out", ignored.toString());
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(loss(ignored)).isFinite().isNotEqualTo(all);
+        Path same = dir.resolve("same.safetensors");
+        assertThat(Cli.run("logits", "--config", config.toString(), "--ids", "1,2,3,4", "--labels", "1,2,3,4", "--out", same.toString())
+                .exitCode()).isZero();
+        assertThat(loss(same)).isEqualTo(all);
+        assertOneLineError(Cli.run("logits", "--config", config.toString(), "--ids", "1,2,3,4", "--labels", "1,2", "--out", out.toString()),
+                "--labels has 1 rows of 2 but --ids has 1 rows of 4 (they must have the same shape)");
+    }
+
+    @Test
+    void aMaskedLmModelWritesALossOnlyForItsLabels() throws Exception {
+        Path mlm = Files.writeString(dir.resolve("mlm.yaml"), Files.readString(config) + "objective: masked_lm\nmask-token-id: 31\n");
+        assertThat(Cli.run("logits", "--config", mlm.toString(), "--ids", "1,31,3", "--out", out.toString()).exitCode()).isZero();
+        try (SafeTensorsFile file = SafeTensorsFile.open(out)) {
+            assertThat(file.names()).containsExactly("logits");
+        }
+        Cli r = Cli.run("logits", "--config", mlm.toString(), "--ids", "1,31,3", "--labels", "-100,2,-100", "--out", out.toString(), "--grads");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        try (SafeTensorsFile file = SafeTensorsFile.open(out)) {
+            assertThat(file.names()).contains("logits", "loss", "grad.transformer.wte.weight");
+            assertThat(file.tensor("loss").getFloat(0)).isFinite();
+        }
+        assertOneLineError(Cli.run("logits", "--config", mlm.toString(), "--ids", "1,31,3", "--out", out.toString(), "--grads"),
+                "--grads on a masked-LM model needs --labels: without them there is no loss");
+    }
+
+    private static float loss(Path file) {
+        try (SafeTensorsFile f = SafeTensorsFile.open(file)) {
+            return f.tensor("loss").getFloat(0);
+        }
+    }
 }

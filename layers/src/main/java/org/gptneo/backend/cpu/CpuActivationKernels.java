@@ -16,7 +16,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import org.gptneo.tensor.Tensor;
 
-/** gelu_new forward and backward, with the Vector API's lanewise tanh. */
+/** gelu_new forward and backward with the Vector API's lanewise tanh, and exp (a feature map) with its lanewise exp. */
 final class CpuActivationKernels {
     private static final float K = (float) SQRT_2_OVER_PI;
     /** Roughly the cost of one element (tanh dominates) in element operations. */
@@ -31,12 +31,12 @@ final class CpuActivationKernels {
             long i = from;
             for (long end = from + bound(to - from, VL); i < end; i += VL) { // [n]
                 FloatVector v = load(xs, i);
-                FloatVector t = v.add(v.mul(COEFF).mul(v).mul(v)).mul(K).lanewise(VectorOperators.TANH);
+                FloatVector t = CpuMath.tanh(v.add(v.mul(COEFF).mul(v).mul(v)).mul(K));
                 store(v.mul(0.5f).mul(t.add(1f)), os, i);
             }
             for (; i < to; i++) {
                 float v = get(xs, i);
-                float t = (float) Math.tanh(K * (v + COEFF * v * v * v));
+                float t = CpuMath.tanh(K * (v + COEFF * v * v * v));
                 set(os, i, 0.5f * v * (1f + t));
             }
         });
@@ -51,18 +51,30 @@ final class CpuActivationKernels {
             long i = from;
             for (long end = from + bound(to - from, VL); i < end; i += VL) { // [n]
                 FloatVector v = load(xs, i);
-                FloatVector t = v.add(v.mul(COEFF).mul(v).mul(v)).mul(K).lanewise(VectorOperators.TANH);
+                FloatVector t = CpuMath.tanh(v.add(v.mul(COEFF).mul(v).mul(v)).mul(K));
                 FloatVector du = v.mul(3f * COEFF).mul(v).add(1f).mul(K);
                 FloatVector grad = t.add(1f).mul(0.5f).add(v.mul(0.5f).mul(t.mul(t).neg().add(1f)).mul(du));
                 store(load(dxs, i).add(grad.mul(load(dos, i))), dxs, i);
             }
             for (; i < to; i++) {
                 float v = get(xs, i);
-                float t = (float) Math.tanh(K * (v + COEFF * v * v * v));
+                float t = CpuMath.tanh(K * (v + COEFF * v * v * v));
                 float du = K * (1f + 3f * COEFF * v * v);
                 float grad = 0.5f * (1f + t) + 0.5f * v * (1f - t * t) * du;
                 set(dxs, i, get(dxs, i) + grad * get(dos, i));
             }
+        });
+    }
+
+    static void exp(CpuParallel pool, Tensor x, Tensor out) {
+        requireSameSize(x, out);
+        MemorySegment xs = f32(x), os = f32(out);
+        pool.over(xs, os).forRange(x.size(), CpuParallel.grain(WORK_PER_ELEMENT), (from, to) -> {
+            long i = from;
+            for (long end = from + bound(to - from, VL); i < end; i += VL) { // [n]
+                store(load(xs, i).lanewise(VectorOperators.EXP), os, i);
+            }
+            for (; i < to; i++) set(os, i, (float) Math.exp(get(xs, i)));
         });
     }
 }

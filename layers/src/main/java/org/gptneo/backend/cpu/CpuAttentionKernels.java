@@ -54,17 +54,17 @@ final class CpuAttentionKernels {
         FloatVector vsum = FloatVector.zero(F);
         j = lo;
         for (int end = lo + bound(hi - lo, VL); j < end; j += VL) {
-            FloatVector e = load(sc, row + j).sub(max).lanewise(VectorOperators.EXP);
+            FloatVector e = CpuMath.exp(load(sc, row + j).sub(max));
             store(e, pr, row + j);
             vsum = vsum.add(e);
         }
         float total = Lanes.sum(vsum);
         for (; j < hi; j++) {
-            float e = (float) Math.exp(get(sc, row + j) - max);
+            float e = CpuMath.exp(get(sc, row + j) - max);
             set(pr, row + j, e);
             total += e;
         }
-        float hidden = anyHidden ? (float) Math.exp(-Float.MAX_VALUE - max) : 0f;
+        float hidden = anyHidden ? CpuMath.exp(-Float.MAX_VALUE - max) : 0f;
         total += (s - (hi - lo)) * hidden;
 
         j = lo;

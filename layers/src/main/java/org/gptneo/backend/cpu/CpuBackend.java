@@ -153,6 +153,22 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void exp(Tensor x, Tensor out) {
+        CpuActivationKernels.exp(pool, x, out);
+    }
+
+    @Override
+    public void linearAttentionCausal(Tensor q, Tensor k, Tensor v, float eps, Tensor state, Tensor normaliser, Tensor out) {
+        CpuLinearAttentionKernels.causal(pool, q, k, v, eps, state, normaliser, out);
+    }
+
+    @Override
+    public void linearAttentionCausalBackward(Tensor q, Tensor k, Tensor v, float eps, Tensor out, Tensor dOut,
+                                              Tensor dq, Tensor dk, Tensor dv) {
+        CpuLinearAttentionKernels.causalBackward(pool, q, k, v, eps, out, dOut, dq, dk, dv);
+    }
+
+    @Override
     public void maskedSoftmax(Tensor scores, AttentionMask mask, Tensor probs) {
         CpuAttentionKernels.maskedSoftmax(pool, scores, mask, probs);
     }

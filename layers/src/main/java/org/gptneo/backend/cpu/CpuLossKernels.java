@@ -99,17 +99,17 @@ final class CpuLossKernels {
         int j = 0;
         for (int end = bound(v, DL); j < end; j += DL) acc = acc.add(expWide(ls, row + j, max));
         double total = Lanes.sum(acc);
-        for (; j < v; j++) total += Math.exp(get(ls, row + j) - max);
+        for (; j < v; j++) total += CpuMath.exp((double) (get(ls, row + j) - max));
         return total;
     }
 
     /** exp(x − max) for DL logits from {@code at}: the difference in float, the exp in double. */
     private static DoubleVector expWide(MemorySegment ls, long at, float max) {
         FloatVector diff = FloatVector.fromMemorySegment(F_HALF, ls, at * Float.BYTES, LE).sub(max);
-        return ((DoubleVector) diff.convertShape(VectorOperators.F2D, D, 0)).lanewise(VectorOperators.EXP);
+        return CpuMath.exp((DoubleVector) diff.convertShape(VectorOperators.F2D, D, 0));
     }
 
     private static float probability(MemorySegment ls, long at, float max, double total) {
-        return (float) (Math.exp(get(ls, at) - max) / total);
+        return (float) (CpuMath.exp((double) (get(ls, at) - max)) / total);
     }
 }

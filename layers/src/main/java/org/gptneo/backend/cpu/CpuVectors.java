@@ -29,7 +29,8 @@ final class CpuVectors {
     /** VL shorts (BF16 values on their way to floats) and VL ints. */
     private static final VectorSpecies<Short> S_HALF =
             VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
-    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
+    static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
+    static final VectorSpecies<Long> L = VectorSpecies.of(long.class, D.vectorShape());
     /** VL bytes (Q8 values on their way to floats); null where that is under the smallest vector (128-bit floats). */
     private static final VectorSpecies<Byte> B_QUARTER =
             F.vectorBitSize() >= 256 ? VectorSpecies.of(byte.class, VectorShape.forBitSize(F.vectorBitSize() / 4)) : null;

@@ -72,6 +72,7 @@ public final class BackendConformance {
         cases.addAll(NormActivationCases.all());
         cases.addAll(SoftmaxCases.all());
         cases.addAll(PositionCases.all());
+        cases.addAll(LinearAttentionCases.all());
         cases.addAll(EmbeddingLossCases.all());
         cases.addAll(OptimizerCases.all());
         return unique(cases);

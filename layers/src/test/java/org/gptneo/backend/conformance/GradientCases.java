@@ -31,6 +31,7 @@ final class GradientCases {
         cases.add(of("addBiasBackward sums the rows", GradientCases::bias));
         cases.add(of("swapMiddle is its own adjoint", GradientCases::swapMiddle));
         cases.add(of("the inverse rotary rotation is the adjoint of the rotation", GradientCases::rotary));
+        cases.add(of("linearAttentionCausalBackward gives the gradients of linearAttentionCausal", GradientCases::linearAttention));
         for (boolean ta : new boolean[] {false, true}) {
             for (boolean tb : new boolean[] {false, true}) {
                 cases.add(of("matmul transposes give its gradients, transposeA=%b transposeB=%b".formatted(ta, tb),
@@ -188,6 +189,42 @@ final class GradientCases {
         b.rotary(fd.on(w), fd.on(positions), 10000f, true, back);
         b.axpy(1f, back, dx);                                       // as the tape adds it into the gradient
         fd.assertGradient(dx, numeric, "rotary dx");
+    }
+
+    /**
+     * out [2, 3, 5, 4] = causal linear attention of q, k [2, 3, 5, 3] and v [2, 3, 5, 4]; q and k
+     * positive (0.2 + |x|), as the feature maps make them, so the denominators stay away from 0.
+     */
+    private static void linearAttention(FiniteDifferences fd) {
+        Backend b = fd.backend();
+        int[] qk = {2, 3, 5, 3}, ve = {2, 3, 5, 4};
+        Tensor q = positive(fd.random(qk)), k = positive(fd.random(qk)), v = fd.random(ve), w = fd.random(ve);
+        Tensor out = fd.output(ve);
+        float eps = 1e-6f;
+        double[] numericQ = fd.numericGradient(q, qs -> {
+            b.linearAttentionCausal(qs, fd.on(k), fd.on(v), eps, null, null, out);
+            return fd.dot(w, out);
+        });
+        double[] numericK = fd.numericGradient(k, ks -> {
+            b.linearAttentionCausal(fd.on(q), ks, fd.on(v), eps, null, null, out);
+            return fd.dot(w, out);
+        });
+        double[] numericV = fd.numericGradient(v, vs -> {
+            b.linearAttentionCausal(fd.on(q), fd.on(k), vs, eps, null, null, out);
+            return fd.dot(w, out);
+        });
+        b.linearAttentionCausal(fd.on(q), fd.on(k), fd.on(v), eps, null, null, out);
+        Tensor dq = fd.prefilled(qk), dk = fd.prefilled(qk), dv = fd.prefilled(ve);
+        b.linearAttentionCausalBackward(fd.on(q), fd.on(k), fd.on(v), eps, out, fd.on(w), dq, dk, dv);
+        fd.assertGradient(dq, numericQ, "linear attention dq");
+        fd.assertGradient(dk, numericK, "linear attention dk");
+        fd.assertGradient(dv, numericV, "linear attention dv");
+    }
+
+    /** 0.2 + |x| in place (host input). */
+    private static Tensor positive(Tensor x) {
+        for (long i = 0; i < x.size(); i++) x.setFloat(i, 0.2f + Math.abs(x.getFloat(i)));
+        return x;
     }
 
     /**

@@ -44,6 +44,7 @@ final class LayoutCases {
     static List<ConformanceCase> all() {
         List<ConformanceCase> cases = new ArrayList<>();
         cases.add(kernel("swapMiddle", LayoutCases::swapMiddle));
+        cases.add(kernel("copy of I32 ids", LayoutCases::copyInts));
         for (View view : VIEWS) {
             cases.add(kernel("copy into a strided view, " + view, h -> copyInto(h, view)));
             cases.add(kernel("copy out of a strided view, and download it, " + view, h -> copyOutOf(h, view)));
@@ -59,6 +60,12 @@ final class LayoutCases {
             h.checkIdentical("swap", h.random(swapped), (side, t) -> side.backend().swapMiddle(side.on(x), t, false));
             h.checkIdentical("swap+", h.random(swapped), (side, t) -> side.backend().swapMiddle(side.on(x), t, true));
         }
+    }
+
+    /** I32 labels copied as they are (a masked-LM loss takes its targets unshifted). */
+    private static void copyInts(Harness h) {
+        Tensor ids = h.ids(1000, 50_257);
+        h.checkIdentical("copy of ids", h.ints(new int[1000], 1000), (side, dst) -> side.backend().copy(side.on(ids), dst));
     }
 
     /** buffer[view] = src: every element outside the view keeps its value. */

@@ -178,6 +178,23 @@ public final class OffHostBackend implements Backend {
     }
 
     @Override
+    public void exp(Tensor x, Tensor out) {
+        cpu.exp(h(x), h(out));
+    }
+
+    @Override
+    public void linearAttentionCausal(Tensor q, Tensor k, Tensor v, float eps, Tensor state, Tensor normaliser, Tensor out) {
+        cpu.linearAttentionCausal(h(q), h(k), h(v), eps, state == null ? null : h(state),
+                normaliser == null ? null : h(normaliser), h(out));
+    }
+
+    @Override
+    public void linearAttentionCausalBackward(Tensor q, Tensor k, Tensor v, float eps, Tensor out, Tensor dOut,
+                                              Tensor dq, Tensor dk, Tensor dv) {
+        cpu.linearAttentionCausalBackward(h(q), h(k), h(v), eps, h(out), h(dOut), h(dq), h(dk), h(dv));
+    }
+
+    @Override
     public void maskedSoftmax(Tensor scores, AttentionMask mask, Tensor probs) {
         cpu.maskedSoftmax(h(scores), mask, h(probs));
     }

@@ -51,6 +51,10 @@ public final class ReferenceBackend implements Backend {
     @Override
     public void copy(Tensor src, Tensor dst) {
         KernelChecks.requireSameSize(src, dst);
+        if (src.dtype() == DType.I32 && dst.dtype() == DType.I32) {
+            for (long i = 0; i < src.size(); i++) dst.setInt(i, src.getInt(i));
+            return;
+        }
         for (long i = 0; i < src.size(); i++) dst.setFloat(i, src.getFloat(i));
     }
 
@@ -248,6 +252,91 @@ public final class ReferenceBackend implements Backend {
             float du = (float) (GeluNew.SQRT_2_OVER_PI * (1f + 3f * GeluNew.COEFF * v * v));
             float grad = 0.5f * (1f + t) + 0.5f * v * (1f - t * t) * du;
             dx.setFloat(i, dx.getFloat(i) + grad * dOut.getFloat(i));
+        }
+    }
+
+    @Override
+    public void exp(Tensor x, Tensor out) {
+        KernelChecks.requireSameSize(x, out);
+        for (long i = 0; i < x.size(); i++) out.setFloat(i, (float) Math.exp(x.getFloat(i)));
+    }
+
+    @Override
+    public void linearAttentionCausal(Tensor q, Tensor k, Tensor v, float eps, Tensor state, Tensor normaliser, Tensor out) {
+        int t = q.dim(2), d = q.dim(3), e = v.dim(3);
+        long pairs = (long) q.dim(0) * q.dim(1);
+        for (long p = 0; p < pairs; p++) {                       // (batch, head)
+            float[][] s = new float[d][e];                       // Σ k[m]ᵀ·v[m]
+            float[] z = new float[d];                            // Σ k[m]
+            for (int i = 0; i < d && state != null; i++) {
+                z[i] = normaliser.getFloat(p * d + i);
+                for (int j = 0; j < e; j++) s[i][j] = state.getFloat((p * d + i) * e + j);
+            }
+            for (int n = 0; n < t; n++) {
+                long qk = (p * t + n) * d, vo = (p * t + n) * e;
+                for (int i = 0; i < d; i++) {
+                    z[i] += k.getFloat(qk + i);
+                    for (int j = 0; j < e; j++) s[i][j] += k.getFloat(qk + i) * v.getFloat(vo + j);
+                }
+                float den = 0f;
+                for (int i = 0; i < d; i++) den += q.getFloat(qk + i) * (z[i] + eps);
+                for (int j = 0; j < e; j++) {
+                    float num = 0f;
+                    for (int i = 0; i < d; i++) num += q.getFloat(qk + i) * s[i][j];
+                    out.setFloat(vo + j, num / den);
+                }
+            }
+            for (int i = 0; i < d && state != null; i++) {
+                normaliser.setFloat(p * d + i, z[i]);
+                for (int j = 0; j < e; j++) state.setFloat((p * d + i) * e + j, s[i][j]);
+            }
+        }
+    }
+
+    /**
+     * The chain rule written out: with D[n] = q[n]·(z[n] + eps), g[n] = dOut[n] / D[n] and
+     * dD[n] = −(dOut[n]·out[n]) / D[n], dq[n] = S[n]·g[n] + dD[n]·(z[n] + eps), and every n ≥ m adds
+     * q[n]·(g[n]·v[m]) + dD[n]·q[n] into dk[m] and (k[m]·q[n])·g[n] into dv[m] (quadratic in T).
+     */
+    @Override
+    public void linearAttentionCausalBackward(Tensor q, Tensor k, Tensor v, float eps, Tensor out, Tensor dOut,
+                                              Tensor dq, Tensor dk, Tensor dv) {
+        int t = q.dim(2), d = q.dim(3), e = v.dim(3);
+        long pairs = (long) q.dim(0) * q.dim(1);
+        for (long p = 0; p < pairs; p++) {
+            float[][] s = new float[d][e];
+            float[] z = new float[d], den = new float[t], dDen = new float[t];
+            for (int n = 0; n < t; n++) {
+                long qk = (p * t + n) * d, vo = (p * t + n) * e;
+                for (int i = 0; i < d; i++) {
+                    z[i] += k.getFloat(qk + i);
+                    for (int j = 0; j < e; j++) s[i][j] += k.getFloat(qk + i) * v.getFloat(vo + j);
+                }
+                for (int i = 0; i < d; i++) den[n] += q.getFloat(qk + i) * (z[i] + eps);
+                float gDotOut = 0f;
+                for (int j = 0; j < e; j++) gDotOut += dOut.getFloat(vo + j) * out.getFloat(vo + j);
+                dDen[n] = -gDotOut / den[n];
+                for (int i = 0; i < d; i++) {
+                    float grad = dDen[n] * (z[i] + eps);
+                    for (int j = 0; j < e; j++) grad += s[i][j] * dOut.getFloat(vo + j) / den[n];
+                    dq.setFloat(qk + i, dq.getFloat(qk + i) + grad);
+                }
+            }
+            for (int m = 0; m < t; m++) {
+                long km = (p * t + m) * d, vm = (p * t + m) * e;
+                for (int n = m; n < t; n++) {
+                    long qn = (p * t + n) * d, gn = (p * t + n) * e;
+                    float gDotV = 0f, kDotQ = 0f;
+                    for (int j = 0; j < e; j++) gDotV += dOut.getFloat(gn + j) / den[n] * v.getFloat(vm + j);
+                    for (int i = 0; i < d; i++) kDotQ += k.getFloat(km + i) * q.getFloat(qn + i);
+                    for (int i = 0; i < d; i++) {
+                        dk.setFloat(km + i, dk.getFloat(km + i) + q.getFloat(qn + i) * gDotV + dDen[n] * q.getFloat(qn + i));
+                    }
+                    for (int j = 0; j < e; j++) {
+                        dv.setFloat(vm + j, dv.getFloat(vm + j) + kDotQ * dOut.getFloat(gn + j) / den[n]);
+                    }
+                }
+            }
         }
     }
 

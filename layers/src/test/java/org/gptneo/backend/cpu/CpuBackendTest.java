@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * What only the CPU backend has: its thread pool (confined arenas are processed on the calling
- * thread), its thread count, and its provider registration. Its kernels are checked by
+ * thread), its thread count, its provider registration, and its one-line refusals of bad shapes. Its kernels are checked by
  * {@link CpuBackendConformanceTest}.
  */
 class CpuBackendTest {
@@ -36,6 +36,23 @@ class CpuBackendTest {
                     .isLessThanOrEqualTo(1e-5 * maxAbs(expected));
             Tensor big = fill(Tensor.allocate(confined, DType.F32, 300_001));
             assertThat(CPU.sum(big)).isCloseTo(REF.sum(big), within(1e-6));
+        }
+    }
+
+    @Test
+    void linearAttentionRefusesShapesThatDoNotFit() {
+        try (Arena arena = Arena.ofConfined()) {
+            Tensor q = Tensor.allocate(arena, DType.F32, 1, 2, 3, 4), v = Tensor.allocate(arena, DType.F32, 1, 2, 3, 4);
+            Tensor shortV = Tensor.allocate(arena, DType.F32, 1, 2, 2, 4), state = Tensor.allocate(arena, DType.F32, 1, 2, 4, 4);
+            assertThatThrownBy(() -> CPU.linearAttentionCausal(q, q, shortV, 1e-6f, null, null, shortV))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageStartingWith("linear attention needs q, k [B, H, T, d] and v, out [B, H, T, e], got");
+            assertThatThrownBy(() -> CPU.linearAttentionCausal(q, q, v, 1e-6f, state, null, v))
+                    .hasMessage("linear attention takes both state and normaliser, or neither");
+            assertThatThrownBy(() -> CPU.linearAttentionCausal(q, q, v, 1e-6f, state, state, v))
+                    .hasMessageContaining("do not fit");
+            assertThatThrownBy(() -> CPU.linearAttentionCausalBackward(q, q, v, 1e-6f, v, shortV, q, q, v))
+                    .hasMessageContaining("do not match their values");
         }
     }
 

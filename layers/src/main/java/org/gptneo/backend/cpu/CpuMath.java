@@ -1,0 +1,112 @@
+package org.gptneo.backend.cpu;
+
+import static org.gptneo.backend.cpu.CpuVectors.D;
+import static org.gptneo.backend.cpu.CpuVectors.F;
+
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.LongVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * exp and tanh from additions, multiplications and fused multiply-adds only, in a vector form and a
+ * scalar form that give the same bits. The Vector API's own {@code EXP}/{@code TANH} give different
+ * last bits in interpreted and JIT-compiled code, which made one run's gradients depend on when the
+ * JIT got to a kernel. Cephes' reductions and polynomials: exp(x) = 2^k·e^r, k = round(x·log2 e),
+ * |r| ≤ ln2/2; float results within 2 ulp of the true value, double within a few ulp.
+ */
+final class CpuMath {
+    private static final float LOG2E = 1.44269504088896341f;
+    private static final float LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
+    private static final float ROUND = 12582912f;                 // 1.5·2^23: adding and subtracting rounds to an integer
+    private static final float MIN_X = -87.33654f, MAX_X = 88f;   // below MIN_X the result would be subnormal: 0
+    private static final float P0 = 1.9875691500e-4f, P1 = 1.3981999507e-3f, P2 = 8.3334519073e-3f,
+            P3 = 4.1665795894e-2f, P4 = 1.6666665459e-1f, P5 = 5.0000001201e-1f;
+    private static final float TANH_SATURATES = 9f;               // tanh(9) rounds to 1 in float
+
+    private static final double D_LOG2E = 1.4426950408889634;
+    private static final double D_LN2_HI = 6.93145751953125e-1, D_LN2_LO = 1.42860682030941723212e-6;
+    private static final double D_ROUND = 6755399441055744.0;    // 1.5·2^52
+    private static final double D_MIN_X = -708.39, D_MAX_X = 709.0;
+    private static final double DP0 = 1.26177193074810590878e-4, DP1 = 3.02994407707441961300e-2,
+            DP2 = 9.99999999999999999910e-1;
+    private static final double DQ0 = 3.00198505138664455042e-6, DQ1 = 2.52448340349684104192e-3,
+            DQ2 = 2.27265548208155028766e-1, DQ3 = 2.00000000000000000009e0;
+
+    private CpuMath() {}
+
+    private static FloatVector f(float v) {
+        return FloatVector.broadcast(F, v);
+    }
+
+    private static DoubleVector d(double v) {
+        return DoubleVector.broadcast(D, v);
+    }
+
+    // ---- float exp ---------------------------------------------------------------------------
+
+    static float exp(float x) {
+        float c = Math.min(Math.max(x, MIN_X), MAX_X);
+        float k = (c * LOG2E + ROUND) - ROUND;
+        float r = Math.fma(k, -LN2_LO, Math.fma(k, -LN2_HI, c));
+        float p = Math.fma(Math.fma(Math.fma(Math.fma(Math.fma(P0, r, P1), r, P2), r, P3), r, P4), r, P5);
+        float y = Math.fma(p, r * r, r) + 1f;
+        float scale = Float.intBitsToFloat(((int) k + 127) << 23);
+        return x < MIN_X ? 0f : y * scale;
+    }
+
+    static FloatVector exp(FloatVector x) {
+        FloatVector c = x.max(MIN_X).min(MAX_X);
+        FloatVector k = c.mul(LOG2E).add(ROUND).sub(ROUND);
+        FloatVector r = k.fma(f(-LN2_LO), k.fma(f(-LN2_HI), c));
+        FloatVector p = f(P0).fma(r, f(P1)).fma(r, f(P2)).fma(r, f(P3)).fma(r, f(P4)).fma(r, f(P5));
+        FloatVector y = p.fma(r.mul(r), r).add(1f);
+        IntVector bits = ((IntVector) k.convertShape(VectorOperators.F2I, CpuVectors.I, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
+        FloatVector result = y.mul(bits.reinterpretAsFloats());
+        return result.blend(0f, x.lt(MIN_X));
+    }
+
+    // ---- float tanh (for gelu: absolute error ≤ ~1e-7) ------------------------------------------
+
+    /** tanh x = sign(x)·(1 − 2/(e^{2|x|} + 1)); accurate in absolute terms, as 1 + tanh and 1 − tanh² need. */
+    static float tanh(float x) {
+        float a = Math.min(Math.abs(x), TANH_SATURATES);
+        float t = 1f - 2f / (exp(a + a) + 1f);
+        return x < 0 ? -t : t;
+    }
+
+    static FloatVector tanh(FloatVector x) {
+        FloatVector a = x.abs().min(TANH_SATURATES);
+        FloatVector t = f(1f).sub(f(2f).div(exp(a.add(a)).add(1f)));
+        VectorMask<Float> negative = x.lt(0f);
+        return t.blend(t.neg(), negative);
+    }
+
+    // ---- double exp --------------------------------------------------------------------------
+
+    static double exp(double x) {
+        double c = Math.min(Math.max(x, D_MIN_X), D_MAX_X);
+        double k = (c * D_LOG2E + D_ROUND) - D_ROUND;
+        double r = Math.fma(k, -D_LN2_LO, Math.fma(k, -D_LN2_HI, c));
+        double rr = r * r;
+        double px = r * Math.fma(Math.fma(DP0, rr, DP1), rr, DP2);
+        double q = Math.fma(Math.fma(Math.fma(DQ0, rr, DQ1), rr, DQ2), rr, DQ3);
+        double y = Math.fma(2, px / (q - px), 1);
+        double scale = Double.longBitsToDouble(((long) k + 1023) << 52);
+        return x < D_MIN_X ? 0 : y * scale;
+    }
+
+    static DoubleVector exp(DoubleVector x) {
+        DoubleVector c = x.max(D_MIN_X).min(D_MAX_X);
+        DoubleVector k = c.mul(D_LOG2E).add(D_ROUND).sub(D_ROUND);
+        DoubleVector r = k.fma(d(-D_LN2_LO), k.fma(d(-D_LN2_HI), c));
+        DoubleVector rr = r.mul(r);
+        DoubleVector px = r.mul(d(DP0).fma(rr, d(DP1)).fma(rr, d(DP2)));
+        DoubleVector q = d(DQ0).fma(rr, d(DQ1)).fma(rr, d(DQ2)).fma(rr, d(DQ3));
+        DoubleVector y = px.div(q.sub(px)).fma(d(2), d(1));
+        LongVector bits = ((LongVector) k.convertShape(VectorOperators.D2L, CpuVectors.L, 0)).add(1023).lanewise(VectorOperators.LSHL, 52);
+        return y.mul(bits.reinterpretAsDoubles()).blend(0, x.lt(D_MIN_X));
+    }
+}
