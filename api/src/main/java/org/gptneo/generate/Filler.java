@@ -38,10 +38,7 @@ public final class Filler {
     public Filler(GptNeoModel model, Gpt2Tokenizer tokenizer) {
         this.model = Objects.requireNonNull(model, "model");
         GptNeoConfig c = model.config();
-        if (c.objective() != Objective.MASKED_LM) {
-            throw new IllegalArgumentException("filling in [MASK] needs a masked-LM model; this model's objective is "
-                    + c.objective().configName() + " (it predicts the next token: use generate)");
-        }
+        requireMaskedLm(c);
         this.maskId = c.maskedLm().maskTokenId();
         int has = Objects.requireNonNull(tokenizer, "tokenizer").maskTokenId().orElse(maskId);
         if (has != maskId) {
@@ -56,26 +53,51 @@ public final class Filler {
         }
     }
 
+    /** Refuses a config that is not a masked-LM model's (checkable before any weights are loaded). */
+    public static void requireMaskedLm(GptNeoConfig c) {
+        if (c.objective() != Objective.MASKED_LM) {
+            throw new IllegalArgumentException("filling in [MASK] needs a masked-LM model; this model's objective is "
+                    + c.objective().configName() + " (it predicts the next token: use generate)");
+        }
+    }
+
     /** The tokenizer used, with the model's mask token. */
     public Gpt2Tokenizer tokenizer() {
         return tokenizer;
     }
 
+    /**
+     * The filled text and the candidates of each mask, from one pass.
+     *
+     * @param text       the text with each {@code [MASK]} replaced by its first candidate
+     * @param candidates per {@code [MASK]}, in order, its most likely tokens, most likely first
+     */
+    public record Filled(String text, List<List<Candidate>> candidates) {
+        public Filled {
+            candidates = candidates.stream().map(List::copyOf).toList();
+        }
+    }
+
     /** The text with each {@code [MASK]} replaced by the model's most likely token there. */
     public String fill(String text) {
-        int[] ids = encode(text);
-        List<List<Candidate>> best = candidates(ids, 1);
-        int m = 0;
-        for (int i = 0; i < ids.length; i++) {
-            if (ids[i] == maskId) ids[i] = best.get(m++).getFirst().id();
-        }
-        return tokenizer.decode(ids);
+        return fill(text, 1).text();
     }
 
     /** For each {@code [MASK]} of the text, in order, its {@code k} most likely tokens, most likely first. */
     public List<List<Candidate>> candidates(String text, int k) {
+        return fill(text, k).candidates();
+    }
+
+    /** {@link #fill(String)} and {@link #candidates(String, int)} from one forward pass. */
+    public Filled fill(String text, int k) {
         if (k < 1) throw new IllegalArgumentException("the number of candidates must be at least 1, got " + k);
-        return candidates(encode(text), k);
+        int[] ids = encode(text);
+        List<List<Candidate>> candidates = candidates(ids, k);
+        int m = 0;
+        for (int i = 0; i < ids.length; i++) {
+            if (ids[i] == maskId) ids[i] = candidates.get(m++).getFirst().id();
+        }
+        return new Filled(tokenizer.decode(ids), candidates);
     }
 
     private int[] encode(String text) {
