@@ -89,6 +89,20 @@ class FillCommandTest {
     }
 
     @Test
+    void aMaskedLmModelTrainedByTrainIsSavedWithItsMaskTokenAndFills() throws Exception {
+        Path data = java.nio.file.Files.writeString(dir.resolve("data.txt"), "the cat sat on the mat. ".repeat(40));
+        Path out = dir.resolve("trained");
+        Cli train = Cli.run("train", "--model", mlm.toString(), "--data", data.toString(), "--steps", "2", "--batch-size", "2",
+                "--seq-len", "16", "--out", out.toString());
+        assertThat(train.exitCode()).as(train.err()).isZero();
+        assertThat(java.nio.file.Files.readString(out.resolve("added_tokens.json"))).isEqualTo("{\"[MASK]\":50257}\n");
+        assertThat(out.resolve("metrics.jsonl")).isRegularFile();
+        Cli fill = Cli.run("fill", "--model", out.toString(), "--text", "the [MASK] sat");
+        assertThat(fill.exitCode()).as(fill.err()).isZero();
+        assertThat(fill.out()).startsWith("the").doesNotContain("[MASK]");
+    }
+
+    @Test
     void aCausalModelOrATextWithoutMaskIsAOneLineError() {
         assertOneLineError(Cli.run("fill", "--model", causal.toString(), "--text", TEXT),
                 "filling in [MASK] needs a masked-LM model; this model's objective is causal_lm");
