@@ -71,6 +71,11 @@ public final class MaskedLmMasking {
         return new MaskedLmMasking(config.maskedLm(), config.vocabSize(), config.eosTokenId(), config.bosTokenId());
     }
 
+    /** Whether {@code id} may be selected: not the mask token, not an unmaskable id. */
+    public boolean isMaskable(int id) {
+        return !unmaskable.get(id);
+    }
+
     /** The seed of evaluation batch {@code batch}: fixed, so evaluations of any run and step mask the same tokens. */
     public static long evaluationSeed(long batch) {
         return mix(EVALUATION_SEED + 0x9E3779B97F4A7C15L * (batch + 1));

@@ -97,4 +97,39 @@ class MaskedLmTrainingTest {
             assertThat(byOne.perplexity()).isCloseTo(Math.exp(byOne.loss()), within(1e-9));
         }
     }
+
+    @Test
+    void perplexityOfAMaskedLmModelScoresMaskedTargetsOfEachWindow() {
+        int[] ids = new int[40];
+        data().read(0, ids, 0, ids.length);
+        try (GptNeoModel model = model(6)) {
+            MaskedLmMasking masking = MaskedLmMasking.forModel(model.config());
+            Perplexity.Result whole = Perplexity.slidingWindow(model, new ArrayTokens(ids), 32, 24);
+            // two windows: [0, 32) all targets, then [24, 40) with targets [32, 40)
+            MaskedLmMasking.Batch first = masking.apply(java.util.Arrays.copyOf(ids, 32), 1, MaskedLmMasking.evaluationSeed(0));
+            MaskedLmMasking.Batch second = masking.apply(java.util.Arrays.copyOfRange(ids, 32, 40), 1, MaskedLmMasking.evaluationSeed(1));
+            assertThat(whole.windows()).isEqualTo(2);
+            assertThat(whole.tokens()).isEqualTo(first.labelled() + second.labelled());
+            Backend backend = model.backend();
+            double nll;
+            try (Tape tape = new Tape(backend, false); Arena host = Arena.ofConfined()) {
+                Tensor input = backend.upload(Tensor.ofInts(host, first.inputs(), 1, 32), host);
+                Tensor labels = backend.upload(Tensor.ofInts(host, first.labels(), 1, 32), host);
+                nll = backend.download(model.loss(tape, model.forward(tape, input, false), labels).value(), host).getFloat(0)
+                        * first.labelled();
+            }
+            int[] window = java.util.Arrays.copyOfRange(ids, 24, 40), labels = new int[16];
+            java.util.Arrays.fill(labels, GptNeoModel.IGNORE_INDEX);
+            System.arraycopy(second.inputs(), 0, window, 8, 8);                  // the context [24, 32) keeps its tokens
+            System.arraycopy(second.labels(), 0, labels, 8, 8);
+            try (Tape tape = new Tape(backend, false); Arena host = Arena.ofConfined()) {
+                Tensor input = backend.upload(Tensor.ofInts(host, window, 1, 16), host);
+                Tensor target = backend.upload(Tensor.ofInts(host, labels, 1, 16), host);
+                nll += backend.download(model.loss(tape, model.forward(tape, input, false), target).value(), host).getFloat(0)
+                        * second.labelled();
+            }
+            assertThat(whole.meanNll()).isCloseTo(nll / whole.tokens(), within(1e-6));
+            assertThat(whole.perplexity()).isCloseTo(Math.exp(whole.meanNll()), within(1e-9));
+        }
+    }
 }
