@@ -24,6 +24,12 @@ import org.gptneo.model.Objective;
  * selected), replaced by the same rule; so no row's loss is empty, and a batch's loss is never NaN.
  * A row without any maskable token stays unlabelled; a batch without any is refused.
  *
+ * <p><b>mesh-tf:</b> its {@code mlm_sample_text} as archived does the inverse of its own comment
+ * (labels set to padding at the selected positions, the token kept elsewhere) and draws the random
+ * replacement independently of the selection; this class implements the intended BERT semantics
+ * instead, with the three probabilities of config.json ({@code mlm_mask_prob},
+ * {@code mlm_same_token_prob}, {@code mlm_random_token_prob}).
+ *
  * <p><b>Determinism:</b> every draw is a SplitMix64 hash of (seed, flat position, draw number): the
  * same ids and seed give the same result on any machine and thread count. The trainer seeds
  * micro-batch m of step s from (training seed, s, m); evaluation batch i uses

@@ -132,4 +132,28 @@ class MaskedLmTrainingTest {
             assertThat(whole.perplexity()).isCloseTo(Math.exp(whole.meanNll()), within(1e-9));
         }
     }
+
+    @Test
+    void aResumedMaskedLmRunContinuesTheUninterruptedCurve(@org.junit.jupiter.api.io.TempDir java.nio.file.Path whole,
+                                                          @org.junit.jupiter.api.io.TempDir java.nio.file.Path cut) {
+        try (GptNeoModel model = model(8)) {
+            trainer(model, whole).build().fit();
+        }
+        try (GptNeoModel model = model(8)) {
+            Trainer[] trainer = new Trainer[1];
+            trainer[0] = trainer(model, cut).listener(new TrainerListener() {
+                @Override public void onStep(StepMetrics m) { if (m.step() == 3) trainer[0].cancel(); }
+            }).build();
+            assertThat(trainer[0].fit().status()).isEqualTo(TrainingResult.Status.CANCELLED);
+        }
+        try (GptNeoModel model = model(8)) {
+            trainer(model, cut).resume(true).build().fit();
+        }
+        assertThat(TinyRun.curve(cut)).hasSize(6 + 2).isEqualTo(TinyRun.curve(whole));
+    }
+
+    private static TrainerBuilder trainer(GptNeoModel model, java.nio.file.Path out) {
+        return Trainer.builder().model(model).data(data()).seqLen(T).batchSize(2).accumulate(2).steps(6).learningRate(1e-2)
+                .validationSplit(0.1).evalEvery(3).evalBatches(2).checkpointEvery(2).seed(5).outputDir(out);
+    }
 }
