@@ -47,7 +47,7 @@ CASES = {
                                        objective="masked_lm", mask_token_id=28), 2, 9, None),
     "moe_top2": (2006, config(27, 12, 8, 2, 2, [[["global", "local"], 1]], 3, moe_layers=[1],
                               moe_eval_capacity_factor=1.0, **MOE), 2, 7, []),
-    "moe_top1_threshold": (2007, config(27, 12, 8, 3, 2, [[["local"], 3]], 2, moe_layers=[0, 2], moe_top_k=1,
+    "moe_top1": (2007, config(27, 12, 8, 3, 2, [[["local"], 3]], 2, moe_layers=[0, 2], moe_top_k=1,
                                         **MOE), 1, 9, []),
     "moe_top2_threshold": (2008, config(27, 12, 8, 2, 2, [[["global"], 2]], 3, moe_layers=[0],
                                         moe_second_policy_eval="threshold", moe_second_threshold=0.3, **MOE), 2, 6, []),

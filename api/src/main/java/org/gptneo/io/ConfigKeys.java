@@ -30,7 +30,7 @@ final class ConfigKeys {
             Map.entry("auxLossCoefficient", "moe_aux_loss_coef"), Map.entry("maskProbability", "mlm_mask_prob"),
             Map.entry("sameTokenProbability", "mlm_same_token_prob"), Map.entry("randomTokenProbability", "mlm_random_token_prob"),
             Map.entry("expertActivation", "moe_activation"), Map.entry("capacityFactor", "moe_capacity_factor"),
-            Map.entry("evalCapacityFactor", "moe_eval_capacity_factor"));
+            Map.entry("evalCapacityFactor", "moe_eval_capacity_factor"), Map.entry("secondPolicyEval", "moe_second_policy_eval"));
 
     /** Model file keys ({@link ModelConfigFile}). */
     static final Map<String, String> MODEL_FILE = Map.ofEntries(
@@ -48,7 +48,7 @@ final class ConfigKeys {
             Map.entry("auxLossCoefficient", "moe-aux-loss-coef"), Map.entry("maskProbability", "mlm-mask-prob"),
             Map.entry("sameTokenProbability", "mlm-same-token-prob"), Map.entry("randomTokenProbability", "mlm-random-token-prob"),
             Map.entry("expertActivation", "moe-activation"), Map.entry("capacityFactor", "moe-capacity-factor"),
-            Map.entry("evalCapacityFactor", "moe-eval-capacity-factor"));
+            Map.entry("evalCapacityFactor", "moe-eval-capacity-factor"), Map.entry("secondPolicyEval", "moe-second-policy-eval"));
 
     /** A field name where the builder's messages use one as a key: before " (", " must", " is", " expand" or " '". */
     private static final Pattern FIELD = Pattern.compile("\\b("

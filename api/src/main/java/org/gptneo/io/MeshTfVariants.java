@@ -29,8 +29,8 @@ import org.gptneo.nn.SecondExpertPolicy;
  *       mlm_same_token_prob, mlm_random_token_prob (mesh-tf's code default 0.0); mlm_cls_token_id and a
  *       non-empty mlm_mask_ignore_ids are refused (no equivalent).</li>
  * </ul>
- * mesh-tf's eval second policy defaults to "random" where the contract's is "all": a converted config
- * says which it uses, and an absent key takes the contract's default.
+ * mesh-tf's eval second policy defaults to "random" where the contract's is "all" (random is a
+ * training-only policy here): an absent key takes the contract's default, an explicit "random" is refused.
  */
 final class MeshTfVariants {
     private static final Map<String, String> MOE_PARAMS = Map.ofEntries(

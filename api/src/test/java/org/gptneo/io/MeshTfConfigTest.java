@@ -100,13 +100,13 @@ class MeshTfConfigTest {
         c.setAll((ObjectNode) HfConfig.JSON.readTree("{\"attention_types\": [[[\"linear\", \"none\"], 1]], \"rotary_emb\": true,"
                 + " \"axial_pos_emb\": [4, 2], \"moe_layers\": [1], \"moe_activation\": \"gelu\", \"moe_params\": {"
                 + "\"moe_num_experts\": 4, \"moe_hidden_size\": 12, \"moe_capacity_factor_train\": 1.5, \"moe_loss_coef\": 0.02,"
-                + " \"moe_gating\": \"switch\", \"moe_second_policy_eval\": \"random\", \"moe_min_expert_capacity\": 2},"
+                + " \"moe_gating\": \"switch\", \"moe_second_policy_eval\": \"threshold\", \"moe_min_expert_capacity\": 2},"
                 + " \"mlm_training\": true, \"mlm_mask_id\": 5, \"mlm_mask_prob\": 0.2}"));
         GptNeoConfig g = MeshTfConfig.read(write(c.toString()));
         assertThat(g.attentionLayers()).containsExactly(AttentionType.LINEAR, AttentionType.NONE);
         assertThat(g.positions()).isEqualTo(Positions.ROTARY);                       // rotary wins over axial
         assertThat(g.moe()).isEqualTo(new MoeSettings(List.of(1), 4, 1, 12, "gelu_new", 1.5f, 2.0f, 2, 1024,
-                SecondExpertPolicy.RANDOM, SecondExpertPolicy.RANDOM, 0.2f, 0.02f));
+                SecondExpertPolicy.RANDOM, SecondExpertPolicy.THRESHOLD, 0.2f, 0.02f));
         assertThat(g.objective()).isEqualTo(Objective.MASKED_LM);
         assertThat(g.maskedLm()).isEqualTo(new MaskedLmSettings(5, 0.2f, 0.10f, 0f));  // mesh-tf's code default for random
         c.remove("rotary_emb");

@@ -98,6 +98,8 @@ class VariantConfigTest {
             {"'moe_layers': [1], 'moe_num_experts': 1}", "config.json: moe_top_k (2) is more than moe_num_experts (1)"},
             {"'moe_layers': [4]}", "config.json: moe_layers names layer 4, outside the model's layers 0..3"},
             {"'moe_layers': [1], 'moe_top_k': 3}", "config.json: moe_top_k must be 1 or 2, got 3"},
+            {"'moe_layers': [1], 'moe_second_policy_eval': 'random'}", "config.json: moe_second_policy_eval 'random' is a"
+                + " training-only policy (passes without dropout take all, threshold or none)"},
             {"'moe_layers': [1], 'moe_second_policy': 'sometimes'}",
                 "config.json: second-expert policy 'sometimes' is not one of all, random, threshold, none"},
             {"'objective': 'masked_lm'}", "config.json: a masked-LM model needs mask_token_id (the id of its mask token)"},

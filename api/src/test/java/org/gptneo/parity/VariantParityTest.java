@@ -30,7 +30,8 @@ class VariantParityTest {
     static final String FOLDER = "golden-variants";
 
     static Stream<Arguments> cases() {
-        return Stream.of("rotary", "axial_none", "masked_lm")
+        return Stream.of("rotary", "axial_none", "masked_lm", "linear", "linear_rotary_mlm",
+                        "moe_top2", "moe_top1", "moe_top2_threshold")
                 .flatMap(name -> Stream.of(Arguments.of(name, new CpuBackend()), Arguments.of(name, new ReferenceBackend()),
                         Arguments.of(name, new OffHostBackend())));
     }

@@ -71,6 +71,26 @@ public final class Tape implements AutoCloseable {
         return t;
     }
 
+    /**
+     * I32 {@code values} made on the host and uploaded to the backend (no copy on a host backend),
+     * living as long as this tape: indices a layer computed on the host, such as expert routing.
+     */
+    public Tensor uploadInts(int[] values, int... shape) {
+        return upload(Tensor.ofInts(arena, values, shape));
+    }
+
+    /** F32 {@code values} made on the host and uploaded, living as long as this tape. */
+    public Tensor uploadFloats(float[] values, int... shape) {
+        return upload(Tensor.of(arena, values, shape));
+    }
+
+    private Tensor upload(Tensor host) {
+        Tensor t = backend.upload(host, arena);
+        allocatedBytes += byteSize(t);
+        meter.allocated(byteSize(t));
+        return t;
+    }
+
     /** A parameter's gradient, in the parameter's own arena: counted apart from this tape's bytes. */
     Tensor allocateParameterGradient(Arena gradArena, int[] shape) {
         Tensor g = backend.allocate(gradArena, DType.F32, shape);
@@ -331,6 +351,78 @@ public final class Tape implements AutoCloseable {
         Var out = result(allocate(shape), table);
         backend.embedding(table.value(), ids, out.value());
         record(out, () -> backend.embeddingBackward(ids, out.grad(), gradOf(table)));
+        return out;
+    }
+
+    /** relu(x) = max(x, 0), the default activation of a mixture of experts' experts. */
+    public Var relu(Var x) {
+        Var out = result(allocate(x.shape()), x);
+        backend.relu(x.value(), out.value());
+        record(out, () -> backend.reluBackward(x.value(), out.grad(), gradOf(x)));
+        return out;
+    }
+
+    /**
+     * Rows of x [R, C] picked by rows [M] (I32, each in [0, R), repeats allowed) → [M, C]: an
+     * embedding lookup whose table is x, so its backward scatter-adds into x's gradient.
+     */
+    public Var gatherRows(Var x, Tensor rows) {
+        if (x.value().rank() != 2 || rows.rank() != 1) {
+            throw new IllegalArgumentException("gatherRows: needs x [R, C] and rows [M], got " + x.value() + " and " + rows);
+        }
+        return embedding(x, rows);
+    }
+
+    /** parts [M_i, C] stacked along the rows → [Σ M_i, C]; each part's gradient is its slice of the result's. */
+    public Var concatRows(List<Var> parts) {
+        if (parts.isEmpty()) {
+            throw new IllegalArgumentException("concatRows: no parts");
+        }
+        int c = parts.getFirst().value().dim(-1), total = 0;
+        for (Var part : parts) {
+            if (part.value().rank() != 2 || part.value().dim(1) != c) {
+                throw new IllegalArgumentException("concatRows: every part is [M, " + c + "], got " + part.value());
+            }
+            total += part.value().dim(0);
+        }
+        Var out = result(allocate(total, c), parts.toArray(Var[]::new));
+        int at = 0;
+        for (Var part : parts) {
+            int m = part.value().dim(0);
+            backend.copy(part.value(), out.value().rows(at, at + m));
+            at += m;
+        }
+        record(out, () -> {
+            int from = 0;
+            for (Var part : parts) {
+                int m = part.value().dim(0);
+                if (part.requiresGrad()) backend.axpy(1f, out.grad().rows(from, from + m), gradOf(part));
+                from += m;
+            }
+        });
+        return out;
+    }
+
+    /**
+     * out [R, C] = Σ_m weights[m]·src[m] added at row rows[m] (see {@link Backend#scatterAddRows}):
+     * src [M, C], weights [M], rows [M] (I32). Gradients flow into src and weights.
+     */
+    public Var scatterAddRows(Var src, Var weights, Tensor rows, int outRows) {
+        Tensor sv = src.value(), wv = weights.value();
+        Var out = result(allocate(outRows, sv.dim(-1)), src, weights);
+        backend.scatterAddRows(sv, wv, rows, out.value());
+        record(out, () -> backend.scatterAddRowsBackward(out.grad(), sv, wv, rows, gradOrScratch(src), gradOrScratch(weights)));
+        return out;
+    }
+
+    /** x [N, K] divided row by row by (Σ_k x + eps) (see {@link Backend#normalizeRows}). */
+    public Var normalizeRows(Var x, float eps) {
+        if (x.value().rank() != 2) {
+            throw new IllegalArgumentException("normalizeRows needs x [N, K], got " + x.value());
+        }
+        Var out = result(allocate(x.shape()), x);
+        backend.normalizeRows(x.value(), eps, out.value());
+        record(out, () -> backend.normalizeRowsBackward(x.value(), out.value(), out.grad(), eps, gradOf(x)));
         return out;
     }
 

@@ -226,6 +226,36 @@ public interface Backend extends AutoCloseable {
      */
     void dropoutMask(Tensor mask, float p, long seed);
 
+    // ---- mixture of experts ------------------------------------------------------------------
+
+    /** out = max(x, 0) (an expert's activation; NaN stays NaN). */
+    void relu(Tensor x, Tensor out);
+
+    /** dx += dOut where x &gt; 0. */
+    void reluBackward(Tensor x, Tensor dOut, Tensor dx);
+
+    /**
+     * The combine step of a mixture of experts: for m = 0, 1, …, out[rows[m]] += weights[m]·src[m], with
+     * src [M, C], weights [M], rows [M] (I32, each in [0, R), repeats allowed) and out [R, C]. Each
+     * element of out adds its terms in order of m, the product rounded before the sum.
+     */
+    void scatterAddRows(Tensor src, Tensor weights, Tensor rows, Tensor out);
+
+    /**
+     * The backward of {@link #scatterAddRows} for dOut [R, C]: dSrc[m] += weights[m]·dOut[rows[m]] and
+     * dWeights[m] += Σ_c dOut[rows[m], c]·src[m, c].
+     */
+    void scatterAddRowsBackward(Tensor dOut, Tensor src, Tensor weights, Tensor rows, Tensor dSrc, Tensor dWeights);
+
+    /**
+     * out [N, K] = x[n, k] / (Σ_j x[n, j] + eps) row by row, the sum in float32 in order of j: the
+     * renormalised top-k gate weights.
+     */
+    void normalizeRows(Tensor x, float eps, Tensor out);
+
+    /** dx [N, K] += (dOut[n, k] − Σ_j dOut[n, j]·out[n, j]) / (Σ_j x[n, j] + eps): the backward of {@link #normalizeRows}. */
+    void normalizeRowsBackward(Tensor x, Tensor out, Tensor dOut, float eps, Tensor dx);
+
     // ---- optimizer ---------------------------------------------------------------------------
 
     /**

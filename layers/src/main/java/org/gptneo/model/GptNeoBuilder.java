@@ -324,6 +324,9 @@ public final class GptNeoBuilder {
         if (!(m.capacityFactor() > 0) || !(m.evalCapacityFactor() > 0)) {
             throw invalid("capacityFactor (" + m.capacityFactor() + ") and evalCapacityFactor (" + m.evalCapacityFactor() + ") must be > 0");
         }
+        if (m.secondPolicyEval() == SecondExpertPolicy.RANDOM) {
+            throw invalid("secondPolicyEval 'random' is a training-only policy (passes without dropout take all, threshold or none)");
+        }
         positive("minCapacity", m.minCapacity());
         positive("groupSize", m.groupSize());
         if (!(m.secondThreshold() > 0) || Float.isInfinite(m.secondThreshold())) {

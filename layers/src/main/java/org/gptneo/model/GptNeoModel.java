@@ -17,7 +17,9 @@ import org.gptneo.nn.Embedding;
 import org.gptneo.nn.FeedForward;
 import org.gptneo.nn.GlobalAttention;
 import org.gptneo.nn.LayerNorm;
+import org.gptneo.nn.LinearAttention;
 import org.gptneo.nn.LocalAttention;
+import org.gptneo.nn.MixtureOfExperts;
 import org.gptneo.nn.Parameter;
 import org.gptneo.nn.ParameterRegistry;
 import org.gptneo.nn.ParameterSource;
@@ -84,10 +86,7 @@ public final class GptNeoModel implements AutoCloseable {
         Attention attention = attention(c, i, kind, source, p + "attn.attention.");
         LayerNorm ln2 = LayerNorm.create(source, p + "ln_2.", c.hiddenSize(), c.layerNormEpsilon());
         FeedForward.Spec spec = new FeedForward.Spec(i, p + "mlp.", c.hiddenSize(), c.mlpWidth(), c.residDropout(), source);
-        if (c.moe().hasLayer(i)) {
-            throw new InvalidConfigException("mixture-of-experts layers are not wired in yet");   // interim: the layer lands next
-        }
-        FeedForward ff = feedForward.create(spec);
+        FeedForward ff = c.moe().hasLayer(i) ? new MixtureOfExperts(spec, c.moe()) : feedForward.create(spec);
         return new Block(ln1, attention, ln2, ff);
     }
 
@@ -98,7 +97,7 @@ public final class GptNeoModel implements AutoCloseable {
                     c.residDropout(), c.causal(), rotary);
             case LOCAL -> new LocalAttention(source, prefix, i, c.hiddenSize(), c.heads(), c.windowSize(),
                     c.attentionDropout(), c.residDropout(), c.causal(), rotary);
-            case LINEAR -> throw new InvalidConfigException("linear attention is not wired in yet");   // interim: the layer lands next
+            case LINEAR -> new LinearAttention(source, prefix, i, c.hiddenSize(), c.heads(), c.residDropout(), c.causal(), rotary);
             case NONE -> null;
         };
     }

@@ -96,6 +96,37 @@ class TapeGradientCheckTest {
     }
 
     @Test
+    void reluAwayFromItsKink() {
+        Tensor x = randn(3, 7);
+        for (long i = 0; i < x.size(); i++) x.setFloat(i, x.getFloat(i) + Math.copySign(0.05f, x.getFloat(i)));
+        check(in -> tape(in).relu(in.get(0)), x);
+    }
+
+    @Test
+    void gatherRowsWithRepeatedRows() {
+        Tensor rows = Tensor.ofInts(arena, new int[] {4, 0, 4, 2}, 4);
+        check(in -> tape(in).gatherRows(in.get(0), rows), randn(5, 3));
+    }
+
+    @Test
+    void concatRowsHandsEachPartItsSlice() {
+        check(in -> tape(in).concatRows(List.of(in.get(0), in.get(1), in.get(2))), randn(2, 3), randn(1, 3), randn(4, 3));
+    }
+
+    @Test
+    void scatterAddRowsIntoSourceAndWeights() {
+        Tensor rows = Tensor.ofInts(arena, new int[] {1, 3, 1, 0, 3}, 5);
+        check(in -> tape(in).scatterAddRows(in.get(0), in.get(1), rows, 4), randn(5, 3), randn(5));
+    }
+
+    @Test
+    void normalizeRowsOfPositiveWeights() {
+        Tensor x = randn(4, 2);
+        for (long i = 0; i < x.size(); i++) x.setFloat(i, 0.3f + 0.5f * Math.abs(x.getFloat(i)));
+        check(in -> tape(in).normalizeRows(in.get(0), 1e-9f), x);
+    }
+
+    @Test
     void backwardNeedsARecordingTapeAndAScalarLoss() {
         try (Tape inference = new Tape(backend, false)) {
             Var x = Var.parameter(randn(2), arena);

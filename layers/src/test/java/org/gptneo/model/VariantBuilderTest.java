@@ -27,6 +27,9 @@ class VariantBuilderTest {
             small().positions(PositionEmbedding.ROTARY),
             small().positions(PositionEmbedding.AXIAL, 3, 4).attention(AttentionType.GLOBAL, AttentionType.NONE),
             small().objective(Objective.MASKED_LM).maskTokenId(29),
+            small().attention(AttentionType.LINEAR, AttentionType.LOCAL),
+            small().experts(3).topK(1),
+            small().experts(5).expertLayers(0, 2, 3),
         };
         try (CpuBackend backend = new CpuBackend()) {
             for (GptNeoBuilder b : variants) {

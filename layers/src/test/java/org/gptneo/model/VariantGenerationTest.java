@@ -19,7 +19,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * Cached generation of each variant equals the full pass: prompts and steps of any size through
  * {@link GptNeoModel#forwardCached}, with rotary positions rotating cached keys by their own
- * positions, axial positions, and blocks without attention (which keep no state).
+ * positions, linear attention's running state, mixtures of experts, axial positions, and blocks
+ * without attention (which keep no state).
  */
 class VariantGenerationTest {
     private static final int VOCAB = 40, WINDOW = 4;
@@ -33,6 +34,15 @@ class VariantGenerationTest {
         return Stream.of(
                 Arguments.of("rotary", base().layers(2).attention(AttentionType.GLOBAL, AttentionType.LOCAL)
                         .positions(PositionEmbedding.ROTARY)),
+                Arguments.of("linear + global, rotary", base().layers(2).attention(AttentionType.LINEAR, AttentionType.GLOBAL)
+                        .positions(PositionEmbedding.ROTARY)),
+                Arguments.of("linear + local", base().layers(2).attention(AttentionType.LOCAL, AttentionType.LINEAR)),
+                // each step routes its own tokens as a group: with room for every token (factor = E) no assignment
+                // is dropped, so steps and the full pass route alike
+                Arguments.of("experts, top-2", base().layers(2).attention(AttentionType.GLOBAL, AttentionType.LOCAL)
+                        .experts(4).evalCapacityFactor(4f)),
+                Arguments.of("experts, top-1, every layer", base().layers(2).attention(AttentionType.GLOBAL, AttentionType.LOCAL)
+                        .experts(3).topK(1).expertLayers(0, 1).evalCapacityFactor(3f)),
                 Arguments.of("axial + none", base().layers(3).attention(AttentionType.LOCAL, AttentionType.NONE, AttentionType.GLOBAL)
                         .positions(PositionEmbedding.AXIAL, 6, 8)));
     }

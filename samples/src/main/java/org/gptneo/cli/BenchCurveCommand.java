@@ -31,11 +31,11 @@ import picocli.CommandLine.Option;
 /**
  * {@code gptneo bench curve}: how cost grows with length. Prefill time and peak activation memory
  * (the tape's peak bytes) against T for the model's own layer pattern and, for random weights, the
- * same model with every layer global and every layer local; then decode time per token against the
+ * same model with every layer global, every layer local and every layer linear; then decode time per token against the
  * cache length. One JSON line per point; with --plot, two PNG charts.
  */
 @Command(name = "curve", mixinStandardHelpOptions = true,
-        description = {"Prefill time and memory against --tokens for global and local layers, and decode",
+        description = {"Prefill time and memory against --tokens for global, local and linear layers, and decode",
             "time per token against the cache length. One JSON line per point; --plot DIR draws them."})
 final class BenchCurveCommand implements Callable<Integer> {
     /** Steps timed at each cache length. */
@@ -126,6 +126,7 @@ final class BenchCurveCommand implements Callable<Integer> {
         if (model.source.isRandom()) {
             all.put("global", config.toBuilder().attention(AttentionType.GLOBAL).config());
             all.put("local", config.toBuilder().attention(AttentionType.LOCAL).config());
+            all.put("linear", config.toBuilder().attention(AttentionType.LINEAR).config());
         }
         return all;
     }

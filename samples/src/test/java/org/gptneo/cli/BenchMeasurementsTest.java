@@ -87,7 +87,7 @@ class BenchMeasurementsTest {
                 "--tokens", "4,16", "--runs", "1", "--plot", plots.toString()));
         assertThat(lines).filteredOn(n -> n.get("what").asText().equals("curve_prefill"))
                 .extracting(n -> n.get("layout").asText() + "@" + n.get("tokens").asInt())
-                .containsExactly("model@4", "model@16", "global@4", "global@16", "local@4", "local@16");
+                .containsExactly("model@4", "model@16", "global@4", "global@16", "local@4", "local@16", "linear@4", "linear@16");
         assertThat(lines).filteredOn(n -> n.get("what").asText().equals("curve_decode"))
                 .extracting(n -> n.get("cache").asInt()).containsExactly(4, 16);
         // activations grow with T

@@ -13,7 +13,6 @@ import static org.gptneo.backend.KernelChecks.requireSameSize;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import org.gptneo.tensor.Tensor;
 
 /** gelu_new forward and backward with the Vector API's lanewise tanh, and exp (a feature map) with its lanewise exp. */
@@ -72,9 +71,9 @@ final class CpuActivationKernels {
         pool.over(xs, os).forRange(x.size(), CpuParallel.grain(WORK_PER_ELEMENT), (from, to) -> {
             long i = from;
             for (long end = from + bound(to - from, VL); i < end; i += VL) { // [n]
-                store(load(xs, i).lanewise(VectorOperators.EXP), os, i);
+                store(CpuMath.exp(load(xs, i)), os, i);
             }
-            for (; i < to; i++) set(os, i, (float) Math.exp(get(xs, i)));
+            for (; i < to; i++) set(os, i, CpuMath.exp(get(xs, i)));
         });
     }
 }

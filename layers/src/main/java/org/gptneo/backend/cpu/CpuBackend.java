@@ -224,6 +224,36 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void relu(Tensor x, Tensor out) {
+        CpuReluKernels.relu(pool, x, out);
+    }
+
+    @Override
+    public void reluBackward(Tensor x, Tensor dOut, Tensor dx) {
+        CpuReluKernels.reluBackward(pool, x, dOut, dx);
+    }
+
+    @Override
+    public void scatterAddRows(Tensor src, Tensor weights, Tensor rows, Tensor out) {
+        CpuRoutingKernels.scatterAddRows(pool, src, weights, rows, out);
+    }
+
+    @Override
+    public void scatterAddRowsBackward(Tensor dOut, Tensor src, Tensor weights, Tensor rows, Tensor dSrc, Tensor dWeights) {
+        CpuRoutingKernels.scatterAddRowsBackward(pool, dOut, src, weights, rows, dSrc, dWeights);
+    }
+
+    @Override
+    public void normalizeRows(Tensor x, float eps, Tensor out) {
+        CpuRoutingKernels.normalizeRows(pool, x, eps, out);
+    }
+
+    @Override
+    public void normalizeRowsBackward(Tensor x, Tensor out, Tensor dOut, float eps, Tensor dx) {
+        CpuRoutingKernels.normalizeRowsBackward(pool, x, out, dOut, eps, dx);
+    }
+
+    @Override
     public void adamW(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step) {
         CpuOptimizerKernels.adamW(pool, param, grad, m, v, step);
     }

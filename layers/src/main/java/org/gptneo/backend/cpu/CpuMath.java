@@ -21,7 +21,7 @@ final class CpuMath {
     private static final float LOG2E = 1.44269504088896341f;
     private static final float LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
     private static final float ROUND = 12582912f;                 // 1.5·2^23: adding and subtracting rounds to an integer
-    private static final float MIN_X = -87.33654f, MAX_X = 88f;   // below MIN_X the result would be subnormal: 0
+    private static final float MIN_X = -87.33654f, MAX_X = 88.72283f;   // below: subnormal, flushed to 0; above: +∞
     private static final float P0 = 1.9875691500e-4f, P1 = 1.3981999507e-3f, P2 = 8.3334519073e-3f,
             P3 = 4.1665795894e-2f, P4 = 1.6666665459e-1f, P5 = 5.0000001201e-1f;
     private static final float TANH_SATURATES = 9f;               // tanh(9) rounds to 1 in float
@@ -29,7 +29,7 @@ final class CpuMath {
     private static final double D_LOG2E = 1.4426950408889634;
     private static final double D_LN2_HI = 6.93145751953125e-1, D_LN2_LO = 1.42860682030941723212e-6;
     private static final double D_ROUND = 6755399441055744.0;    // 1.5·2^52
-    private static final double D_MIN_X = -708.39, D_MAX_X = 709.0;
+    private static final double D_MIN_X = -708.39, D_MAX_X = 709.78;
     private static final double DP0 = 1.26177193074810590878e-4, DP1 = 3.02994407707441961300e-2,
             DP2 = 9.99999999999999999910e-1;
     private static final double DQ0 = 3.00198505138664455042e-6, DQ1 = 2.52448340349684104192e-3,
@@ -53,8 +53,9 @@ final class CpuMath {
         float r = Math.fma(k, -LN2_LO, Math.fma(k, -LN2_HI, c));
         float p = Math.fma(Math.fma(Math.fma(Math.fma(Math.fma(P0, r, P1), r, P2), r, P3), r, P4), r, P5);
         float y = Math.fma(p, r * r, r) + 1f;
-        float scale = Float.intBitsToFloat(((int) k + 127) << 23);
-        return x < MIN_X ? 0f : y * scale;
+        int half = (int) k >> 1;                                   // 2^k as 2^half · 2^(k − half): both stay normal
+        float scaled = y * Float.intBitsToFloat((half + 127) << 23) * Float.intBitsToFloat(((int) k - half + 127) << 23);
+        return x < MIN_X ? 0f : x > MAX_X ? Float.POSITIVE_INFINITY : scaled;
     }
 
     static FloatVector exp(FloatVector x) {
@@ -63,9 +64,11 @@ final class CpuMath {
         FloatVector r = k.fma(f(-LN2_LO), k.fma(f(-LN2_HI), c));
         FloatVector p = f(P0).fma(r, f(P1)).fma(r, f(P2)).fma(r, f(P3)).fma(r, f(P4)).fma(r, f(P5));
         FloatVector y = p.fma(r.mul(r), r).add(1f);
-        IntVector bits = ((IntVector) k.convertShape(VectorOperators.F2I, CpuVectors.I, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
-        FloatVector result = y.mul(bits.reinterpretAsFloats());
-        return result.blend(0f, x.lt(MIN_X));
+        IntVector ks = (IntVector) k.convertShape(VectorOperators.F2I, CpuVectors.I, 0);
+        IntVector half = ks.lanewise(VectorOperators.ASHR, 1);
+        FloatVector first = half.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        FloatVector second = ks.sub(half).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        return y.mul(first).mul(second).blend(0f, x.lt(MIN_X)).blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.GT, MAX_X));
     }
 
     // ---- float tanh (for gelu: absolute error ≤ ~1e-7) ------------------------------------------
@@ -94,8 +97,9 @@ final class CpuMath {
         double px = r * Math.fma(Math.fma(DP0, rr, DP1), rr, DP2);
         double q = Math.fma(Math.fma(Math.fma(DQ0, rr, DQ1), rr, DQ2), rr, DQ3);
         double y = Math.fma(2, px / (q - px), 1);
-        double scale = Double.longBitsToDouble(((long) k + 1023) << 52);
-        return x < D_MIN_X ? 0 : y * scale;
+        long half = (long) k >> 1;
+        double scaled = y * Double.longBitsToDouble((half + 1023) << 52) * Double.longBitsToDouble(((long) k - half + 1023) << 52);
+        return x < D_MIN_X ? 0 : x > D_MAX_X ? Double.POSITIVE_INFINITY : scaled;
     }
 
     static DoubleVector exp(DoubleVector x) {
@@ -106,7 +110,10 @@ final class CpuMath {
         DoubleVector px = r.mul(d(DP0).fma(rr, d(DP1)).fma(rr, d(DP2)));
         DoubleVector q = d(DQ0).fma(rr, d(DQ1)).fma(rr, d(DQ2)).fma(rr, d(DQ3));
         DoubleVector y = px.div(q.sub(px)).fma(d(2), d(1));
-        LongVector bits = ((LongVector) k.convertShape(VectorOperators.D2L, CpuVectors.L, 0)).add(1023).lanewise(VectorOperators.LSHL, 52);
-        return y.mul(bits.reinterpretAsDoubles()).blend(0, x.lt(D_MIN_X));
+        LongVector ks = (LongVector) k.convertShape(VectorOperators.D2L, CpuVectors.L, 0);
+        LongVector half = ks.lanewise(VectorOperators.ASHR, 1);
+        DoubleVector first = half.add(1023).lanewise(VectorOperators.LSHL, 52).reinterpretAsDoubles();
+        DoubleVector second = ks.sub(half).add(1023).lanewise(VectorOperators.LSHL, 52).reinterpretAsDoubles();
+        return y.mul(first).mul(second).blend(0, x.lt(D_MIN_X)).blend(Double.POSITIVE_INFINITY, x.compare(VectorOperators.GT, D_MAX_X));
     }
 }

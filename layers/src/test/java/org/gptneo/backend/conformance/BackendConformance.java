@@ -75,6 +75,7 @@ public final class BackendConformance {
         cases.addAll(LinearAttentionCases.all());
         cases.addAll(EmbeddingLossCases.all());
         cases.addAll(OptimizerCases.all());
+        cases.addAll(MoeCases.all());
         return unique(cases);
     }
 

@@ -31,6 +31,9 @@ final class GradientCases {
         cases.add(of("addBiasBackward sums the rows", GradientCases::bias));
         cases.add(of("swapMiddle is its own adjoint", GradientCases::swapMiddle));
         cases.add(of("the inverse rotary rotation is the adjoint of the rotation", GradientCases::rotary));
+        cases.add(of("reluBackward gives the derivative of relu", GradientCases::relu));
+        cases.add(of("scatterAddRowsBackward gives the gradients of the weighted scatter-add", GradientCases::scatterAddRows));
+        cases.add(of("normalizeRowsBackward gives the gradient of the row renormalisation", GradientCases::normalizeRows));
         cases.add(of("linearAttentionCausalBackward gives the gradients of linearAttentionCausal", GradientCases::linearAttention));
         for (boolean ta : new boolean[] {false, true}) {
             for (boolean tb : new boolean[] {false, true}) {
@@ -253,5 +256,55 @@ final class GradientCases {
         else b.matmul(aOn, !ta, dC, false, dB, 1f, 1f);
         fd.assertGradient(dA, numericA, "matmul dA");
         fd.assertGradient(dB, numericB, "matmul dB");
+    }
+
+    /** x, out, dx [40], x kept at least 0.05 from the kink at 0 (steps are 1e-2). */
+    private static void relu(FiniteDifferences fd) {
+        Backend b = fd.backend();
+        Tensor x = fd.random(40), w = fd.random(40), out = fd.output(40);
+        for (int i = 0; i < 40; i++) x.setFloat(i, x.getFloat(i) + Math.copySign(0.05f, x.getFloat(i)));
+        double[] numeric = fd.numericGradient(x, xs -> {
+            b.relu(xs, out);
+            return fd.dot(w, out);
+        });
+        Tensor dx = fd.prefilled(40);
+        b.reluBackward(fd.on(x), fd.on(w), dx);
+        fd.assertGradient(dx, numeric, "relu dx");
+    }
+
+    /** out [4, 3] = Σ weights[m]·src[m] at rows [5] (row 1 twice, row 2 never). */
+    private static void scatterAddRows(FiniteDifferences fd) {
+        Backend b = fd.backend();
+        Tensor src = fd.random(5, 3), weights = fd.random(5), w = fd.random(4, 3), out = fd.output(4, 3);
+        Tensor rows = fd.ints(1, 0, 3, 1, 0);
+        double[] numericSrc = fd.numericGradient(src, ss -> {
+            b.fill(out, 0f);
+            b.scatterAddRows(ss, fd.on(weights), fd.on(rows), out);
+            return fd.dot(w, out);
+        });
+        double[] numericWeights = fd.numericGradient(weights, ws -> {
+            b.fill(out, 0f);
+            b.scatterAddRows(fd.on(src), ws, fd.on(rows), out);
+            return fd.dot(w, out);
+        });
+        Tensor dSrc = fd.prefilled(5, 3), dWeights = fd.prefilled(5);
+        b.scatterAddRowsBackward(fd.on(w), fd.on(src), fd.on(weights), fd.on(rows), dSrc, dWeights);
+        fd.assertGradient(dSrc, numericSrc, "scatterAddRows dSrc");
+        fd.assertGradient(dWeights, numericWeights, "scatterAddRows dWeights");
+    }
+
+    /** out [4, 2] = x / (Σ_k x + 1e-9) for positive x. */
+    private static void normalizeRows(FiniteDifferences fd) {
+        Backend b = fd.backend();
+        Tensor x = fd.random(4, 2), w = fd.random(4, 2), out = fd.output(4, 2);
+        for (int i = 0; i < x.size(); i++) x.setFloat(i, 0.3f + 0.5f * Math.abs(x.getFloat(i)));
+        double[] numeric = fd.numericGradient(x, xs -> {
+            b.normalizeRows(xs, 1e-9f, out);
+            return fd.dot(w, out);
+        });
+        b.normalizeRows(fd.on(x), 1e-9f, out);
+        Tensor dx = fd.prefilled(4, 2);
+        b.normalizeRowsBackward(fd.on(x), out, fd.on(w), 1e-9f, dx);
+        fd.assertGradient(dx, numeric, "normalizeRows dx");
     }
 }

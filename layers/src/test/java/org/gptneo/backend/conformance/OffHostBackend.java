@@ -240,6 +240,36 @@ public final class OffHostBackend implements Backend {
     }
 
     @Override
+    public void relu(Tensor x, Tensor out) {
+        cpu.relu(h(x), h(out));
+    }
+
+    @Override
+    public void reluBackward(Tensor x, Tensor dOut, Tensor dx) {
+        cpu.reluBackward(h(x), h(dOut), h(dx));
+    }
+
+    @Override
+    public void scatterAddRows(Tensor src, Tensor weights, Tensor rows, Tensor out) {
+        cpu.scatterAddRows(h(src), h(weights), h(rows), h(out));
+    }
+
+    @Override
+    public void scatterAddRowsBackward(Tensor dOut, Tensor src, Tensor weights, Tensor rows, Tensor dSrc, Tensor dWeights) {
+        cpu.scatterAddRowsBackward(h(dOut), h(src), h(weights), h(rows), h(dSrc), h(dWeights));
+    }
+
+    @Override
+    public void normalizeRows(Tensor x, float eps, Tensor out) {
+        cpu.normalizeRows(h(x), eps, h(out));
+    }
+
+    @Override
+    public void normalizeRowsBackward(Tensor x, Tensor out, Tensor dOut, float eps, Tensor dx) {
+        cpu.normalizeRowsBackward(h(x), h(out), h(dOut), eps, h(dx));
+    }
+
+    @Override
     public void adamW(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step) {
         cpu.adamW(h(param), h(grad), h(m), h(v), step);
     }

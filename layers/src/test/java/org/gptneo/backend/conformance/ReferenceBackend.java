@@ -473,6 +473,83 @@ public final class ReferenceBackend implements Backend {
     }
 
     @Override
+    public void relu(Tensor x, Tensor out) {
+        KernelChecks.requireSameSize(x, out);
+        for (long i = 0; i < x.size(); i++) out.setFloat(i, Math.max(x.getFloat(i), 0f));
+    }
+
+    @Override
+    public void reluBackward(Tensor x, Tensor dOut, Tensor dx) {
+        KernelChecks.requireSameSize(x, dOut);
+        KernelChecks.requireSameSize(x, dx);
+        for (long i = 0; i < x.size(); i++) {
+            if (x.getFloat(i) > 0f) dx.setFloat(i, dx.getFloat(i) + dOut.getFloat(i));
+        }
+    }
+
+    @Override
+    public void scatterAddRows(Tensor src, Tensor weights, Tensor rows, Tensor out) {
+        KernelChecks.requireScatterShapes(src, weights, rows, out);
+        int c = out.dim(1);
+        for (long m = 0; m < rows.size(); m++) {
+            int row = KernelChecks.checkedRow(rows, m, out.dim(0));
+            float w = weights.getFloat(m);
+            for (int j = 0; j < c; j++) {
+                long at = (long) row * c + j;
+                out.setFloat(at, out.getFloat(at) + w * src.getFloat(m * c + j));
+            }
+        }
+    }
+
+    @Override
+    public void scatterAddRowsBackward(Tensor dOut, Tensor src, Tensor weights, Tensor rows, Tensor dSrc, Tensor dWeights) {
+        KernelChecks.requireScatterShapes(src, weights, rows, dOut);
+        KernelChecks.requireSameSize(src, dSrc);
+        KernelChecks.requireSameSize(weights, dWeights);
+        int c = dOut.dim(1);
+        for (long m = 0; m < rows.size(); m++) {
+            int row = KernelChecks.checkedRow(rows, m, dOut.dim(0));
+            float w = weights.getFloat(m), dot = 0f;
+            for (int j = 0; j < c; j++) {
+                float g = dOut.getFloat((long) row * c + j);
+                dSrc.setFloat(m * c + j, dSrc.getFloat(m * c + j) + w * g);
+                dot += g * src.getFloat(m * c + j);
+            }
+            dWeights.setFloat(m, dWeights.getFloat(m) + dot);
+        }
+    }
+
+    @Override
+    public void normalizeRows(Tensor x, float eps, Tensor out) {
+        KernelChecks.requireSameSize(x, out);
+        int k = x.dim(-1);
+        for (long n = 0; n < x.size() / k; n++) {
+            float denominator = rowSum(x, n * k, k) + eps;
+            for (int j = 0; j < k; j++) out.setFloat(n * k + j, x.getFloat(n * k + j) / denominator);
+        }
+    }
+
+    @Override
+    public void normalizeRowsBackward(Tensor x, Tensor out, Tensor dOut, float eps, Tensor dx) {
+        KernelChecks.requireSameSize(x, out);
+        KernelChecks.requireSameSize(x, dOut);
+        KernelChecks.requireSameSize(x, dx);
+        int k = x.dim(-1);
+        for (long n = 0; n < x.size() / k; n++) {
+            long at = n * k;
+            float denominator = rowSum(x, at, k) + eps, dot = 0f;
+            for (int j = 0; j < k; j++) dot += dOut.getFloat(at + j) * out.getFloat(at + j);
+            for (int j = 0; j < k; j++) dx.setFloat(at + j, dx.getFloat(at + j) + (dOut.getFloat(at + j) - dot) / denominator);
+        }
+    }
+
+    private static float rowSum(Tensor x, long at, int k) {
+        float sum = 0f;
+        for (int j = 0; j < k; j++) sum += x.getFloat(at + j);
+        return sum;
+    }
+
+    @Override
     public void adamW(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep s) {
         double bias1 = 1 - Math.pow(s.beta1(), s.step());
         double bias2 = 1 - Math.pow(s.beta2(), s.step());

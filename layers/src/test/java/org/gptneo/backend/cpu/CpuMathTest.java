@@ -20,7 +20,7 @@ class CpuMathTest {
 
     @Test
     void floatExpIsWithinTwoUlpAndTheVectorFormGivesTheSameBits() {
-        float[] x = floats(-90, 88);
+        float[] x = floats(-90, 88.72);
         float[] lanes = new float[CpuVectors.VL];
         for (int i = 0; i + CpuVectors.VL <= N; i += CpuVectors.VL) {
             CpuMath.exp(FloatVector.fromArray(CpuVectors.F, x, i)).intoArray(lanes, 0);
@@ -38,6 +38,9 @@ class CpuMathTest {
         assertThat(CpuMath.exp(0f)).isEqualTo(1f);
         assertThat(CpuMath.exp(Float.NEGATIVE_INFINITY)).isZero();
         assertThat(CpuMath.exp(Float.NaN)).isNaN();
+        assertThat(CpuMath.exp(88.7f)).isFinite().isGreaterThan(3e38f);
+        assertThat(CpuMath.exp(89f)).isEqualTo(Float.POSITIVE_INFINITY);
+        assertThat(CpuMath.exp(-87.2f)).isGreaterThan(0f);
     }
 
     @Test
@@ -60,7 +63,7 @@ class CpuMathTest {
         SplittableRandom random = new SplittableRandom(11);
         int dl = CpuVectors.D.length();
         double[] x = new double[N], lanes = new double[dl];
-        for (int i = 0; i < N; i++) x[i] = random.nextDouble(-700, 700);
+        for (int i = 0; i < N; i++) x[i] = random.nextDouble(-708, 709.78);
         for (int i = 0; i + dl <= N; i += dl) {
             CpuMath.exp(DoubleVector.fromArray(CpuVectors.D, x, i)).intoArray(lanes, 0);
             for (int l = 0; l < dl; l++) {
@@ -70,5 +73,6 @@ class CpuMathTest {
             }
         }
         assertThat(CpuMath.exp(-800.0)).isZero();
+        assertThat(CpuMath.exp(710.0)).isEqualTo(Double.POSITIVE_INFINITY);
     }
 }
