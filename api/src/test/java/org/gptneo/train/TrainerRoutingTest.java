@@ -91,6 +91,30 @@ class TrainerRoutingTest {
     }
 
     @Test
+    void aMixtureOfExpertsModelLogsItsLayersRouting(@TempDir Path out) throws Exception {
+        int b = 2, t = 8, accumulate = 2;
+        try (GptNeoModel model = GptNeo.builder().vocabSize(64).contextLength(32).hiddenSize(16).layers(2).heads(2)
+                .attention(AttentionType.GLOBAL).experts(4).topK(2).capacityFactor(0.5f).seed(5)
+                .build(new CpuBackend(2)).closingBackend()) {
+            Trainer.builder().model(model).data(ArrayTokens.patterned(400, 64, 1)).seqLen(t).batchSize(b).accumulate(accumulate)
+                    .steps(2).seed(9).outputDir(out).build().fit();
+        }
+        for (String line : Files.readAllLines(out.resolve(MetricsLog.FILE))) {
+            JsonNode row = new ObjectMapper().readTree(line);
+            assertThat(row.get("aux_loss").asDouble()).isPositive().isLessThan(row.get("loss").asDouble());
+            assertThat(row.get("moe_drop_rate").properties()).extracting(java.util.Map.Entry::getKey).containsExactly("1");
+            double dropRate = row.get("moe_drop_rate").get("1").asDouble();
+            assertThat(dropRate).as("capacity 0.5 cannot hold every assignment").isGreaterThan(0).isLessThan(1);
+            JsonNode tokens = row.get("moe_tokens_per_expert").get("1");
+            assertThat(tokens).hasSize(4);
+            int kept = 0;
+            for (JsonNode n : tokens) kept += n.asInt();
+            // the micro-batches' B·T tokens pick 2 experts each (policy "random" may drop second choices first)
+            assertThat(kept).isLessThanOrEqualTo(accumulate * b * t * 2).isPositive();
+        }
+    }
+
+    @Test
     void microBatchesOfAStepAddTheirCountsAndAverageTheirLosses() {
         RoutingMetrics.Sum sum = new RoutingMetrics.Sum();
         sum.add(0.2, List.of(new RoutingStats(3, new int[] {4, 1}, 6, 1, 1.0), new RoutingStats(1, new int[] {2, 2}, 4, 0, 2.0)));
