@@ -25,6 +25,13 @@ import java.util.OptionalInt;
 public final class Gpt2Tokenizer {
     /** The end-of-text token's string, which HF's {@link #encode} turns into {@link #eosTokenId()}. */
     public static final String END_OF_TEXT = "<|endoftext|>";
+    /**
+     * The mask token of masked-LM models. {@link #withMaskToken()} registers it (as the next id after
+     * the vocabulary when the tokenizer has none); {@link #encode} then splits it out of the text
+     * before BPE, taking the whitespace before it along (as RoBERTa's mask token does: in
+     * "The [MASK] sat" it stands for a whole word with its leading space), and it decodes to itself.
+     */
+    public static final String MASK = "[MASK]";
     /** GPT-2's vocabulary size. */
     public static final int GPT2_VOCAB_SIZE = 50_257;
 
@@ -144,6 +151,60 @@ public final class Gpt2Tokenizer {
         return id == null ? OptionalInt.empty() : OptionalInt.of(id);
     }
 
+    /** The id of {@link #MASK} when {@link #encode} splits it out of the text (see {@link #withMaskToken()}). */
+    public OptionalInt maskTokenId() {
+        for (AddedToken t : added) {
+            if (t.content().equals(MASK)) return OptionalInt.of(t.id());
+        }
+        return OptionalInt.empty();
+    }
+
+    /**
+     * This tokenizer with {@link #MASK} as an added token: itself when it has one; the vocabulary's
+     * {@code [MASK]} token when that exists; else a new id, {@link #vocabSize()} (50,257 for GPT-2).
+     * Texts without {@code [MASK]} encode and decode as before.
+     */
+    public Gpt2Tokenizer withMaskToken() {
+        if (maskTokenId().isPresent()) return this;
+        Integer existing = ids.get(MASK);
+        return withMaskToken(existing != null ? existing : tokens.length);
+    }
+
+    /**
+     * This tokenizer with {@link #MASK} as an added token of id {@code id} (a model's mask token id):
+     * an id beyond the vocabulary, or the vocabulary's own {@code [MASK]}.
+     *
+     * @throws TokenizerException when the tokenizer's mask token has another id, or {@code id} is another token's
+     */
+    public Gpt2Tokenizer withMaskToken(int id) {
+        OptionalInt current = maskTokenId();
+        if (current.isPresent()) {
+            if (current.getAsInt() == id) return this;
+            throw new TokenizerException(source + ": " + MASK + " is id " + current.getAsInt() + ", not " + id);
+        }
+        if (id < 0 || id > 10_000_000) {
+            throw new TokenizerException(source + ": mask token id " + id + " is outside [0, 10000000]");
+        }
+        if (id < tokens.length && tokens[id] != null && !tokens[id].equals(MASK)) {
+            throw new TokenizerException(source + ": id " + id + " is already the token '" + tokens[id]
+                    + "', it cannot also be " + MASK);
+        }
+        Integer other = ids.get(MASK);
+        if (other != null && other != id) {
+            throw new TokenizerException(source + ": " + MASK + " is id " + other + " in the vocabulary, not " + id);
+        }
+        String[] extended = Arrays.copyOf(tokens, Math.max(tokens.length, id + 1));
+        extended[id] = MASK;
+        List<AddedToken> more = new java.util.ArrayList<>(List.of(added));
+        more.add(maskToken(id));
+        return new Gpt2Tokenizer(source, extended, byteIds, merges, more);
+    }
+
+    /** {@link #MASK} as an added token of id {@code id}: whitespace before it is part of it. */
+    static AddedToken maskToken(int id) {
+        return new AddedToken(MASK, id, true, false);
+    }
+
     /** The tokens {@link #encode} splits out of the text before pre-tokenisation, {@code <|endoftext|>} among them. */
     List<AddedToken> addedTokens() {
         return List.of(added);
@@ -152,6 +213,17 @@ public final class Gpt2Tokenizer {
     /** The token string (vocabulary form) of {@code id}. */
     public String token(int id) {
         checkId(id);
+        return tokens[id];
+    }
+
+    /** Whether {@code id} is a token of this tokenizer: in [0, vocabSize) and not an unused id. */
+    public boolean hasToken(int id) {
+        return id >= 0 && id < tokens.length && tokenBytes[id] != null;
+    }
+
+    /** The token string of {@code id}, or null for an id the vocabulary leaves unused (TokenizerWriter). */
+    String tokenOrNull(int id) {
+        checkRange(id);
         return tokens[id];
     }
 
@@ -346,11 +418,15 @@ public final class Gpt2Tokenizer {
     }
 
     private void checkId(int id) {
-        if (id < 0 || id >= tokens.length) {
-            throw new TokenizerException("token id " + id + " is outside the vocabulary [0, " + tokens.length + ")");
-        }
+        checkRange(id);
         if (tokenBytes[id] == null) {
             throw new TokenizerException("token id " + id + " is not used by " + source);
+        }
+    }
+
+    private void checkRange(int id) {
+        if (id < 0 || id >= tokens.length) {
+            throw new TokenizerException("token id " + id + " is outside the vocabulary [0, " + tokens.length + ")");
         }
     }
 

@@ -16,7 +16,8 @@ import java.util.Map;
 
 /**
  * Reads a model folder's tokenizer: {@code tokenizer.json} (HF fast-tokenizer format), else
- * {@code vocab.json} + {@code merges.txt} (HF slow-tokenizer format), else the built-in GPT-2 tokenizer.
+ * {@code vocab.json} + {@code merges.txt} (HF slow-tokenizer format, with the added tokens of an
+ * {@code added_tokens.json} beside them), else the built-in GPT-2 tokenizer.
  *
  * <p>Only GPT-2-style byte-level BPE is accepted; anything that would make HF tokenize differently
  * (another model type or pre-tokenizer, a normalizer, a prefix space, dropout, subword affixes, byte
@@ -26,6 +27,9 @@ import java.util.Map;
 final class TokenizerFiles {
     /** Larger ids are taken for a mistake rather than a vocabulary. */
     private static final int MAX_ID = 10_000_000;
+
+    /** Added tokens beside vocab.json + merges.txt (HF's slow-tokenizer file): {@code {"[MASK]": 50257}}. */
+    static final String ADDED_TOKENS = "added_tokens.json";
 
     private TokenizerFiles() {}
 
@@ -101,6 +105,10 @@ final class TokenizerFiles {
         Integer eos = builder.ids.get(Gpt2Tokenizer.END_OF_TEXT);
         if (eos != null) {
             builder.added.add(new Gpt2Tokenizer.AddedToken(Gpt2Tokenizer.END_OF_TEXT, eos, false, false));
+        }
+        Path addedJson = vocabJson.resolveSibling(ADDED_TOKENS);
+        if (Files.exists(addedJson)) {
+            builder.addedTokens(readJson(addedJson), addedJson.toString());
         }
         return builder.build();
     }
@@ -283,6 +291,23 @@ final class TokenizerFiles {
             put(content, id, where);
             added.add(new Gpt2Tokenizer.AddedToken(content, id, token.path("lstrip").asBoolean(false),
                     token.path("rstrip").asBoolean(false)));
+        }
+
+        /** added_tokens.json: token → id, each an added token ({@link Gpt2Tokenizer#MASK} with its own stripping). */
+        void addedTokens(JsonNode tokens, String where) {
+            if (!tokens.isObject()) {
+                throw new TokenizerException(where + ": expected a JSON object of token → id, got " + kind(tokens));
+            }
+            for (Map.Entry<String, JsonNode> e : tokens.properties()) {
+                JsonNode value = e.getValue();
+                if (!value.isIntegralNumber() || !value.canConvertToInt()) {
+                    throw new TokenizerException(where + ": token '" + e.getKey() + "' has id " + value + ", not an integer");
+                }
+                int id = value.intValue();
+                put(e.getKey(), id, where);
+                added.add(e.getKey().equals(Gpt2Tokenizer.MASK) ? Gpt2Tokenizer.maskToken(id)
+                        : new Gpt2Tokenizer.AddedToken(e.getKey(), id, false, false));
+            }
         }
 
         Gpt2Tokenizer build() {

@@ -2,6 +2,7 @@ package org.gptneo.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.BufferedWriter;
 import java.io.IOException;
@@ -13,10 +14,13 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
+import org.gptneo.nn.RoutingStats;
 
 /**
  * {@code metrics.jsonl}: one JSON object per line, flushed as it is written. Training rows carry
- * {@code step, loss, lr, grad_norm, tokens_per_s}; evaluation rows {@code step, eval_loss,
+ * {@code step, loss, lr, grad_norm, tokens_per_s}, and for a model with mixture-of-experts layers also
+ * {@code aux_loss} (part of {@code loss}), {@code moe_drop_rate} ({@code {"layer": rate}}) and
+ * {@code moe_tokens_per_expert} ({@code {"layer": [count per expert]}}); evaluation rows {@code step, eval_loss,
  * perplexity}. A resumed run first cuts the file back to the rows of the steps its checkpoint
  * covers (and a torn last line), so that the file ends up as an uninterrupted run's.
  */
@@ -52,6 +56,7 @@ public final class MetricsLog implements TrainerListener, AutoCloseable {
         row.put("lr", m.learningRate());
         row.put("grad_norm", m.gradNorm());
         row.put("tokens_per_s", m.tokensPerSecond());
+        m.routing().ifPresent(r -> putRouting(row, r));
         append(row);
     }
 
@@ -62,6 +67,19 @@ public final class MetricsLog implements TrainerListener, AutoCloseable {
         row.put("eval_loss", m.loss());
         row.put("perplexity", m.perplexity());
         append(row);
+    }
+
+    /** {@code aux_loss}, and per layer (keyed by its index) {@code moe_drop_rate} and {@code moe_tokens_per_expert}. */
+    private static void putRouting(ObjectNode row, RoutingMetrics routing) {
+        row.put("aux_loss", routing.auxLoss());
+        ObjectNode dropRate = row.putObject("moe_drop_rate");
+        ObjectNode tokens = row.putObject("moe_tokens_per_expert");
+        for (RoutingStats layer : routing.layers()) {
+            String key = Integer.toString(layer.layer());
+            dropRate.put(key, layer.dropRate());
+            ArrayNode counts = tokens.putArray(key);
+            for (int n : layer.tokensPerExpert()) counts.add(n);
+        }
     }
 
     private void append(ObjectNode row) {

@@ -1,10 +1,13 @@
 package org.gptneo.train;
 
 import java.lang.foreign.Arena;
+import java.util.Arrays;
 import org.gptneo.autograd.Tape;
 import org.gptneo.backend.Backend;
+import org.gptneo.data.MaskedLmMasking;
 import org.gptneo.data.TokenSource;
 import org.gptneo.model.GptNeoModel;
+import org.gptneo.model.Objective;
 import org.gptneo.tensor.Tensor;
 
 /**
@@ -13,6 +16,12 @@ import org.gptneo.tensor.Tensor;
  * scored by the previous window are targets (the rest are labelled −100 and serve as context);
  * the window's mean loss counts for (targets − 1) tokens, the guide's correction for the label
  * shift; perplexity = exp(Σ loss·count / Σ count).
+ *
+ * <p>A masked-LM model is scored on masked tokens instead (its pseudo-perplexity): the same windows,
+ * each masked by {@link MaskedLmMasking#forModel} with the fixed seed
+ * {@link MaskedLmMasking#evaluationSeed(long) evaluationSeed(begin / stride)}, where only the window's
+ * targets may be masked (its context keeps its tokens); the window's mean loss counts for the
+ * masked targets, with no shift correction, and {@code tokens} is the number of masked targets.
  */
 public final class Perplexity {
 
@@ -20,6 +29,20 @@ public final class Perplexity {
     public record Result(double perplexity, double meanNll, long tokens, int windows, int maxLength, int stride) {}
 
     private Perplexity() {}
+
+    /**
+     * Masks the targets (positions from {@code from} on) of one window in place: ids become the
+     * model input, labels the masked targets' tokens (−100 elsewhere); returns the masked count.
+     */
+    private static int maskTargets(MaskedLmMasking masking, int[] ids, int[] labels, int from, long window) {
+        int[] targets = Arrays.copyOfRange(ids, from, ids.length);
+        Arrays.fill(labels, GptNeoModel.IGNORE_INDEX);
+        if (Arrays.stream(targets).noneMatch(masking::isMaskable)) return 0;
+        MaskedLmMasking.Batch masked = masking.apply(targets, 1, MaskedLmMasking.evaluationSeed(window));
+        System.arraycopy(masked.inputs(), 0, ids, from, targets.length);
+        System.arraycopy(masked.labels(), 0, labels, from, targets.length);
+        return masked.labelled();
+    }
 
     public static Result slidingWindow(GptNeoModel model, TokenSource tokens, int maxLength, int stride) {
         if (maxLength < 2 || maxLength > model.config().contextLength()) {
@@ -31,6 +54,7 @@ public final class Perplexity {
         long length = tokens.length();
         if (length < 2) throw new IllegalArgumentException(tokens.description() + ": perplexity needs at least 2 tokens");
         Backend backend = model.backend();
+        MaskedLmMasking masking = model.config().objective() == Objective.MASKED_LM ? MaskedLmMasking.forModel(model.config()) : null;
         double nllSum = 0;
         long counted = 0;
         int windows = 0;
@@ -43,12 +67,15 @@ public final class Perplexity {
             tokens.read(begin, ids, 0, t);
             int[] labels = ids.clone();
             for (int i = 0; i < t - targets; i++) labels[i] = GptNeoModel.IGNORE_INDEX;
-            if (t >= 2) {
+            int lossTokens = targets - 1;
+            if (masking != null) {
+                lossTokens = maskTargets(masking, ids, labels, t - targets, begin / stride);
+            }
+            if (masking == null ? t >= 2 : lossTokens > 0) {
                 try (Tape tape = new Tape(backend, false); Arena host = Arena.ofConfined()) {
                     Tensor input = backend.upload(Tensor.ofInts(host, ids, 1, t), host);
                     Tensor target = backend.upload(Tensor.ofInts(host, labels, 1, t), host);
                     double loss = backend.download(model.loss(tape, model.forward(tape, input, false), target).value(), host).getFloat(0);
-                    int lossTokens = targets - 1;
                     if (lossTokens > 0) {
                         nllSum += loss * lossTokens;
                         counted += lossTokens;

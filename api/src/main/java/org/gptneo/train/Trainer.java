@@ -10,8 +10,11 @@ import java.util.Optional;
 import org.gptneo.autograd.Tape;
 import org.gptneo.autograd.Var;
 import org.gptneo.backend.Backend;
+import org.gptneo.data.MaskedLmMasking;
 import org.gptneo.data.SequenceDataset;
 import org.gptneo.model.GptNeoModel;
+import org.gptneo.model.ModelOutput;
+import org.gptneo.model.Objective;
 import org.gptneo.model.TrainingPass;
 import org.gptneo.nn.AdamW;
 import org.gptneo.nn.GradientClipping;
@@ -29,6 +32,12 @@ import org.gptneo.tensor.Tensor;
  * settings, machine and thread count give the same losses bit for bit, and a run resumed from
  * checkpoint N continues exactly as the uninterrupted run did after step N.
  *
+ * <p>Objectives: a causal-LM model trains on next-token prediction (labels = the ids, shifted by
+ * the loss); a masked-LM model's micro-batches are masked by {@link MaskedLmMasking#forModel} with
+ * a seed of (seed, step, micro-batch), and the loss is taken at the masked positions, unshifted.
+ * Either way the loss trained is {@link GptNeoModel#loss(Tape, ModelOutput, Tensor)}: auxiliary
+ * losses (mixture-of-experts balancing) included, and their routing statistics reported with each step.
+ *
  * <p>The trainer holds no global state and never exits the process; it does not close the model.
  */
 public final class Trainer {
@@ -39,6 +48,7 @@ public final class Trainer {
     private final TrainerSettings settings;
     private final Options options;
     private final List<TrainerListener> listeners;
+    private final MaskedLmMasking masking;        // null: a causal-LM model
     private volatile boolean cancelled;
     private boolean started;
 
@@ -62,6 +72,7 @@ public final class Trainer {
         this.settings = settings;
         this.options = options;
         this.listeners = List.copyOf(listeners);
+        this.masking = model.config().objective() == Objective.MASKED_LM ? MaskedLmMasking.forModel(model.config()) : null;
     }
 
     public static TrainerBuilder builder() {
@@ -156,17 +167,28 @@ public final class Trainer {
             optimizer.setLearningRate((float) lr);
             trained.values().forEach(p -> p.zeroGrad(backend));
             double lossSum = 0;
+            RoutingMetrics.Sum routing = new RoutingMetrics.Sum();
             for (int micro = 0; micro < k; micro++) {
                 int[] ids = new int[b * t];                                              // [B, T]
                 cursor.next(ids, b);
                 try (Tape tape = new Tape(backend, true); Arena host = Arena.ofConfined()) {
-                    Tensor input = backend.upload(Tensor.ofInts(host, ids, b, t), host);
+                    int[] inputIds = ids, labelIds = ids;                                // causal LM: labels = ids (shifted by the loss)
+                    if (masking != null) {
+                        MaskedLmMasking.Batch masked = masking.apply(ids, b, maskingSeed(settings.seed(), step, micro));
+                        inputIds = masked.inputs();
+                        labelIds = masked.labels();
+                    }
+                    Tensor input = backend.upload(Tensor.ofInts(host, inputIds, b, t), host);
+                    Tensor labels = labelIds == inputIds ? input : backend.upload(Tensor.ofInts(host, labelIds, b, t), host);
                     TrainingPass pass = new TrainingPass(dropoutSeed(settings.seed(), step, micro), options.activationCheckpointing());
-                    Var microLoss = model.loss(tape, model.forward(tape, input, pass), input);
+                    ModelOutput output = model.run(tape, input, pass);
+                    Var microLoss = model.loss(tape, output, labels);                   // LM loss + auxiliary losses
                     tape.backward(microLoss);
                     double value = backend.download(microLoss.value(), host).getFloat(0);
                     if (!Double.isFinite(value)) throw new TrainingDivergedException(step + 1, "loss", value);
                     lossSum += value;
+                    double aux = output.auxLoss() == null ? 0 : backend.download(output.auxLoss().value(), host).getFloat(0);
+                    routing.add(aux, output.routing());
                 }
             }
             loss = lossSum / k;
@@ -182,7 +204,8 @@ public final class Trainer {
             boolean last = done == settings.steps();
             double seconds = (System.nanoTime() - start) / 1e9;
             if (done % options.logEvery() == 0 || last) {
-                StepMetrics metrics = new StepMetrics(done, loss, lr, gradients.norm(), settings.tokensPerStep() / seconds);
+                StepMetrics metrics = new StepMetrics(done, loss, lr, gradients.norm(), settings.tokensPerStep() / seconds,
+                        routing.result());
                 all.forEach(l -> l.onStep(metrics));
             }
             if (validation != null && options.evalEvery() > 0 && (done % options.evalEvery() == 0 || last)) {
@@ -206,6 +229,14 @@ public final class Trainer {
         });
         all.forEach(l -> l.onCheckpoint(step, dir));
         return dir;
+    }
+
+    /**
+     * The masking seed of one micro-batch of a masked-LM run: the dropout seed of (seed ⊕ a fixed
+     * salt, step, micro-batch), so masks and dropout masks are drawn independently.
+     */
+    static long maskingSeed(long seed, int step, int micro) {
+        return dropoutSeed(seed ^ 0x6D61736B5F6C6DL, step, micro);     // "mask_lm"
     }
 
     /** The dropout seed of one micro-batch: a SplitMix64 hash of (seed, step, micro-batch). */

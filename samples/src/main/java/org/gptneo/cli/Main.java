@@ -33,7 +33,7 @@ import picocli.CommandLine.Spec;
                 + " fine-tune a model or a LoRA adapter, measure perplexity, run the fine-tuning demo.",
         subcommands = {GenerateCommand.class, TokenizeCommand.class, DetokenizeCommand.class, ConvertCommand.class,
             InitCommand.class, InfoCommand.class, LogitsCommand.class, BenchCommand.class, DemoCommand.class, TrainCommand.class,
-            PerplexityCommand.class,
+            PerplexityCommand.class, FillCommand.class,
             CommandLine.HelpCommand.class},
         footer = {"", "Exit codes: 0 success, 1 the command failed (one line on stderr), 2 usage error."})
 public final class Main implements Runnable {
@@ -63,7 +63,7 @@ public final class Main implements Runnable {
 
     @Override
     public void run() {
-        throw new ParameterException(spec.commandLine(), "Missing command: try generate, tokenize, detokenize, convert, init, info, logits, bench, demo, train or perplexity");
+        throw new ParameterException(spec.commandLine(), "Missing command: try generate, tokenize, detokenize, convert, init, info, logits, bench, demo, train, perplexity or fill");
     }
 
     /** Any exception a command throws: one line on stderr, the trace too with --verbose, exit 1. */

@@ -19,8 +19,11 @@ import org.gptneo.io.HfCheckpoint;
 import org.gptneo.io.LoadOptions;
 import org.gptneo.lora.LoRA;
 import org.gptneo.lora.LoraAdapter;
+import org.gptneo.model.GptNeoConfig;
 import org.gptneo.model.GptNeoModel;
+import org.gptneo.model.Objective;
 import org.gptneo.tokenizer.Gpt2Tokenizer;
+import org.gptneo.tokenizer.TokenizerException;
 import org.gptneo.tokenizer.TokenizerWriter;
 import org.gptneo.train.MetricsLog;
 import org.gptneo.train.Schedule;
@@ -153,6 +156,7 @@ final class TrainCommand implements Callable<Integer> {
         double split = validationSplit == 0 && evalEvery > 0 && evalData == null ? 0.05 : validationSplit;
         PrintWriter err = spec.commandLine().getErr();
         Gpt2Tokenizer tokenizer = source.tokenizer();
+        Gpt2Tokenizer saved = savedTokenizer(tokenizer, source.config());   // checked before training
         DatasetOptions dataOptions = DatasetOptions.defaults().withTokenizer(tokenizer).withTextField(textField);
         boolean lora = loraRank != null;
         try (TokenSource tokens = Datasets.open(data, dataOptions);
@@ -180,7 +184,7 @@ final class TrainCommand implements Callable<Integer> {
             } else {
                 HfCheckpoint.save(model, out);
             }
-            TokenizerWriter.writeVocabAndMerges(tokenizer, out);
+            TokenizerWriter.writeVocabAndMerges(saved, out);
             Path png = LossPlot.write(out.resolve(MetricsLog.FILE), out.resolve("loss.png"), "gptneo train");
             PrintWriter stdout = spec.commandLine().getOut();
             stdout.printf(Locale.ROOT, "%s after %d steps%s%s%nsaved %s, plot %s%n",
@@ -192,6 +196,17 @@ final class TrainCommand implements Callable<Integer> {
             stdout.flush();
         }
         return 0;
+    }
+
+    /** The tokenizer saved with the model: a masked-LM model's carries its mask token ({@code [MASK]}, added_tokens.json). */
+    private static Gpt2Tokenizer savedTokenizer(Gpt2Tokenizer tokenizer, GptNeoConfig config) {
+        if (config.objective() != Objective.MASKED_LM) return tokenizer;
+        int id = config.maskedLm().maskTokenId();
+        try {
+            return tokenizer.withMaskToken(id);
+        } catch (TokenizerException e) {
+            throw new IllegalArgumentException("the model's mask_token_id " + id + " does not fit the tokenizer: " + e.getMessage(), e);
+        }
     }
 
     /** Without --resume, OUT must not hold checkpoints: a new run would mix its metrics and checkpoints with theirs. */
