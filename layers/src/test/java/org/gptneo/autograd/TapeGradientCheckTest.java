@@ -79,6 +79,19 @@ class TapeGradientCheckTest {
     }
 
     @Test
+    void rotaryPositionsAndScaling() {
+        Tensor positions = Tensor.ofInts(arena, new int[] {0, 5, 2, 9, 1, 300}, 6);
+        check(in -> tape(in).rotary(in.get(0), positions, 10000f), randn(2, 2, 3, 4));   // [B, H, T, hs], positions [B·T]
+        check(in -> tape(in).scale(in.get(0), -0.5f), randn(3, 4));
+    }
+
+    @Test
+    void maskedSoftmaxBidirectional() {
+        check(in -> tape(in).maskedSoftmax(in.get(0), AttentionMask.GLOBAL.bidirectional()), randn(2, 5, 5));
+        check(in -> tape(in).maskedSoftmax(in.get(0), AttentionMask.local(2).bidirectional()), randn(2, 5, 5));
+    }
+
+    @Test
     void embeddingWithRepeatedIds() {
         Tensor ids = Tensor.ofInts(arena, new int[] {1, 3, 1, 0, 3, 3}, 2, 3);
         check(in -> tape(in).embedding(in.get(0), ids), randn(5, 4));
