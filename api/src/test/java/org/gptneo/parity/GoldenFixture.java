@@ -6,8 +6,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
 import java.net.URISyntaxException;
 import java.nio.file.Path;
+import java.util.Map;
+import org.gptneo.autograd.Var;
 import org.gptneo.backend.Backend;
 import org.gptneo.io.HfConfig;
 import org.gptneo.io.SafeTensorsFile;
@@ -47,6 +50,25 @@ record GoldenFixture(String name, SafeTensorsFile file, GptNeoConfig config, Jso
     /** A model whose parameters are the fixture's {@code param.*} tensors. */
     GptNeoModel model(Backend backend) {
         return GptNeoModel.create(config, backend, (name, zeroed) -> zeroed.copyFrom(tensor("param." + name)));
+    }
+
+    /** Every parameter of {@code model} has a gradient within 5e-4 of the fixture's, and the parameter names are the fixture's. */
+    void assertEveryGradient(GptNeoModel model, Arena host) {
+        for (Map.Entry<String, Var> p : model.parameters().entrySet()) {
+            assertThat(p.getValue().grad()).as("gradient of %s", p.getKey()).isNotNull();
+            assertThat(relativeError(model.backend().download(p.getValue().grad(), host), tensor("grad." + p.getKey())))
+                    .as("gradient of %s", p.getKey()).isLessThan(5e-4);
+        }
+        assertThat(model.parameters().keySet()).containsExactlyInAnyOrderElementsOf(
+                file.names().stream().filter(n -> n.startsWith("param.")).map(n -> n.substring(6)).toList());
+    }
+
+    /** Every parameter of {@code model} is within 5e-4 of the fixture's after its ten AdamW steps. */
+    void assertParametersAfterAdamW(GptNeoModel model, Arena host) {
+        for (Map.Entry<String, Var> p : model.parameters().entrySet()) {
+            assertThat(relativeError(model.backend().download(p.getValue().value(), host), tensor("adamw.param." + p.getKey())))
+                    .as("%s after 10 AdamW steps", p.getKey()).isLessThan(5e-4);
+        }
     }
 
     /** max|actual − expected| / max|expected| (floored so an all-zero expectation needs an all-zero result). */

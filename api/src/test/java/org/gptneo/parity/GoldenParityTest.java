@@ -3,7 +3,6 @@ package org.gptneo.parity;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.lang.foreign.Arena;
-import java.util.Map;
 import java.util.stream.Stream;
 import org.gptneo.autograd.Tape;
 import org.gptneo.autograd.Var;
@@ -45,13 +44,7 @@ class GoldenParityTest {
 
             assertThat(GoldenFixture.relativeError(backend.download(logits.value(), host), golden.tensor("logits"))).isLessThan(1e-4);
             assertThat(GoldenFixture.relativeError(backend.download(loss.value(), host), golden.tensor("loss"))).isLessThan(1e-4);
-            for (Map.Entry<String, Var> p : model.parameters().entrySet()) {
-                assertThat(p.getValue().grad()).as("gradient of %s", p.getKey()).isNotNull();
-                assertThat(GoldenFixture.relativeError(backend.download(p.getValue().grad(), host), golden.tensor("grad." + p.getKey())))
-                        .as("gradient of %s", p.getKey()).isLessThan(5e-4);
-            }
-            assertThat(model.parameters().keySet()).containsExactlyInAnyOrderElementsOf(
-                    golden.file().names().stream().filter(n -> n.startsWith("param.")).map(n -> n.substring(6)).toList());
+            golden.assertEveryGradient(model, host);
         }
     }
 
@@ -78,10 +71,7 @@ class GoldenParityTest {
                     }
                 }
             }
-            for (Map.Entry<String, Var> p : model.parameters().entrySet()) {
-                assertThat(GoldenFixture.relativeError(backend.download(p.getValue().value(), host), golden.tensor("adamw.param." + p.getKey())))
-                        .as("%s after 10 AdamW steps", p.getKey()).isLessThan(5e-4);
-            }
+            golden.assertParametersAfterAdamW(model, host);
         }
     }
 

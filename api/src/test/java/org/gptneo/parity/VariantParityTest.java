@@ -3,7 +3,6 @@ package org.gptneo.parity;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.lang.foreign.Arena;
-import java.util.Map;
 import java.util.stream.Stream;
 import org.gptneo.autograd.Tape;
 import org.gptneo.autograd.Var;
@@ -57,13 +56,7 @@ class VariantParityTest {
                 assertThat(GoldenFixture.relativeError(backend.download(output.auxLoss().value(), host), golden.tensor("aux_loss")))
                         .isLessThan(1e-4);
             }
-            for (Map.Entry<String, Var> p : model.parameters().entrySet()) {
-                assertThat(p.getValue().grad()).as("gradient of %s", p.getKey()).isNotNull();
-                assertThat(GoldenFixture.relativeError(backend.download(p.getValue().grad(), host), golden.tensor("grad." + p.getKey())))
-                        .as("gradient of %s", p.getKey()).isLessThan(5e-4);
-            }
-            assertThat(model.parameters().keySet()).containsExactlyInAnyOrderElementsOf(
-                    golden.file().names().stream().filter(n -> n.startsWith("param.")).map(n -> n.substring(6)).toList());
+            golden.assertEveryGradient(model, host);
         }
     }
 
@@ -91,10 +84,7 @@ class VariantParityTest {
                     }
                 }
             }
-            for (Map.Entry<String, Var> p : model.parameters().entrySet()) {
-                assertThat(GoldenFixture.relativeError(backend.download(p.getValue().value(), host), golden.tensor("adamw.param." + p.getKey())))
-                        .as("%s after 10 AdamW steps", p.getKey()).isLessThan(5e-4);
-            }
+            golden.assertParametersAfterAdamW(model, host);
         }
     }
 }
