@@ -1,7 +1,10 @@
 /**
- * The CUDA backend (cuBLAS/cuDNN through the Foreign Function and Memory API). Nothing is here yet:
- * it will register a {@code org.gptneo.backend.BackendProvider} named "cuda".
+ * The CUDA backend: the CUDA runtime and driver, NVRTC and cuBLAS called through the Foreign
+ * Function and Memory API (no JNI, no native build step, no CUDA SDK at build time). Registers the
+ * "cuda" {@link org.gptneo.backend.BackendProvider}, which is available only where a usable GPU is.
  */
 module org.gptneo.cuda {
     requires org.gptneo.layers;
+
+    exports org.gptneo.cuda.runtime;
 }
