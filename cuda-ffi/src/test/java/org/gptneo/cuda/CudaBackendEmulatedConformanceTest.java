@@ -1,0 +1,24 @@
+package org.gptneo.cuda;
+
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.util.stream.Stream;
+import org.gptneo.backend.conformance.BackendConformance;
+import org.gptneo.cuda.emulator.EmulatedRuntime;
+import org.gptneo.cuda.runtime.GemmCall;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+
+/**
+ * The whole CUDA backend (its Java side and every CUDA C kernel, compiled as host C++) through the
+ * backend conformance kit, on the emulated runtime: what a GPU adds on top (the real compiler,
+ * cuBLAS, concurrency) is checked by the GPU tests.
+ */
+class CudaBackendEmulatedConformanceTest {
+    @TestFactory
+    Stream<DynamicTest> conformsToTheReference() {
+        String why = EmulatedRuntime.unavailableReason();
+        assumeTrue(why == null, () -> "the kernel emulator needs g++: " + why);
+        return BackendConformance.tests(() -> CudaBackend.open(0, EmulatedRuntime::open, GemmCall.Precision.F32));
+    }
+}
