@@ -2,6 +2,7 @@ package org.gptneo.cuda.ffi;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -64,6 +65,34 @@ public final class CuDriver {
             return Downcalls.string(text.get(ADDRESS, 0)) + " (" + Downcalls.string(name.get(ADDRESS, 0)) + ", " + rc + ")";
         } catch (CudaUnavailableException e) {
             return "CUresult " + rc;
+        }
+    }
+
+    /** The driver's handle of the device the runtime numbers {@code ordinal} (after {@code cuInit(0)}). */
+    public static int device(int ordinal) {
+        check(init(0), "cuInit");
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment handle = arena.allocate(JAVA_INT);
+            check(deviceGet(handle, ordinal), "cuDeviceGet(" + ordinal + ")");
+            return handle.get(JAVA_INT, 0);
+        }
+    }
+
+    /** The name of a device handle ("NVIDIA H200"). */
+    public static String deviceName(int device) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment text = arena.allocate(256);
+            check(deviceGetName(text, (int) text.byteSize(), device), "cuDeviceGetName");
+            return text.getString(0);
+        }
+    }
+
+    /** The total memory of a device handle in bytes. */
+    public static long totalMemory(int device) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment bytes = arena.allocate(JAVA_LONG);
+            check(deviceTotalMem(bytes, device), "cuDeviceTotalMem_v2");
+            return bytes.get(JAVA_LONG, 0);
         }
     }
 

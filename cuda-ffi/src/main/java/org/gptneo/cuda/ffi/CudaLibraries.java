@@ -3,7 +3,6 @@ package org.gptneo.cuda.ffi;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 
 /**
  * Which CUDA libraries this process has, found and loaded once on first use (searched with
@@ -32,7 +31,7 @@ public record CudaLibraries(Map<CudaLibrary, LoadedLibrary> libraries) {
         } catch (RuntimeException | LinkageError e) {
             Map<CudaLibrary, LoadedLibrary> none = new EnumMap<>(CudaLibrary.class);
             for (CudaLibrary library : CudaLibrary.values()) {
-                none.put(library, new LoadedLibrary(library, Optional.empty(), Optional.empty(), Optional.empty(),
+                none.put(library, LoadedLibrary.missing(library,
                         List.of(new LoadedLibrary.Failure(Candidate.bare(library), "library search failed: " + e))));
             }
             return new CudaLibraries(none);

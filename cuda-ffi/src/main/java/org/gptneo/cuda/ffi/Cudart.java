@@ -66,9 +66,14 @@ public final class Cudart {
 
     private Cudart() {}
 
-    /** Throws {@link CudaException} "{@code function} failed: message (name, rc)" unless {@code rc} is success. */
+    /**
+     * Throws {@link CudaException} "{@code function} failed: message (name, rc)" unless {@code rc} is
+     * success; first clears the thread's last error ({@code cudaGetLastError}) so that a later check
+     * does not report the same failure again.
+     */
     public static void check(int rc, String function) {
         if (rc != SUCCESS) {
+            getLastError();
             throw new CudaException(function + " failed: " + describe(rc), rc);
         }
     }

@@ -4,6 +4,7 @@ import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -16,6 +17,8 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 /**
  * Loads libraries into the global arena (they stay loaded for the life of the process), trying the
@@ -45,24 +48,57 @@ public final class NativeLoader {
         return loaded;
     }
 
-    /** Tries {@code candidates} in order; the first that loads wins. */
+    /**
+     * Tries {@code candidates} in order; the first that loads wins. Before a file candidate, its
+     * companions in the same folder are loaded (sorted by name; a failed one is recorded, not fatal).
+     */
     public static LoadedLibrary load(CudaLibrary library, List<Candidate> candidates) {
         List<LoadedLibrary.Failure> failures = new ArrayList<>();
         for (Candidate candidate : candidates) {
+            List<Path> companions = candidate.path().map(path -> loadCompanions(library, path, candidate, failures))
+                    .orElse(List.of());
             try {
-                SymbolLookup lookup = candidate.path().isPresent()
-                        ? SymbolLookup.libraryLookup(candidate.path().get(), Arena.global())
-                        : SymbolLookup.libraryLookup(candidate.soname(), Arena.global());
-                return new LoadedLibrary(library, Optional.of(lookup), Optional.of(candidate),
-                        candidate.path().flatMap(path -> version(library, path)), failures);
+                return new LoadedLibrary(library, Optional.of(open(candidate.path(), candidate.soname())),
+                        Optional.of(candidate), candidate.path().flatMap(path -> version(library, path)), companions,
+                        failures);
             } catch (IllegalArgumentException | IllegalCallerException e) {
                 failures.add(new LoadedLibrary.Failure(candidate, loaderError(candidate.target(), e)));
             }
         }
-        return new LoadedLibrary(library, Optional.empty(), Optional.empty(), Optional.empty(), failures);
+        return LoadedLibrary.missing(library, failures);
     }
 
-    /** The version in the resolved file name beyond the soname ("13.0.96" for libcudart.so.13.0.96). */
+    private static SymbolLookup open(Optional<Path> path, String soname) {
+        return path.isPresent() ? SymbolLookup.libraryLookup(path.get(), Arena.global())
+                : SymbolLookup.libraryLookup(soname, Arena.global());
+    }
+
+    private static List<Path> loadCompanions(CudaLibrary library, Path path, Candidate candidate,
+                                             List<LoadedLibrary.Failure> failures) {
+        if (library.companions().isEmpty() || path.getParent() == null) {
+            return List.of();
+        }
+        Pattern names = library.companions().get();
+        List<Path> files;
+        try (Stream<Path> children = Files.list(path.getParent())) {
+            files = children.filter(p -> names.matcher(p.getFileName().toString()).matches()).sorted().toList();
+        } catch (IOException | SecurityException e) {
+            return List.of();
+        }
+        List<Path> loaded = new ArrayList<>();
+        for (Path file : files) {
+            try {
+                open(Optional.of(file), file.getFileName().toString());
+                loaded.add(file);
+            } catch (IllegalArgumentException | IllegalCallerException e) {
+                failures.add(new LoadedLibrary.Failure(
+                        Candidate.file(library, file, "companion of " + candidate.target()), loaderError(file.toString(), e)));
+            }
+        }
+        return loaded;
+    }
+
+    /** The version in the resolved file name after ".so." ("13.0.96" for libcudart.so.13.0.96, "13" for libcudart.so.13). */
     private static Optional<String> version(CudaLibrary library, Path path) {
         try {
             String real = path.toRealPath().getFileName().toString();
