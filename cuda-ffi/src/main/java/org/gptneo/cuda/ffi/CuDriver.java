@@ -21,29 +21,37 @@ public final class CuDriver {
     /** {@code CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES}. */
     public static final int FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8;
 
-    private static final Downcalls.Binder BINDER = new Downcalls.Binder(CudaLibrary.DRIVER);
-    private static final MethodHandle INIT = BINDER.bind("cuInit", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-    private static final MethodHandle DEVICE_GET = BINDER.bind("cuDeviceGet", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle DEVICE_GET_NAME = BINDER.bind("cuDeviceGetName",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
-    private static final MethodHandle DEVICE_TOTAL_MEM = BINDER.bind("cuDeviceTotalMem_v2",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle MODULE_LOAD_DATA = BINDER.bind("cuModuleLoadData",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-    private static final MethodHandle MODULE_GET_FUNCTION = BINDER.bind("cuModuleGetFunction",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
-    private static final MethodHandle MODULE_UNLOAD = BINDER.bind("cuModuleUnload", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-    private static final MethodHandle LAUNCH_KERNEL = BINDER.bind("cuLaunchKernel", FunctionDescriptor.of(JAVA_INT,
-            ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
-    private static final MethodHandle FUNC_SET_ATTRIBUTE = BINDER.bind("cuFuncSetAttribute",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
-    private static final MethodHandle GET_ERROR_STRING = BINDER.bind("cuGetErrorString",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
-    private static final MethodHandle GET_ERROR_NAME = BINDER.bind("cuGetErrorName",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+    private static final MethodHandle INIT;
+    private static final MethodHandle DEVICE_GET;
+    private static final MethodHandle DEVICE_GET_NAME;
+    private static final MethodHandle DEVICE_TOTAL_MEM;
+    private static final MethodHandle MODULE_LOAD_DATA;
+    private static final MethodHandle MODULE_GET_FUNCTION;
+    private static final MethodHandle MODULE_UNLOAD;
+    private static final MethodHandle LAUNCH_KERNEL;
+    private static final MethodHandle FUNC_SET_ATTRIBUTE;
+    private static final MethodHandle GET_ERROR_STRING;
+    private static final MethodHandle GET_ERROR_NAME;
 
     /** The exported symbols bound here. */
-    public static final List<String> SYMBOLS = BINDER.symbols();
+    public static final List<String> SYMBOLS;
+
+    static {
+        Downcalls.Binder binder = new Downcalls.Binder(CudaLibrary.DRIVER);
+        INIT = binder.bind("cuInit", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+        DEVICE_GET = binder.bind("cuDeviceGet", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        DEVICE_GET_NAME = binder.bind("cuDeviceGetName", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
+        DEVICE_TOTAL_MEM = binder.bind("cuDeviceTotalMem_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        MODULE_LOAD_DATA = binder.bind("cuModuleLoadData", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        MODULE_GET_FUNCTION = binder.bind("cuModuleGetFunction", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+        MODULE_UNLOAD = binder.bind("cuModuleUnload", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        LAUNCH_KERNEL = binder.bind("cuLaunchKernel", FunctionDescriptor.of(JAVA_INT, ADDRESS,
+                JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+        FUNC_SET_ATTRIBUTE = binder.bind("cuFuncSetAttribute", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
+        GET_ERROR_STRING = binder.bind("cuGetErrorString", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+        GET_ERROR_NAME = binder.bind("cuGetErrorName", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+        SYMBOLS = binder.symbols();
+    }
 
     private CuDriver() {}
 

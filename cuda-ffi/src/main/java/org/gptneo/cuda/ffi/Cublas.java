@@ -37,24 +37,33 @@ public final class Cublas {
     /** {@code CUBLAS_COMPUTE_32F_FAST_TF32}. */
     public static final int COMPUTE_32F_FAST_TF32 = 77;
 
-    private static final Downcalls.Binder BINDER = new Downcalls.Binder(CudaLibrary.CUBLAS);
-    private static final MethodHandle CREATE = BINDER.bind("cublasCreate_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-    private static final MethodHandle DESTROY = BINDER.bind("cublasDestroy_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-    private static final MethodHandle SET_STREAM = BINDER.bind("cublasSetStream_v2",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-    private static final MethodHandle SET_MATH_MODE = BINDER.bind("cublasSetMathMode",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle GEMM_STRIDED_BATCHED_EX = BINDER.bind("cublasGemmStridedBatchedEx",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT,
-                    ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS, JAVA_INT, JAVA_INT, JAVA_LONG,
-                    ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT));
-    private static final MethodHandle GET_STATUS_STRING = BINDER.bind("cublasGetStatusString",
-            FunctionDescriptor.of(ADDRESS, JAVA_INT));
-    private static final MethodHandle GET_STATUS_NAME = BINDER.bind("cublasGetStatusName",
-            FunctionDescriptor.of(ADDRESS, JAVA_INT));
+    private static final MethodHandle CREATE;
+    private static final MethodHandle DESTROY;
+    private static final MethodHandle SET_STREAM;
+    private static final MethodHandle SET_MATH_MODE;
+    private static final MethodHandle GEMM_STRIDED_BATCHED_EX;
+    private static final MethodHandle GET_STATUS_STRING;
+    private static final MethodHandle GET_STATUS_NAME;
 
     /** The exported symbols bound here. */
-    public static final List<String> SYMBOLS = BINDER.symbols();
+    public static final List<String> SYMBOLS;
+
+    static {
+        Downcalls.Binder binder = new Downcalls.Binder(CudaLibrary.CUBLAS);
+        CREATE = binder.bind("cublasCreate_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        DESTROY = binder.bind("cublasDestroy_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        SET_STREAM = binder.bind("cublasSetStream_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        SET_MATH_MODE = binder.bind("cublasSetMathMode", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        GEMM_STRIDED_BATCHED_EX = binder.bind("cublasGemmStridedBatchedEx", FunctionDescriptor.of(JAVA_INT,
+                ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, // handle, transa, transb, m, n, k
+                ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_LONG,            // alpha, A, Atype, lda, strideA
+                ADDRESS, JAVA_INT, JAVA_INT, JAVA_LONG,                     // B, Btype, ldb, strideB
+                ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_LONG,            // beta, C, Ctype, ldc, strideC
+                JAVA_INT, JAVA_INT, JAVA_INT));                             // batchCount, computeType, algo
+        GET_STATUS_STRING = binder.bind("cublasGetStatusString", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+        GET_STATUS_NAME = binder.bind("cublasGetStatusName", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+        SYMBOLS = binder.symbols();
+    }
 
     private Cublas() {}
 

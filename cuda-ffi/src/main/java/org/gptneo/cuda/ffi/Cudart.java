@@ -38,31 +38,48 @@ public final class Cudart {
     /** {@code cudaDevAttrMaxSharedMemoryPerBlockOptin}. */
     public static final int ATTR_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN = 97;
 
-    private static final Downcalls.Binder BINDER = new Downcalls.Binder(CudaLibrary.RUNTIME);
-    private static final MethodHandle GET_DEVICE_COUNT = BINDER.bind("cudaGetDeviceCount", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-    private static final MethodHandle SET_DEVICE = BINDER.bind("cudaSetDevice", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-    private static final MethodHandle DEVICE_GET_ATTRIBUTE = BINDER.bind("cudaDeviceGetAttribute",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
-    private static final MethodHandle DEVICE_SYNCHRONIZE = BINDER.bind("cudaDeviceSynchronize", FunctionDescriptor.of(JAVA_INT));
-    private static final MethodHandle GET_LAST_ERROR = BINDER.bind("cudaGetLastError", FunctionDescriptor.of(JAVA_INT));
-    private static final MethodHandle GET_ERROR_STRING = BINDER.bind("cudaGetErrorString", FunctionDescriptor.of(ADDRESS, JAVA_INT));
-    private static final MethodHandle GET_ERROR_NAME = BINDER.bind("cudaGetErrorName", FunctionDescriptor.of(ADDRESS, JAVA_INT));
-    private static final MethodHandle MALLOC = BINDER.bind("cudaMalloc", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
-    private static final MethodHandle FREE = BINDER.bind("cudaFree", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-    private static final MethodHandle MEMCPY_ASYNC = BINDER.bind("cudaMemcpyAsync",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS));
-    private static final MethodHandle MEMSET_ASYNC = BINDER.bind("cudaMemsetAsync",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG, ADDRESS));
-    private static final MethodHandle MEM_GET_INFO = BINDER.bind("cudaMemGetInfo", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-    private static final MethodHandle STREAM_CREATE_WITH_FLAGS = BINDER.bind("cudaStreamCreateWithFlags",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle STREAM_SYNCHRONIZE = BINDER.bind("cudaStreamSynchronize", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-    private static final MethodHandle STREAM_DESTROY = BINDER.bind("cudaStreamDestroy", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-    private static final MethodHandle RUNTIME_GET_VERSION = BINDER.bind("cudaRuntimeGetVersion", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-    private static final MethodHandle DRIVER_GET_VERSION = BINDER.bind("cudaDriverGetVersion", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    private static final MethodHandle GET_DEVICE_COUNT;
+    private static final MethodHandle SET_DEVICE;
+    private static final MethodHandle DEVICE_GET_ATTRIBUTE;
+    private static final MethodHandle DEVICE_SYNCHRONIZE;
+    private static final MethodHandle GET_LAST_ERROR;
+    private static final MethodHandle GET_ERROR_STRING;
+    private static final MethodHandle GET_ERROR_NAME;
+    private static final MethodHandle MALLOC;
+    private static final MethodHandle FREE;
+    private static final MethodHandle MEMCPY_ASYNC;
+    private static final MethodHandle MEMSET_ASYNC;
+    private static final MethodHandle MEM_GET_INFO;
+    private static final MethodHandle STREAM_CREATE_WITH_FLAGS;
+    private static final MethodHandle STREAM_SYNCHRONIZE;
+    private static final MethodHandle STREAM_DESTROY;
+    private static final MethodHandle RUNTIME_GET_VERSION;
+    private static final MethodHandle DRIVER_GET_VERSION;
 
     /** The exported symbols bound here. */
-    public static final List<String> SYMBOLS = BINDER.symbols();
+    public static final List<String> SYMBOLS;
+
+    static {
+        Downcalls.Binder binder = new Downcalls.Binder(CudaLibrary.RUNTIME);
+        GET_DEVICE_COUNT = binder.bind("cudaGetDeviceCount", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        SET_DEVICE = binder.bind("cudaSetDevice", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+        DEVICE_GET_ATTRIBUTE = binder.bind("cudaDeviceGetAttribute", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
+        DEVICE_SYNCHRONIZE = binder.bind("cudaDeviceSynchronize", FunctionDescriptor.of(JAVA_INT));
+        GET_LAST_ERROR = binder.bind("cudaGetLastError", FunctionDescriptor.of(JAVA_INT));
+        GET_ERROR_STRING = binder.bind("cudaGetErrorString", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+        GET_ERROR_NAME = binder.bind("cudaGetErrorName", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+        MALLOC = binder.bind("cudaMalloc", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
+        FREE = binder.bind("cudaFree", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        MEMCPY_ASYNC = binder.bind("cudaMemcpyAsync", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS));
+        MEMSET_ASYNC = binder.bind("cudaMemsetAsync", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG, ADDRESS));
+        MEM_GET_INFO = binder.bind("cudaMemGetInfo", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        STREAM_CREATE_WITH_FLAGS = binder.bind("cudaStreamCreateWithFlags", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        STREAM_SYNCHRONIZE = binder.bind("cudaStreamSynchronize", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        STREAM_DESTROY = binder.bind("cudaStreamDestroy", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        RUNTIME_GET_VERSION = binder.bind("cudaRuntimeGetVersion", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        DRIVER_GET_VERSION = binder.bind("cudaDriverGetVersion", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        SYMBOLS = binder.symbols();
+    }
 
     private Cudart() {}
 

@@ -35,6 +35,7 @@ public final class Downcalls {
      * A handle for {@code symbol} of {@code lookupOrNull} with {@code descriptor}'s type, or, when the
      * lookup is null or lacks the symbol, one that throws {@code CudaUnavailableException("<symbol>: <whyMissing>")}.
      */
+    @SuppressWarnings("restricted")
     public static MethodHandle bind(SymbolLookup lookupOrNull, String symbol, FunctionDescriptor descriptor,
                                     String whyMissing) {
         Optional<MemorySegment> address = lookupOrNull == null ? Optional.empty() : lookupOrNull.find(symbol);
@@ -49,6 +50,7 @@ public final class Downcalls {
     }
 
     /** A C string returned by a library (a zero-length segment) as a Java string; "(null)" for NULL. */
+    @SuppressWarnings("restricted")
     public static String string(MemorySegment cString) {
         return cString.equals(MemorySegment.NULL) ? "(null)" : cString.reinterpret(Long.MAX_VALUE).getString(0);
     }

@@ -68,6 +68,7 @@ public final class NativeLoader {
         return LoadedLibrary.missing(library, failures);
     }
 
+    @SuppressWarnings("restricted")
     private static SymbolLookup open(Optional<Path> path, String soname) {
         return path.isPresent() ? SymbolLookup.libraryLookup(path.get(), Arena.global())
                 : SymbolLookup.libraryLookup(soname, Arena.global());
@@ -128,6 +129,7 @@ public final class NativeLoader {
         }
     }
 
+    @SuppressWarnings("restricted")
     private static Optional<MethodHandle> libc(String name, FunctionDescriptor descriptor) {
         return LIBC.find(name).map(symbol -> LINKER.downcallHandle(symbol, descriptor));
     }

@@ -17,24 +17,32 @@ public final class Nvrtc {
     /** {@code NVRTC_SUCCESS}. */
     public static final int SUCCESS = 0;
 
-    private static final Downcalls.Binder BINDER = new Downcalls.Binder(CudaLibrary.NVRTC);
-    private static final MethodHandle VERSION = BINDER.bind("nvrtcVersion", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-    private static final MethodHandle CREATE_PROGRAM = BINDER.bind("nvrtcCreateProgram",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS));
-    private static final MethodHandle COMPILE_PROGRAM = BINDER.bind("nvrtcCompileProgram",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS));
-    private static final MethodHandle GET_PROGRAM_LOG_SIZE = BINDER.bind("nvrtcGetProgramLogSize",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-    private static final MethodHandle GET_PROGRAM_LOG = BINDER.bind("nvrtcGetProgramLog",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-    private static final MethodHandle GET_CUBIN_SIZE = BINDER.bind("nvrtcGetCUBINSize",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-    private static final MethodHandle GET_CUBIN = BINDER.bind("nvrtcGetCUBIN", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-    private static final MethodHandle DESTROY_PROGRAM = BINDER.bind("nvrtcDestroyProgram", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-    private static final MethodHandle GET_ERROR_STRING = BINDER.bind("nvrtcGetErrorString", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+    private static final MethodHandle VERSION;
+    private static final MethodHandle CREATE_PROGRAM;
+    private static final MethodHandle COMPILE_PROGRAM;
+    private static final MethodHandle GET_PROGRAM_LOG_SIZE;
+    private static final MethodHandle GET_PROGRAM_LOG;
+    private static final MethodHandle GET_CUBIN_SIZE;
+    private static final MethodHandle GET_CUBIN;
+    private static final MethodHandle DESTROY_PROGRAM;
+    private static final MethodHandle GET_ERROR_STRING;
 
     /** The exported symbols bound here. */
-    public static final List<String> SYMBOLS = BINDER.symbols();
+    public static final List<String> SYMBOLS;
+
+    static {
+        Downcalls.Binder binder = new Downcalls.Binder(CudaLibrary.NVRTC);
+        VERSION = binder.bind("nvrtcVersion", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        CREATE_PROGRAM = binder.bind("nvrtcCreateProgram", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS));
+        COMPILE_PROGRAM = binder.bind("nvrtcCompileProgram", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS));
+        GET_PROGRAM_LOG_SIZE = binder.bind("nvrtcGetProgramLogSize", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        GET_PROGRAM_LOG = binder.bind("nvrtcGetProgramLog", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        GET_CUBIN_SIZE = binder.bind("nvrtcGetCUBINSize", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        GET_CUBIN = binder.bind("nvrtcGetCUBIN", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        DESTROY_PROGRAM = binder.bind("nvrtcDestroyProgram", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        GET_ERROR_STRING = binder.bind("nvrtcGetErrorString", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+        SYMBOLS = binder.symbols();
+    }
 
     private Nvrtc() {}
 

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -80,6 +81,21 @@ class NativeLoaderTest {
         } else {
             assertThat(driver.failures()).singleElement()
                     .satisfies(f -> assertThat(f.error()).contains("libcuda.so.1"));
+        }
+    }
+
+    @Test
+    void anEmptyEnvironmentLeavesOnlyTheSystemLoader() {
+        CudaLibraries libraries = CudaLibraries.load(new SearchEnvironment(Map.of(), Map.of(), tmp, List.of(), tmp));
+
+        for (CudaLibrary library : CudaLibrary.values()) {
+            LoadedLibrary outcome = libraries.library(library);
+            assertThat(outcome.library()).isEqualTo(library);
+            if (outcome.loaded()) {
+                assertThat(outcome.loadedFrom().orElseThrow()).isEqualTo(Candidate.bare(library));
+            } else {
+                assertThat(outcome.failures()).extracting(LoadedLibrary.Failure::candidate).containsExactly(Candidate.bare(library));
+            }
         }
     }
 }
