@@ -24,7 +24,7 @@ import org.gptneo.cuda.ffi.Cudart;
  * stream.
  *
  * <p>Confined to the thread that opened it: the current device is per OS thread, so every call
- * must come from that (platform) thread. Host segments passed to the copies are pageable memory
+ * but {@link #free} must come from that (platform) thread. Host segments passed to the copies are pageable memory
  * (native or heap, not pinned), so a host-to-device copy has been staged when it returns.
  */
 public final class CudaDeviceRuntime implements DeviceRuntime {
@@ -43,6 +43,7 @@ public final class CudaDeviceRuntime implements DeviceRuntime {
     }
 
     private final int device;
+    private final Thread owner;
     private final String name;
     private final int smMajor;
     private final int smMinor;
@@ -51,12 +52,13 @@ public final class CudaDeviceRuntime implements DeviceRuntime {
     private final MemorySegment cublas;
     private final MemorySegment module;
     private final Map<String, Kernel> kernels = new HashMap<>();
-    private boolean freeFailureLogged;
+    private volatile boolean freeFailureLogged;
     private boolean closed;
 
     private CudaDeviceRuntime(int device, String name, int smMajor, int smMinor, long totalMemory,
                               MemorySegment stream, MemorySegment cublas, MemorySegment module) {
         this.device = device;
+        this.owner = Thread.currentThread();
         this.name = name;
         this.smMajor = smMajor;
         this.smMinor = smMinor;
@@ -66,12 +68,18 @@ public final class CudaDeviceRuntime implements DeviceRuntime {
         this.module = module;
     }
 
+    /** {@link #open(int, String, KernelCompiler)} with a compiler of its own. */
+    public static CudaDeviceRuntime open(int device, String kernelSource) {
+        return open(device, kernelSource, new KernelCompiler());
+    }
+
     /**
      * Opens {@code device} on the calling thread: makes its primary context current, creates the
-     * stream and the cuBLAS handle, compiles {@code kernelSource} for its architecture and loads it.
-     * Throws {@link CudaException} (nothing is left allocated) when any step fails.
+     * stream and the cuBLAS handle, compiles {@code kernelSource} for its architecture with
+     * {@code compiler} (shared by the devices of one process, so each architecture compiles once) and
+     * loads it. Throws {@link CudaException} (nothing is left allocated) when any step fails.
      */
-    public static CudaDeviceRuntime open(int device, String kernelSource) {
+    public static CudaDeviceRuntime open(int device, String kernelSource, KernelCompiler compiler) {
         List<Runnable> undo = new ArrayList<>();
         try (Arena arena = Arena.ofConfined()) {
             Cudart.check(Cudart.setDevice(device), "cudaSetDevice(" + device + ")");
@@ -94,7 +102,7 @@ public final class CudaDeviceRuntime implements DeviceRuntime {
             Cublas.check(Cublas.setStream(cublas, stream), "cublasSetStream_v2");
             Cublas.check(Cublas.setMathMode(cublas, Cublas.DEFAULT_MATH), "cublasSetMathMode");
 
-            byte[] cubin = new KernelCompiler().compile(kernelSource, PROGRAM_NAME, major, minor);
+            byte[] cubin = compiler.compile(kernelSource, PROGRAM_NAME, major, minor);
             CuDriver.check(CuDriver.moduleLoadData(slot, arena.allocateFrom(JAVA_BYTE, cubin)), "cuModuleLoadData");
             MemorySegment module = slot.get(ADDRESS, 0);
             return new CudaDeviceRuntime(device, name, major, minor, total.get(JAVA_LONG, 0), stream, cublas, module);
@@ -158,12 +166,19 @@ public final class CudaDeviceRuntime implements DeviceRuntime {
         }
     }
 
+    /**
+     * {@inheritDoc} Called from another thread (an arena cleanup), it first makes this device current
+     * there. A failure is reported once on standard error.
+     */
     @Override
     public void free(long pointer) {
         if (pointer == 0) {
             return;
         }
         try {
+            if (Thread.currentThread() != owner) {
+                Cudart.check(Cudart.setDevice(device), "cudaSetDevice(" + device + ")");
+            }
             Cudart.check(Cudart.free(MemorySegment.ofAddress(pointer)), "cudaFree");
         } catch (RuntimeException e) {
             if (!freeFailureLogged) {
