@@ -87,6 +87,7 @@ public final class CudaBackend implements Backend {
     }
 
     /** Waits for every queued kernel; reports a kernel that failed asynchronously. */
+    @Override
     public void synchronize() {
         thread.run(() -> gpu.runtime().synchronize());
     }

@@ -60,6 +60,21 @@ public interface Backend extends AutoCloseable {
         return t;
     }
 
+    /**
+     * Waits until every kernel queued so far has finished (a GPU computes asynchronously; timing
+     * code calls this before reading the clock). Free for a backend whose kernels return when done.
+     */
+    default void synchronize() {}
+
+    /**
+     * A backend for this machine: CUDA when a usable GPU is present, else the CPU (see
+     * {@link Backends#defaultBackend()}; the system property {@code gptneo.backend} overrides the
+     * choice). The caller owns it and closes it.
+     */
+    static Backend auto() {
+        return Backends.defaultBackend();
+    }
+
     /** Releases the backend's threads or device state; its tensors must no longer be used. */
     @Override
     default void close() {}

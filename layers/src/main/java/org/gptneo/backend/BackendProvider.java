@@ -25,6 +25,14 @@ public interface BackendProvider {
         return isAvailable() ? 1 : 0;
     }
 
+    /**
+     * What the provider found on this machine, for reports ({@code gptneo info --backend}): names
+     * to strings, numbers, booleans, lists or maps of them. Must not throw.
+     */
+    default java.util.Map<String, Object> details() {
+        return java.util.Map.of();
+    }
+
     /** A new backend on device {@code deviceIndex}; the caller owns it and closes it. */
     Backend create(int deviceIndex);
 

@@ -6,10 +6,14 @@ import java.util.ServiceLoader;
 import java.util.stream.Collectors;
 
 /**
- * Finds backends at run time. The system property {@code gptneo.backend} picks one by name. Every
- * call makes a new backend (on device 0), which the caller owns and closes.
+ * Finds backends at run time. The system property {@code gptneo.backend} picks one by name
+ * ({@code auto}, or unset, lets the priorities choose: CUDA before the CPU). Every call makes a new
+ * backend (on device 0), which the caller owns and closes.
  */
 public final class Backends {
+    /** The name that lets the priorities choose. */
+    public static final String AUTO = "auto";
+
     private Backends() {}
 
     /** Every registered provider, available or not. */
@@ -23,7 +27,7 @@ public final class Backends {
     /** The backend named by {@code gptneo.backend}, else the available one with the highest priority. */
     public static Backend defaultBackend() {
         String wanted = System.getProperty("gptneo.backend");
-        if (wanted != null && !wanted.isBlank()) {
+        if (wanted != null && !wanted.isBlank() && !wanted.equalsIgnoreCase(AUTO)) {
             return byName(wanted);
         }
         List<BackendProvider> all = providers();

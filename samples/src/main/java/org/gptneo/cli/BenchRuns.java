@@ -4,6 +4,8 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.PrintWriter;
+import org.gptneo.backend.Backend;
+import org.gptneo.backend.Backends;
 import org.gptneo.backend.cpu.CpuBackend;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -41,9 +43,21 @@ final class BenchRuns {
         return threads != null ? threads : Runtime.getRuntime().availableProcessors();
     }
 
-    /** A CPU backend on {@link #threads()} threads: the caller closes it. */
-    CpuBackend backend() {
-        return new CpuBackend(threads());
+    /** The backend made by {@link #backend()}, synchronised at the end of every timed run. */
+    private Backend made;
+
+    /**
+     * The backend to time, which the caller closes: the one {@code --backend} names (auto: a usable
+     * GPU first), a CPU backend on {@link #threads()} threads when that is the CPU.
+     */
+    Backend backend() {
+        Backend chosen = Backends.defaultBackend();
+        if (chosen.name().equals("cpu")) {
+            chosen.close();
+            chosen = new CpuBackend(threads());
+        }
+        made = chosen;
+        return chosen;
     }
 
     /**
@@ -60,6 +74,9 @@ final class BenchRuns {
         for (int i = 0; i < runs; i++) {
             long start = System.nanoTime();
             work.run();
+            if (made != null) {
+                made.synchronize(); // a GPU has only queued the work
+            }
             best = Math.min(best, (System.nanoTime() - start) / 1e6);
         }
         return best;
@@ -70,6 +87,9 @@ final class BenchRuns {
         ObjectNode json = JSON.createObjectNode();
         json.put("what", what);
         json.put("threads", threads());
+        if (made != null) {
+            json.put("backend", made.name());
+        }
         return json;
     }
 

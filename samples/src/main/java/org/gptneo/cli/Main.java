@@ -44,6 +44,21 @@ public final class Main implements Runnable {
             description = "On failure, print the stack trace after the one-line message.")
     boolean verbose;
 
+    /** The bare {@code --backend} of {@code gptneo info}: report the backends instead of a model. */
+    boolean backendReport;
+
+    @Option(names = "--backend", scope = ScopeType.INHERIT, arity = "0..1", fallbackValue = BackendChoice.REPORT,
+            paramLabel = "NAME",
+            description = {"Compute on this backend: auto (CUDA when a usable GPU is present, else the CPU),",
+                "cpu or cuda (default: auto). `gptneo info --backend` reports what each backend found."})
+    void backend(String name) {
+        if (!BackendChoice.apply(name)) {
+            throw new ParameterException(spec.commandLine(), "--backend takes " + String.join(", ", BackendChoice.NAMES)
+                    + ", got '" + name + "'");
+        }
+        backendReport |= BackendChoice.REPORT.equals(name);
+    }
+
     public static void main(String[] args) {
         // the library's System.Logger warnings (e.g. an end-of-text id outside the vocabulary) as one line
         System.setProperty("java.util.logging.SimpleFormatter.format", "gptneo: %4$s: %5$s%6$s%n");

@@ -15,3 +15,8 @@ KERNEL void widen_f16(const unsigned short* in, float* out, i64 n) {
 KERNEL void widen_q8(const unsigned char* in, float* out, i64 n) {
     GRID_STRIDE(i, n) out[i] = q8_get(in, i);
 }
+
+// c[i] = beta·c[i], or 0 when beta is 0 (old contents ignored, NaN included): a GEMM with k = 0.
+KERNEL void scale_or_clear(float* c, i64 n, float beta) {
+    GRID_STRIDE(i, n) c[i] = beta == 0.0f ? 0.0f : beta * c[i];
+}

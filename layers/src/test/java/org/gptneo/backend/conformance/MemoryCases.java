@@ -34,6 +34,7 @@ final class MemoryCases {
         for (Tensor host : new Tensor[] {f32, h.as(DType.BF16, f32), h.as(DType.F16, f32), q8, ids}) {
             Tensor uploaded = c.on(host);
             Expect.that(uploaded.device().equals(c.backend().device()), "upload of " + host + ": on " + uploaded.device());
+            c.backend().synchronize(); // nothing is queued on a host backend; a GPU's copy is done after it
             Tensor back = c.host(uploaded);
             Expect.that(Arrays.equals(back.shape(), host.shape()), "download of " + host + ": shape " + Arrays.toString(back.shape()));
             Expect.identical(back, host, "upload then download of " + host);
