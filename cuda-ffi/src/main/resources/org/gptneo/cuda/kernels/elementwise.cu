@@ -30,15 +30,12 @@ __device__ __forceinline__ unsigned short elementwise_f32_to_bf16(float value) {
     return (unsigned short) ((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16);
 }
 
-// float → IEEE binary16 bits, round to nearest even, overflow to infinity, NaN payload kept as Java's
-// Float.floatToFloat16 keeps it.
+// float → IEEE binary16 bits, round to nearest even, overflow to infinity; NaN keeps its sign and its top
+// mantissa bits and becomes quiet (as Float.floatToFloat16 gives it).
 __device__ __forceinline__ unsigned short elementwise_f32_to_f16(float value) {
     unsigned bits = __float_as_uint(value);
     unsigned sign = (bits >> 16) & 0x8000u;
-    if (value != value) {
-        return (unsigned short) (sign | 0x7C00u | ((bits & 0x007FE000u) >> 13) | ((bits & 0x00001FF0u) >> 4)
-                | (bits & 0x0000000Fu));
-    }
+    if (value != value) return (unsigned short) (sign | 0x7E00u | ((bits & 0x007FE000u) >> 13));
     unsigned magnitude = bits & 0x7FFFFFFFu;
     if (magnitude >= 0x477FF000u) return (unsigned short) (sign | 0x7C00u);    // ≥ 65504 + half an ulp: infinity
     if (magnitude <= 0x33000000u) return (unsigned short) sign;                // ≤ 2^-25: zero
