@@ -1,8 +1,7 @@
 package org.gptneo.cuda;
 
-import org.gptneo.backend.AdamWStep;
-import org.gptneo.backend.AttentionMask;
-import org.gptneo.cuda.runtime.GemmCall;
+import static org.gptneo.backend.KernelChecks.requireSameSize;
+
 import java.lang.foreign.Arena;
 import org.gptneo.backend.KernelChecks;
 import org.gptneo.cuda.runtime.KernelArgs;
@@ -12,18 +11,37 @@ import org.gptneo.tensor.Tensor;
 
 /** The CUDA backend's index kernels: positions, div/mod, shifted targets, id validation (see {@link org.gptneo.backend.Backend} for each contract). */
 final class CudaIndexKernels {
-    private CudaIndexKernels() {{}}
+    private CudaIndexKernels() {}
 
     static void iota(CudaDevice gpu, Tensor out) {
-        throw new UnsupportedOperationException("cuda: iota is not written yet");
+        requireDenseI32(out, "iota");
+        if (out.size() == 0) return;                                                  // T may be 0
+        gpu.launch("iota_i32", Launch.elementwise(out.size()),
+                KernelArgs.of().pointer(gpu.address(out)).i64(out.size()).i32(out.dim(-1)));
     }
 
     static void divMod(CudaDevice gpu, Tensor x, int divisor, Tensor quotient, Tensor remainder) {
-        throw new UnsupportedOperationException("cuda: divMod is not written yet");
+        if (divisor < 1) {
+            throw new IllegalArgumentException("divMod: divisor must be ≥ 1, got " + divisor);
+        }
+        requireSameSize(x, quotient);
+        requireSameSize(x, remainder);
+        requireDenseI32(x, "divMod");
+        requireDenseI32(quotient, "divMod");
+        requireDenseI32(remainder, "divMod");
+        gpu.launch("div_mod_i32", Launch.elementwise(x.size()), KernelArgs.of().pointer(gpu.address(x))
+                .pointer(gpu.address(quotient)).pointer(gpu.address(remainder)).i64(x.size()).i32(divisor));
     }
 
     static void shiftLeft(CudaDevice gpu, Tensor labels, int fill, Tensor targets) {
-        throw new UnsupportedOperationException("cuda: shiftLeft is not written yet");
+        if (labels.rank() != 2 || targets.size() != labels.size()) {
+            throw new IllegalArgumentException("shiftLeft: labels " + labels + " do not fit targets " + targets);
+        }
+        requireDenseI32(labels, "shiftLeft");
+        requireDenseI32(targets, "shiftLeft");
+        if (labels.size() == 0) return;                                               // T may be 0
+        gpu.launch("shift_left_i32", Launch.elementwise(labels.size()), KernelArgs.of().pointer(gpu.address(labels))
+                .pointer(gpu.address(targets)).i64(labels.size()).i32(labels.dim(1)).i32(fill));
     }
 
     static long firstOutOfRange(CudaDevice gpu, Tensor ids, int lo, int hi, int allowed) {
