@@ -8,6 +8,9 @@ import org.gptneo.autograd.Tape;
 import org.gptneo.autograd.Var;
 import org.gptneo.backend.Backend;
 import org.gptneo.backend.cpu.CpuBackend;
+import org.gptneo.cuda.CudaBackend;
+import org.gptneo.cuda.emulator.EmulatedRuntime;
+import org.gptneo.cuda.runtime.GemmCall;
 import org.gptneo.backend.conformance.OffHostBackend;
 import org.gptneo.backend.conformance.ReferenceBackend;
 import org.gptneo.model.GptNeoModel;
@@ -22,18 +25,25 @@ import org.junit.jupiter.params.provider.MethodSource;
  * parameter gradient within 5e-4, and ten AdamW steps, for configs with local windows shorter than
  * the sequence, several batch rows, an odd head count, a custom MLP width and ignored labels.
  * Errors are max-abs-difference over max-abs-value of each tensor. Each case runs on the CPU backend,
- * the scalar reference and the off-host test backend (inputs uploaded, results downloaded).
+ * the scalar reference, the off-host test backend (inputs uploaded, results downloaded) and the CUDA
+ * backend over its kernel emulator (the CUDA C kernels compiled for the host); on a machine with a
+ * GPU, {@link GoldenParityGpuTest} runs the same checks on the GPU.
  */
 class GoldenParityTest {
     static Stream<Arguments> cases() {
         return Stream.of("tiny_local", "tiny_mlp", "tiny_global", "tiny_window1")
                 .flatMap(name -> Stream.of(Arguments.of(name, new CpuBackend()), Arguments.of(name, new ReferenceBackend()),
-                        Arguments.of(name, new OffHostBackend())));
+                        Arguments.of(name, new OffHostBackend()),
+                        Arguments.of(name, CudaBackend.open(0, EmulatedRuntime::open, GemmCall.Precision.F32))));
     }
 
     @ParameterizedTest(name = "{0} on {1}")
     @MethodSource("cases")
     void logitsLossAndEveryGradientMatchTheReference(String name, Backend backend) {
+        checkLogitsLossAndGradients(name, backend);
+    }
+
+    static void checkLogitsLossAndGradients(String name, Backend backend) {
         try (GoldenFixture golden = GoldenFixture.load(name);
              GptNeoModel model = golden.model(backend);
              Tape tape = new Tape(backend, true);
@@ -51,6 +61,10 @@ class GoldenParityTest {
     @ParameterizedTest(name = "{0} on {1}")
     @MethodSource("cases")
     void tenAdamWStepsMatchTorch(String name, Backend backend) {
+        checkTenAdamWSteps(name, backend);
+    }
+
+    static void checkTenAdamWSteps(String name, Backend backend) {
         try (GoldenFixture golden = GoldenFixture.load(name);
              GptNeoModel model = golden.model(backend);
              Arena host = Arena.ofShared()) {

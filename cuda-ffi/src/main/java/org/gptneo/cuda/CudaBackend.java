@@ -68,9 +68,14 @@ public final class CudaBackend implements Backend {
         return precision;
     }
 
+    // allocate, upload and download touch the caller's arena and host memory on the caller's thread
+    // (a confined arena is usable only there) and the device on the device thread: see CudaTransfers.
+
     @Override
     public Tensor allocate(Arena arena, DType dtype, int... shape) {
-        return thread.call(() -> gpu.allocate(arena, dtype, shape));
+        long bytes = dtype.bytes(Tensor.elementCount(shape));
+        long pointer = thread.call(() -> gpu.allocateZeroed(bytes));
+        return gpu.wrap(pointer, bytes, arena, dtype, shape);
     }
 
     @Override
@@ -78,12 +83,13 @@ public final class CudaBackend implements Backend {
         if (!host.isHostAccessible()) {
             throw new IllegalArgumentException("upload takes a host tensor, got " + host);
         }
-        return thread.call(() -> CudaTransfers.upload(gpu, host, arena));
+        return CudaTransfers.upload(gpu, thread, host, arena);
     }
 
     @Override
     public Tensor download(Tensor t, Arena arena) {
-        return thread.call(() -> CudaTransfers.download(gpu, t, arena));
+        gpu.address(t); // refuses another device's tensor
+        return CudaTransfers.download(gpu, thread, t, arena);
     }
 
     /** Waits for every queued kernel; reports a kernel that failed asynchronously. */

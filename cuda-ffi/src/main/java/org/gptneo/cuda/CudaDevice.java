@@ -47,11 +47,25 @@ final class CudaDevice {
         return t.memory().address();
     }
 
-    /** A zero-filled tensor in device memory, freed (stream-ordered) when {@code arena} closes. */
+    /** A zero-filled tensor in device memory, freed when {@code arena} closes (for the device thread's own arenas). */
     Tensor allocate(Arena arena, DType dtype, int... shape) {
         long bytes = dtype.bytes(Tensor.elementCount(shape));
+        return wrap(allocateZeroed(bytes), bytes, arena, dtype, shape);
+    }
+
+    /** {@code bytes} of zero-filled device memory (at least one byte, so every tensor has an address). */
+    long allocateZeroed(long bytes) {
         long pointer = runtime.allocate(Math.max(1, bytes));
         runtime.memset(pointer, 0, Math.max(1, bytes));
+        return pointer;
+    }
+
+    /**
+     * Device memory from {@link #allocateZeroed} as a tensor owned by {@code arena}: closing the arena
+     * frees it on the device thread. Call it on the arena's own thread (a confined arena is
+     * usable only there), which may be any thread.
+     */
+    Tensor wrap(long pointer, long bytes, Arena arena, DType dtype, int... shape) {
         MemorySegment memory = MemorySegment.ofAddress(pointer).reinterpret(bytes, arena, ignored -> release(pointer));
         return Tensor.onDevice(device, memory, dtype, shape);
     }

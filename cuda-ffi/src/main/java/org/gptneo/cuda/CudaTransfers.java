@@ -5,52 +5,66 @@ import java.lang.foreign.MemorySegment;
 import org.gptneo.tensor.DType;
 import org.gptneo.tensor.Tensor;
 
-/** Copies between host tensors and device tensors. */
+/**
+ * Copies between host tensors and device tensors. The caller's host memory may belong to a confined
+ * arena, which only the caller's thread may touch, and the device is driven from its own thread, so
+ * data crosses through a staging buffer in a shared arena: the caller fills or drains it, the device
+ * thread copies between it and the device.
+ */
 final class CudaTransfers {
     private CudaTransfers() {}
 
     /** A device copy of host tensor {@code host} (a strided host view is made dense on the way). */
-    static Tensor upload(CudaDevice gpu, Tensor host, Arena arena) {
-        Tensor dense = host.isContiguous() ? host : denseHostCopy(host, arena);
-        Tensor copy = gpu.allocate(arena, host.dtype(), host.shape());
-        long bytes = dense.data().byteSize();
-        if (bytes > 0) {
-            gpu.runtime().copyToDevice(dense.data(), gpu.address(copy), bytes);
+    static Tensor upload(CudaDevice gpu, DeviceThread thread, Tensor host, Arena arena) {
+        if (!host.isContiguous() && host.dtype() == DType.Q8) {
+            throw new IllegalArgumentException("cannot upload a strided view of Q8 blocks: " + host);
         }
-        return copy;
+        long bytes = host.dtype().bytes(host.size());
+        try (Arena staging = Arena.ofShared()) {
+            MemorySegment buffer = staging.allocate(Math.max(1, bytes), 64).asSlice(0, bytes);
+            gather(host, buffer);
+            long pointer = thread.call(() -> {
+                long p = gpu.allocateZeroed(bytes);
+                if (bytes > 0) {
+                    gpu.runtime().copyToDevice(buffer, p, bytes);
+                }
+                return p;
+            });
+            return gpu.wrap(pointer, bytes, arena, host.dtype(), host.shape());
+        }
     }
 
     /** A dense host copy of device tensor {@code t}, dense or a strided view. */
-    static Tensor download(CudaDevice gpu, Tensor t, Arena arena) {
-        long from = gpu.address(t);
+    static Tensor download(CudaDevice gpu, DeviceThread thread, Tensor t, Arena arena) {
+        long from = t.memory().address();
+        long span = t.memory().byteSize();   // a strided view: the range from its first element to its last
         Tensor out = Tensor.allocate(arena, t.dtype(), t.shape());
-        if (t.isContiguous()) {
-            if (out.data().byteSize() > 0) {
-                gpu.runtime().copyToHost(from, out.data(), out.data().byteSize());
+        try (Arena staging = Arena.ofShared()) {
+            MemorySegment buffer = staging.allocate(Math.max(1, span), 64).asSlice(0, span);
+            if (span > 0) {
+                thread.run(() -> gpu.runtime().copyToHost(from, buffer, span));
             }
-            return out;
-        }
-        // A strided view: fetch the range it spans, then gather its elements on the host.
-        int width = t.dtype().byteSize();
-        try (Arena scratch = Arena.ofConfined()) {
-            MemorySegment span = scratch.allocate(t.memory().byteSize());
-            gpu.runtime().copyToHost(from, span, span.byteSize());
-            for (long i = 0; i < t.size(); i++) {
-                MemorySegment.copy(span, t.offsetOf(i) * width, out.data(), i * width, width);
+            if (t.isContiguous()) {
+                MemorySegment.copy(buffer, 0, out.data(), 0, span);
+            } else {
+                int width = t.dtype().byteSize();
+                for (long i = 0; i < t.size(); i++) {
+                    MemorySegment.copy(buffer, t.offsetOf(i) * width, out.data(), i * width, width);
+                }
             }
         }
         return out;
     }
 
-    private static Tensor denseHostCopy(Tensor host, Arena arena) {
-        if (host.dtype() == DType.Q8) {
-            throw new IllegalArgumentException("cannot upload a strided view of Q8 blocks: " + host);
+    /** The elements of {@code host} in row-major order, densely, into {@code buffer}. */
+    private static void gather(Tensor host, MemorySegment buffer) {
+        if (host.isContiguous()) {
+            MemorySegment.copy(host.data(), 0, buffer, 0, buffer.byteSize());
+            return;
         }
-        Tensor dense = Tensor.allocate(arena, host.dtype(), host.shape());
         int width = host.dtype().byteSize();
         for (long i = 0; i < host.size(); i++) {
-            MemorySegment.copy(host.data(), host.offsetOf(i) * width, dense.data(), i * width, width);
+            MemorySegment.copy(host.data(), host.offsetOf(i) * width, buffer, i * width, width);
         }
-        return dense;
     }
 }
