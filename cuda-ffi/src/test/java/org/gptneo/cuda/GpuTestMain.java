@@ -3,9 +3,12 @@ package org.gptneo.cuda;
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectPackage;
 
 import java.io.PrintWriter;
+import org.junit.platform.engine.TestExecutionResult;
 import org.junit.platform.launcher.Launcher;
 import org.junit.platform.launcher.LauncherDiscoveryRequest;
 import org.junit.platform.launcher.TagFilter;
+import org.junit.platform.launcher.TestExecutionListener;
+import org.junit.platform.launcher.TestIdentifier;
 import org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder;
 import org.junit.platform.launcher.core.LauncherFactory;
 import org.junit.platform.launcher.listeners.SummaryGeneratingListener;
@@ -13,8 +16,8 @@ import org.junit.platform.launcher.listeners.TestExecutionSummary;
 
 /**
  * Runs every test tagged {@code gpu} on the class path (the bundle of tools/gpu-check.sh, on a
- * machine with a GPU and no Maven) and prints JUnit's summary with each failure; exit code 1 when
- * any failed, 2 when none was found.
+ * machine with a GPU and no Maven) and prints each skip and failure with its reason, then JUnit's
+ * summary; exit code 1 when any failed, 2 when none was found.
  *
  * <pre>java -cp 'lib/*' org.gptneo.cuda.GpuTestMain [PACKAGE]   (default org.gptneo)</pre>
  */
@@ -29,7 +32,20 @@ public final class GpuTestMain {
                 .build();
         Launcher launcher = LauncherFactory.create();
         SummaryGeneratingListener listener = new SummaryGeneratingListener();
-        launcher.execute(request, listener);
+        launcher.execute(request, listener, new TestExecutionListener() {
+            @Override
+            public void executionSkipped(TestIdentifier test, String reason) {
+                System.out.println("skipped " + test.getDisplayName() + ": " + reason);
+            }
+
+            @Override
+            public void executionFinished(TestIdentifier test, TestExecutionResult result) {
+                if (result.getStatus() != TestExecutionResult.Status.SUCCESSFUL) {
+                    System.out.println(result.getStatus().name().toLowerCase(java.util.Locale.ROOT) + " " + test.getDisplayName()
+                            + result.getThrowable().map(t -> ": " + t.getMessage()).orElse(""));
+                }
+            }
+        });
         TestExecutionSummary summary = listener.getSummary();
         PrintWriter out = new PrintWriter(System.out, true);
         summary.printTo(out);
