@@ -25,6 +25,7 @@ public final class CudaBackend implements Backend {
     private final DeviceThread thread;
     private final CudaDevice gpu;
     private final GemmCall.Precision precision;
+    private final Staging staging = new Staging();
 
     /**
      * A backend over an open runtime, which it then owns. {@code opener} runs on the device thread
@@ -83,13 +84,13 @@ public final class CudaBackend implements Backend {
         if (!host.isHostAccessible()) {
             throw new IllegalArgumentException("upload takes a host tensor, got " + host);
         }
-        return CudaTransfers.upload(gpu, thread, host, arena);
+        return CudaTransfers.upload(gpu, thread, staging, host, arena);
     }
 
     @Override
     public Tensor download(Tensor t, Arena arena) {
         gpu.address(t); // refuses another device's tensor
-        return CudaTransfers.download(gpu, thread, t, arena);
+        return CudaTransfers.download(gpu, thread, staging, t, arena);
     }
 
     /** Waits for every queued kernel; reports a kernel that failed asynchronously. */
@@ -104,6 +105,7 @@ public final class CudaBackend implements Backend {
             thread.run(() -> gpu.runtime().close());
         } finally {
             thread.close();
+            staging.close();
         }
     }
 

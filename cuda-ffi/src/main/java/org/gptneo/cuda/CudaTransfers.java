@@ -8,39 +8,37 @@ import org.gptneo.tensor.Tensor;
 /**
  * Copies between host tensors and device tensors. The caller's host memory may belong to a confined
  * arena, which only the caller's thread may touch, and the device is driven from its own thread, so
- * data crosses through a staging buffer in a shared arena: the caller fills or drains it, the device
- * thread copies between it and the device.
+ * data crosses through the {@link Staging} buffer: the caller fills or drains it, the device thread
+ * copies between it and the device.
  */
 final class CudaTransfers {
     private CudaTransfers() {}
 
     /** A device copy of host tensor {@code host} (a strided host view is made dense on the way). */
-    static Tensor upload(CudaDevice gpu, DeviceThread thread, Tensor host, Arena arena) {
+    static Tensor upload(CudaDevice gpu, DeviceThread thread, Staging staging, Tensor host, Arena arena) {
         if (!host.isContiguous() && host.dtype() == DType.Q8) {
             throw new IllegalArgumentException("cannot upload a strided view of Q8 blocks: " + host);
         }
         long bytes = host.dtype().bytes(host.size());
-        try (Arena staging = Arena.ofShared()) {
-            MemorySegment buffer = staging.allocate(Math.max(1, bytes), 64).asSlice(0, bytes);
+        long pointer = staging.with(bytes, buffer -> {
             gather(host, buffer);
-            long pointer = thread.call(() -> {
+            return thread.call(() -> {
                 long p = gpu.allocateZeroed(bytes);
                 if (bytes > 0) {
                     gpu.runtime().copyToDevice(buffer, p, bytes);
                 }
                 return p;
             });
-            return gpu.wrap(pointer, bytes, arena, host.dtype(), host.shape());
-        }
+        });
+        return gpu.wrap(pointer, bytes, arena, host.dtype(), host.shape());
     }
 
     /** A dense host copy of device tensor {@code t}, dense or a strided view. */
-    static Tensor download(CudaDevice gpu, DeviceThread thread, Tensor t, Arena arena) {
+    static Tensor download(CudaDevice gpu, DeviceThread thread, Staging staging, Tensor t, Arena arena) {
         long from = t.memory().address();
         long span = t.memory().byteSize();   // a strided view: the range from its first element to its last
         Tensor out = Tensor.allocate(arena, t.dtype(), t.shape());
-        try (Arena staging = Arena.ofShared()) {
-            MemorySegment buffer = staging.allocate(Math.max(1, span), 64).asSlice(0, span);
+        staging.with(span, buffer -> {
             if (span > 0) {
                 thread.run(() -> gpu.runtime().copyToHost(from, buffer, span));
             }
@@ -52,7 +50,8 @@ final class CudaTransfers {
                     MemorySegment.copy(buffer, t.offsetOf(i) * width, out.data(), i * width, width);
                 }
             }
-        }
+            return null;
+        });
         return out;
     }
 

@@ -29,9 +29,20 @@ public final class EmulatedRuntime implements DeviceRuntime {
     private final Arena names = Arena.ofShared();
     private final Map<String, MemorySegment> kernelNames = new java.util.HashMap<>();
     private final TreeMap<Long, Allocation> live = new TreeMap<>();
+    private final Map<Long, Long> starts = new java.util.HashMap<>();   // aligned start → malloc's pointer
     private long launches;
 
-    private record Allocation(Arena arena, MemorySegment whole, long user, long bytes) {
+    private static final java.lang.invoke.MethodHandle MALLOC = libc("malloc",
+            java.lang.foreign.FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
+    private static final java.lang.invoke.MethodHandle FREE = libc("free",
+            java.lang.foreign.FunctionDescriptor.ofVoid(ValueLayout.ADDRESS));
+
+    private static java.lang.invoke.MethodHandle libc(String name, java.lang.foreign.FunctionDescriptor descriptor) {
+        java.lang.foreign.Linker linker = java.lang.foreign.Linker.nativeLinker();
+        return linker.downcallHandle(linker.defaultLookup().find(name).orElseThrow(), descriptor);
+    }
+
+    private record Allocation(MemorySegment whole, long user, long bytes) {
         boolean contains(long address) {
             return address >= user && address <= user + bytes;
         }
@@ -64,13 +75,21 @@ public final class EmulatedRuntime implements DeviceRuntime {
 
     @Override
     public long allocate(long bytes) {
-        Arena arena = Arena.ofShared();
-        MemorySegment whole = arena.allocate(bytes + 2L * GUARD, 256);
+        // malloc, not an arena: closing a shared arena per free costs a handshake with every thread
+        MemorySegment whole;
+        try {
+            whole = ((MemorySegment) MALLOC.invokeExact(bytes + 2L * GUARD + 256)).reinterpret(bytes + 2L * GUARD + 256);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+        long skew = (256 - whole.address() % 256) % 256;   // 256-byte aligned, as cudaMalloc gives
+        whole = whole.asSlice(skew, bytes + 2L * GUARD);
+        starts.put(whole.address(), whole.address() - skew);
         whole.asSlice(0, GUARD).fill(GUARD_BYTE);
         whole.asSlice(GUARD + bytes, GUARD).fill(GUARD_BYTE);
         whole.asSlice(GUARD, bytes).fill((byte) 0x7F);  // garbage until written, as cudaMalloc gives
         long user = whole.address() + GUARD;
-        live.put(user, new Allocation(arena, whole, user, bytes));
+        live.put(user, new Allocation(whole, user, bytes));
         return user;
     }
 
@@ -81,7 +100,7 @@ public final class EmulatedRuntime implements DeviceRuntime {
             throw new IllegalStateException("free of 0x" + Long.toHexString(pointer) + ": not a live allocation");
         }
         checkGuards(a, "free");
-        a.arena().close();
+        release(a);
     }
 
     @Override
@@ -133,6 +152,10 @@ public final class EmulatedRuntime implements DeviceRuntime {
             }
             int rc = library.launch(name, launch.gridX(), launch.gridY(), launch.gridZ(), launch.blockX(), launch.blockY(),
                     launch.blockZ(), launch.sharedBytes(), slots);
+            if (rc == 3) {
+                throw new IllegalStateException(kernel + " calls __syncthreads() without shared memory in its body: the emulator"
+                        + " ran its threads one after another (declare the scratch __shared__ in the kernel)");
+            }
             if (rc != 0) {
                 throw new IllegalStateException(kernel + ": the emulator refused the launch " + launch + " (" + rc + ")");
             }
@@ -158,10 +181,18 @@ public final class EmulatedRuntime implements DeviceRuntime {
     @Override
     public void close() {
         for (Allocation a : live.values()) {
-            a.arena().close();
+            release(a);
         }
         live.clear();
         names.close();
+    }
+
+    private void release(Allocation a) {
+        try {
+            FREE.invokeExact(MemorySegment.ofAddress(starts.remove(a.whole().address())));
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
     }
 
     /** The host view of [address, address + bytes), which must lie inside one live allocation. */

@@ -62,7 +62,7 @@ final class EmulatorLibrary {
 
     /** Builds (or reuses) and loads the library for {@code program}. */
     static EmulatorLibrary load(String program, List<String> kernels) {
-        String registry = registry(kernels);
+        String registry = registry(kernels, cooperating(program, kernels));
         String header = resource("emulator.h"), scheduler = resource("emulator.cpp");
         Path dir = ROOT.resolve(hash(program + registry + header + scheduler));
         Path library = dir.resolve("libgptneo-emulator.so");
@@ -94,7 +94,10 @@ final class EmulatorLibrary {
         return new EmulatorLibrary(SymbolLookup.libraryLookup(library.toAbsolutePath(), Arena.global()));
     }
 
-    /** Runs {@code kernel}; returns 0, 1 for an impossible launch, 2 for an unknown kernel. */
+    /**
+     * Runs {@code kernel}; returns 0, 1 for an impossible launch, 2 for an unknown kernel, 3 when a
+     * kernel run as plain calls synchronised (it needs shared memory to cooperate: see {@link #cooperating}).
+     */
     int launch(MemorySegment name, int gx, int gy, int gz, int bx, int by, int bz, int shared, MemorySegment args) {
         try {
             return (int) launch.invokeExact(name, gx, gy, gz, bx, by, bz, shared, args);
@@ -113,7 +116,50 @@ final class EmulatorLibrary {
         }
     }
 
-    private static String registry(List<String> kernels) {
+    /** A top-level function of the program: a kernel or a __device__ function, with its text. */
+    private record Function(String name, String text) {}
+
+    private static final java.util.regex.Pattern FUNCTION = java.util.regex.Pattern.compile(
+            "^(?:KERNEL|__device__)[^(;]*?\\b(\\w+)\\s*\\(", java.util.regex.Pattern.MULTILINE);
+
+    /**
+     * The kernels whose threads cooperate, which therefore run as fibers: those that use shared
+     * memory or __syncthreads(), directly or through the __device__ functions they call; the rest
+     * run as plain calls.
+     */
+    static java.util.Set<String> cooperating(String program, List<String> kernels) {
+        List<Function> functions = new java.util.ArrayList<>();
+        java.util.regex.Matcher m = FUNCTION.matcher(program);
+        List<int[]> starts = new java.util.ArrayList<>();
+        List<String> names = new java.util.ArrayList<>();
+        while (m.find()) {
+            starts.add(new int[] {m.start()});
+            names.add(m.group(1));
+        }
+        for (int i = 0; i < starts.size(); i++) {
+            int end = i + 1 < starts.size() ? starts.get(i + 1)[0] : program.length();
+            functions.add(new Function(names.get(i), program.substring(starts.get(i)[0], end)));
+        }
+        java.util.Set<String> syncing = new java.util.HashSet<>();
+        boolean grew = true;
+        while (grew) {
+            grew = false;
+            for (Function f : functions) {
+                if (!syncing.contains(f.name()) && (f.text().contains("__shared__") || f.text().contains("DYNAMIC_SHARED")
+                        || f.text().contains("__syncthreads") || syncing.stream().anyMatch(n -> calls(f.text(), n)))) {
+                    syncing.add(f.name());
+                    grew = true;
+                }
+            }
+        }
+        return kernels.stream().filter(syncing::contains).collect(java.util.stream.Collectors.toSet());
+    }
+
+    private static boolean calls(String text, String function) {
+        return java.util.regex.Pattern.compile("\\b" + function + "\\s*\\(").matcher(text).find();
+    }
+
+    private static String registry(List<String> kernels, java.util.Set<String> cooperating) {
         StringBuilder s = new StringBuilder("""
                 // Generated: the emulator's table of kernels.
                 #include <type_traits>
@@ -133,16 +179,16 @@ final class EmulatorLibrary {
                     static void body(void** a) { emu_call(F, a, std::index_sequence_for<A...>{}); }
                     static constexpr char signature[] = {emu_code<A>()..., 0};
                 };
-                struct EmuEntry { const char* name; void (*body)(void**); const char* signature; };
+                struct EmuEntry { const char* name; void (*body)(void**); const char* signature; int fibers; };
                 static const EmuEntry emu_table[] = {
                 """);
         for (String k : kernels) {
             s.append("    {\"").append(k).append("\", &EmuKernel<&").append(k).append(">::body, EmuKernel<&").append(k)
-                    .append(">::signature},\n");
+                    .append(">::signature, ").append(cooperating.contains(k) ? 1 : 0).append("},\n");
         }
         s.append("""
                 };
-                extern "C" int emu_run(void (*)(void**), void**, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned);
+                extern "C" int emu_run(void (*)(void**), void**, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, int);
                 static const EmuEntry* emu_find(const char* name) {
                     for (const EmuEntry& e : emu_table) if (std::strcmp(e.name, name) == 0) return &e;
                     return nullptr;
@@ -154,7 +200,7 @@ final class EmulatorLibrary {
                 extern "C" int emu_launch(const char* name, int gx, int gy, int gz, int bx, int by, int bz, int shared, void** args) {
                     const EmuEntry* e = emu_find(name);
                     if (!e) return 2;
-                    return emu_run(e->body, args, gx, gy, gz, bx, by, bz, shared);
+                    return emu_run(e->body, args, gx, gy, gz, bx, by, bz, shared, e->fibers);
                 }
                 """);
         return s.toString();

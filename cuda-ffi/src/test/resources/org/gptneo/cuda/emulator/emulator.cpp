@@ -1,4 +1,6 @@
-// The emulator's scheduler: runs a kernel's grid block by block, each block's threads as fibers.
+// The emulator's scheduler: runs a kernel's grid block by block, each block's threads as fibers
+// (kernels that cooperate through shared memory), or one after another as plain calls (kernels
+// that never synchronise: much faster, and a __syncthreads() there is reported as an error).
 #include "emulator.h"
 #include <ucontext.h>
 #include <cstdlib>
@@ -24,6 +26,8 @@ Fiber* current = nullptr;
 void (*current_body)(void**) = nullptr;
 void** current_args = nullptr;
 std::vector<unsigned char> dynamic_shared;
+bool direct = false;           // threads run as plain calls: __syncthreads() is an error
+bool synced_in_direct = false;
 
 void fiber_main() {
     current_body(current_args);
@@ -61,6 +65,10 @@ void run_block(unsigned threads) {
 }  // namespace
 
 extern "C" void emu_syncthreads() {
+    if (direct) {
+        synced_in_direct = true;
+        return;
+    }
     swapcontext(&current->context, &scheduler);
     emu_thread_idx = current->index;
 }
@@ -69,9 +77,10 @@ extern "C" void* emu_dynamic_shared() {
     return dynamic_shared.data();
 }
 
-// Runs body over the grid; returns 0, or 1 for an impossible launch.
+// Runs body over the grid; returns 0, 1 for an impossible launch, 3 when a kernel run without fibers
+// called __syncthreads().
 extern "C" int emu_run(void (*body)(void**), void** args, unsigned gx, unsigned gy, unsigned gz,
-                       unsigned bx, unsigned by, unsigned bz, unsigned shared_bytes) {
+                       unsigned bx, unsigned by, unsigned bz, unsigned shared_bytes, int fibers_needed) {
     unsigned threads = bx * by * bz;
     if (threads == 0 || threads > 1024 || gx == 0 || gy == 0 || gz == 0) return 1;
     if (fibers.size() < threads) {
@@ -84,11 +93,21 @@ extern "C" int emu_run(void (*body)(void**), void** args, unsigned gx, unsigned 
     emu_block_dim = {bx, by, bz};
     current_body = body;
     current_args = args;
+    direct = !fibers_needed;
+    synced_in_direct = false;
     for (unsigned z = 0; z < gz; z++)
         for (unsigned y = 0; y < gy; y++)
             for (unsigned x = 0; x < gx; x++) {
                 emu_block_idx = {x, y, z};
-                run_block(threads);
+                if (direct) {
+                    for (unsigned t = 0; t < threads; t++) {
+                        emu_thread_idx = {t % bx, (t / bx) % by, t / (bx * by)};
+                        body(args);
+                    }
+                } else {
+                    run_block(threads);
+                }
             }
-    return 0;
+    direct = false;
+    return synced_in_direct ? 3 : 0;
 }
