@@ -7,8 +7,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** {@link GoldenParityTest}'s checks (logits, loss, every gradient, ten AdamW steps) on the GPU, in F32. */
-@RequiresGpu
 class GoldenParityGpuTest {
+    @RequiresGpu
     @ParameterizedTest(name = "{0} on the GPU")
     @ValueSource(strings = {"tiny_local", "tiny_mlp", "tiny_global", "tiny_window1"})
     void logitsLossGradientsAndAdamWMatchTheReference(String name) {

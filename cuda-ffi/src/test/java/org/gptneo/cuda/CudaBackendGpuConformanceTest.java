@@ -9,9 +9,9 @@ import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 
 /** The conformance kit on a real GPU (F32 GEMMs), every kernel against the scalar reference. */
-@RequiresGpu
 class CudaBackendGpuConformanceTest {
     @TestFactory
+    @RequiresGpu
     Stream<DynamicTest> conformsToTheReferenceOnTheGpu() {
         return BackendConformance.tests(() -> CudaBackend.open(0, () -> CudaDeviceRuntime.open(0, KernelSources.program()),
                 GemmCall.Precision.F32));

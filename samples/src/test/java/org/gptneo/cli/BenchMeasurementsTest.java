@@ -35,7 +35,7 @@ class BenchMeasurementsTest {
                 "--tokens", "9", "--batch-size", "2", "--runs", "1", "--threads", "1"));
         assertThat(lines).extracting(n -> n.get("logits").asText()).containsExactly("all", "last");
         for (JsonNode n : lines) {
-            assertThat(keys(n)).containsExactly("what", "threads", "logits", "batch", "tokens", "dtype", "ms", "tokens_per_s");
+            assertThat(keys(n)).containsExactly("what", "threads", "backend", "logits", "batch", "tokens", "dtype", "ms", "tokens_per_s");
             assertThat(n.get("what").asText()).isEqualTo("prefill");
             assertThat(n.get("threads").asInt()).isEqualTo(1);
             assertThat(n.get("tokens").asInt()).isEqualTo(9);
@@ -49,7 +49,7 @@ class BenchMeasurementsTest {
                 "--prompt", "5", "--new", "7", "--batch-size", "3", "--runs", "1"));
         assertThat(lines).hasSize(1);
         JsonNode n = lines.get(0);
-        assertThat(keys(n)).containsExactly("what", "threads", "batch", "prompt", "new", "dtype", "prefill_ms", "ms_per_token",
+        assertThat(keys(n)).containsExactly("what", "threads", "backend", "batch", "prompt", "new", "dtype", "prefill_ms", "ms_per_token",
                 "tokens_per_s", "bytes_per_token", "bandwidth_gb_s", "bandwidth_fraction");
         assertThat(n.get("batch").asInt()).isEqualTo(3);
         // the tiny model: 300·16 (wte) + 2 layers' weights, F32; its KV cache adds a few kB per step
@@ -62,7 +62,7 @@ class BenchMeasurementsTest {
     void trainTimesAStepWithAdamW() throws Exception {
         JsonNode n = lines(Cli.run("bench", "train", "--config", TinyModelFile.write(dir).toString(),
                 "--batch-size", "2", "--seq-len", "8", "--runs", "1")).get(0);
-        assertThat(keys(n)).containsExactly("what", "threads", "batch", "seq_len", "ms", "tokens_per_s");
+        assertThat(keys(n)).containsExactly("what", "threads", "backend", "batch", "seq_len", "ms", "tokens_per_s");
         assertThat(n.get("seq_len").asInt()).isEqualTo(8);
         assertThat(n.get("ms").asDouble()).isPositive();
     }
@@ -74,7 +74,7 @@ class BenchMeasurementsTest {
         assertThat(lines.get(0).get("fma_peak_gflops").asDouble()).isPositive();
         assertThat(lines).hasSize(1 + BenchGemmCommand.shapes().size());
         for (JsonNode n : lines.subList(1, lines.size())) {
-            assertThat(keys(n)).containsExactly("what", "threads", "m", "n", "k", "transpose_a", "transpose_b", "ms", "gflops",
+            assertThat(keys(n)).containsExactly("what", "threads", "backend", "m", "n", "k", "transpose_a", "transpose_b", "ms", "gflops",
                     "peak_fraction");
             assertThat(n.get("gflops").asDouble()).isPositive();
         }

@@ -74,7 +74,7 @@ final class EmulatorLibrary {
                 Files.writeString(dir.resolve("kernels-" + ProcessHandle.current().pid() + ".cpp"), program + "\n" + registry);
                 Path partial = dir.resolve("partial-" + ProcessHandle.current().pid() + ".so");
                 Process p = new ProcessBuilder("g++", "-std=c++20", "-O1", "-g", "-fPIC", "-shared", "-ffp-contract=off",
-                        "-fno-fast-math", "-Wall", "-Wno-unused-function", "-Wno-unused-variable", "-include", "emulator.h",
+                        "-fno-fast-math", "-Wall", "-Wno-unused-function", "-Wno-unused-variable", "-Wl,-z,noexecstack", "-include", "emulator.h",
                         "kernels-" + ProcessHandle.current().pid() + ".cpp", "emulator.cpp", "-o", partial.getFileName().toString())
                         .directory(dir.toFile()).redirectErrorStream(true).start();
                 String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
