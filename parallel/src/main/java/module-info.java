@@ -1,6 +1,10 @@
 /**
- * Data-, tensor- and pipeline-parallel training on NCCL and MPI. Nothing is here yet.
+ * Data-, tensor- and pipeline-parallel training: the {@link org.gptneo.parallel.Communicator} SPI
+ * and its implementations (in-process, MPI and NCCL through the Foreign Function and Memory API),
+ * and the parallel wrappers the Trainer uses.
  */
 module org.gptneo.parallel {
     requires org.gptneo.layers;
+
+    exports org.gptneo.parallel;
 }

@@ -327,6 +327,26 @@ public final class Tape implements AutoCloseable {
         return out;
     }
 
+    /**
+     * Softmax attention q [B, H, T, hs] over k, v [B, H, S, hs] in one backend call (see
+     * {@link Backend#attention}): the tape keeps the output and one statistic per query row, never the
+     * T × S probabilities. Dropout p applies to the probabilities with masks drawn from {@code seed}.
+     */
+    public Var attention(Var q, Var k, Var v, AttentionMask mask, float dropout, long seed) {
+        Tensor qv = q.value(), kv = k.value(), vv = v.value();
+        if (qv.rank() != 4 || kv.rank() != 4 || vv.rank() != 4 || !kv.sameShape(vv) || qv.dim(0) != kv.dim(0)
+                || qv.dim(1) != kv.dim(1) || qv.dim(3) != kv.dim(3)) {
+            throw new IllegalArgumentException("attention needs q [B, H, T, hs] and k, v [B, H, S, hs], got " + qv
+                    + ", " + kv + " and " + vv);
+        }
+        Var out = result(allocate(qv.shape()), q, k, v);
+        Tensor rowStats = allocate(qv.dim(0), qv.dim(1), qv.dim(2));
+        backend.attention(qv, kv, vv, mask, dropout, seed, out.value(), rowStats);
+        record(out, () -> backend.attentionBackward(qv, kv, vv, mask, dropout, seed, out.value(), rowStats, out.grad(),
+                q.requiresGrad() ? gradOf(q) : null, k.requiresGrad() ? gradOf(k) : null, v.requiresGrad() ? gradOf(v) : null));
+        return out;
+    }
+
     /** Softmax over the last dimension with nothing hidden (a feature map: linear attention's on queries). */
     public Var softmax(Var x) {
         return maskedSoftmax(x, AttentionMask.GLOBAL.bidirectional());

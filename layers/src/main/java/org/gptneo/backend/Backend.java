@@ -211,6 +211,36 @@ public interface Backend extends AutoCloseable {
     /** dScores += probs ⊙ (dProbs − Σ_j probs·dProbs) row by row (masked entries have probs 0). */
     void softmaxBackward(Tensor probs, Tensor dProbs, Tensor dScores);
 
+    /**
+     * Softmax attention in one call, GPT-Neo's way: out [B, H, T, hs] = dropout(softmax(mask(q·kᵀ)))·v
+     * for q [B, H, T, hs] and k, v [B, H, S, hs], with no 1/√hs scaling. k and v may be views whose
+     * last dimension is dense (a KV cache's filled slots). The probabilities are exactly those of
+     * {@link #maskedSoftmax} (hidden scores become the float32 minimum, so a row with no visible key is
+     * uniform over all S keys); with {@code dropout} p &gt; 0 the probability at flat index i of
+     * [B, H, T, S] is scaled by the factor {@link #dropoutMask} would draw for (seed, i).
+     *
+     * <p>{@code rowStats} [B, H, T] (F32) receives what this backend's {@link #attentionBackward}
+     * needs besides the inputs (a fused kernel keeps each row's log-sum-exp there, never the T × S
+     * probabilities). Its contents are this backend's own business: only its backward reads them.
+     * The default composes {@link #matmul}, {@link #maskedSoftmax} and {@link #dropoutMask}
+     * ({@link ComposedAttention}); backends override it with a fused kernel.
+     */
+    default void attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, float dropout, long seed,
+                           Tensor out, Tensor rowStats) {
+        ComposedAttention.forward(this, q, k, v, mask, dropout, seed, out);
+    }
+
+    /**
+     * Adds the gradients of {@link #attention} into dq [B, H, T, hs], dk and dv [B, H, S, hs], given
+     * its inputs, its output {@code out}, the {@code rowStats} it wrote and dOut [B, H, T, hs]. Gradients
+     * are dense; one that is not wanted is null. The gradient through a row with no visible key is that
+     * of a softmax over S equal scores, as {@link #softmaxBackward} gives it.
+     */
+    default void attentionBackward(Tensor q, Tensor k, Tensor v, AttentionMask mask, float dropout, long seed,
+                                   Tensor out, Tensor rowStats, Tensor dOut, Tensor dq, Tensor dk, Tensor dv) {
+        ComposedAttention.backward(this, q, k, v, mask, dropout, seed, dOut, dq, dk, dv);
+    }
+
     /** out [N, C] = table [V, C] (F32, BF16, F16 or Q8) rows picked by ids [N] (I32, each in [0, V)), as F32. */
     void embedding(Tensor table, Tensor ids, Tensor out);
 

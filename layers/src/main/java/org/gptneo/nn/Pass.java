@@ -22,6 +22,16 @@ public record Pass(Tape tape, boolean training, long seed, Auxiliary auxiliary) 
 
     /** Inverted dropout with probability p at dropout site {@code site}; x itself when not training. */
     public Var dropout(Var x, float p, int site) {
-        return training ? tape.dropout(x, p, seed * 0x9E3779B97F4A7C15L + site) : x;
+        return training ? tape.dropout(x, p, dropoutSeed(site)) : x;
+    }
+
+    /** The dropout probability of a site with probability p in this pass: p when training, else 0. */
+    public float dropoutRate(float p) {
+        return training ? p : 0f;
+    }
+
+    /** The seed of dropout site {@code site}'s masks in this pass. */
+    public long dropoutSeed(int site) {
+        return seed * 0x9E3779B97F4A7C15L + site;
     }
 }

@@ -38,9 +38,7 @@ public abstract sealed class SoftmaxAttention extends Attention permits GlobalAt
             vs = Var.constant(all.values());
             mask = all.mask();
         }
-        Var scores = pass.tape().matmul(qs, false, ks, true);              // [B, H, T, S]
-        Var probs = pass.tape().maskedSoftmax(scores, mask);
-        probs = pass.dropout(probs, attentionDropout, 4 * layer() + 1);
-        return pass.tape().matmul(probs, false, vs, false);                // [B, H, T, hs]
+        int site = 4 * layer() + 1;                                        // the probabilities' dropout site
+        return pass.tape().attention(qs, ks, vs, mask, pass.dropoutRate(attentionDropout), pass.dropoutSeed(site)); // [B, H, T, hs]
     }
 }

@@ -71,6 +71,7 @@ public final class BackendConformance {
         cases.addAll(LayoutCases.all());
         cases.addAll(NormActivationCases.all());
         cases.addAll(SoftmaxCases.all());
+        cases.addAll(AttentionCases.all());
         cases.addAll(PositionCases.all());
         cases.addAll(LinearAttentionCases.all());
         cases.addAll(EmbeddingLossCases.all());

@@ -25,6 +25,9 @@ final class GradientCases {
         for (AttentionMask mask : List.of(AttentionMask.GLOBAL, AttentionMask.local(2))) {
             cases.add(of("softmaxBackward gives the gradient of maskedSoftmax, window " + mask.window(), fd -> softmax(fd, mask)));
         }
+        for (AttentionMask mask : List.of(AttentionMask.GLOBAL, AttentionMask.local(2), AttentionMask.local(3).bidirectional())) {
+            cases.add(of("attentionBackward gives the gradients of attention, " + mask, fd -> attention(fd, mask)));
+        }
         cases.add(of("embeddingBackward scatters the gradient of the lookup", GradientCases::embedding));
         cases.add(of("crossEntropyBackward gives the gradient of the scaled loss sum", GradientCases::crossEntropy));
         cases.add(of("crossEntropyMeanBackward gives the gradient of the mean loss", GradientCases::crossEntropyMean));
@@ -102,6 +105,32 @@ final class GradientCases {
         Tensor dScores = fd.prefilled(shape);
         b.softmaxBackward(probs, fd.on(w), dScores);
         fd.assertGradient(dScores, numeric, "softmax dScores");
+    }
+
+    /** q [1, 2, 4, 3], k and v [1, 2, 6, 3] (two cached keys), out [1, 2, 4, 3]; dropout on, as in training. */
+    private static void attention(FiniteDifferences fd, AttentionMask mask) {
+        Backend b = fd.backend();
+        int[] qShape = {1, 2, 4, 3}, kShape = {1, 2, 6, 3};
+        float dropout = 0.25f;
+        long seed = 5;
+        Tensor q = fd.random(qShape), k = fd.random(kShape), v = fd.random(kShape), w = fd.random(qShape);
+        Tensor out = fd.output(qShape), stats = fd.output(1, 2, 4);
+        Tensor[] inputs = {q, k, v};
+        Tensor[] grads = {fd.prefilled(qShape), fd.prefilled(kShape), fd.prefilled(kShape)};
+        double[][] numeric = new double[3][];
+        for (int i = 0; i < 3; i++) {
+            int which = i;
+            numeric[i] = fd.numericGradient(inputs[i], x -> {
+                Tensor[] args = {fd.on(q), fd.on(k), fd.on(v)};
+                args[which] = x;
+                b.attention(args[0], args[1], args[2], mask, dropout, seed, out, stats);
+                return fd.dot(w, out);
+            });
+        }
+        b.attention(fd.on(q), fd.on(k), fd.on(v), mask, dropout, seed, out, stats);
+        b.attentionBackward(fd.on(q), fd.on(k), fd.on(v), mask, dropout, seed, out, stats, fd.on(w), grads[0], grads[1], grads[2]);
+        String[] names = {"attention dq", "attention dk", "attention dv"};
+        for (int i = 0; i < 3; i++) fd.assertGradient(grads[i], numeric[i], names[i]);
     }
 
     /** table, dTable [6, 5]; ids [7] with repeats, rows 2 and 4 unused; out [7, 5]. */
