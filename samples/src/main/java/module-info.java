@@ -6,6 +6,7 @@ module org.gptneo.samples {
     requires org.gptneo.api;
     requires info.picocli;
     requires com.fasterxml.jackson.databind;
+    requires com.fasterxml.jackson.dataformat.yaml;
     requires me.tongfei.progressbar;
     requires org.knowm.xchart;
     requires java.desktop;

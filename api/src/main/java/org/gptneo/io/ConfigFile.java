@@ -66,7 +66,14 @@ public final class ConfigFile {
      * {@code config.json: missing key 'hidden_size'}).
      */
     public static GptNeoConfig read(Path file) {
-        JsonNode root = tree(file);
+        return fromTree(tree(file), file.getFileName().toString());
+    }
+
+    /**
+     * The validated configuration of an already parsed tree in any format (a model section inlined in
+     * another file); errors are prefixed with {@code source}, which names where the tree came from.
+     */
+    public static GptNeoConfig fromTree(JsonNode root, String source) {
         try {
             return switch (detect(root)) {
                 case HF_CONFIG -> HfConfig.fromJson(root);
@@ -74,7 +81,7 @@ public final class ConfigFile {
                 case MESH_TF -> MeshTfConfig.fromJson(root);
             };
         } catch (IllegalArgumentException e) {
-            throw new CheckpointException(file.getFileName() + ": " + e.getMessage(), e);
+            throw new CheckpointException(source + ": " + e.getMessage(), e);
         }
     }
 

@@ -131,7 +131,8 @@ public final class ModelConfigFile {
         }
     }
 
-    static ObjectNode toTree(GptNeoConfig c) {
+    /** Every setting of {@code c} as a model file's tree (the builder's kebab-case keys). */
+    public static ObjectNode toTree(GptNeoConfig c) {
         ObjectNode root = HfConfig.JSON.createObjectNode();
         root.put("vocab-size", c.vocabSize());
         root.put("context-length", c.contextLength());

@@ -72,8 +72,11 @@ public final class Main implements Runnable {
 
     /** The configured command line: run it with {@link CommandLine#execute}; tests set out and err first. */
     public static CommandLine commandLine() {
-        return new CommandLine(new Main()).setExecutionExceptionHandler(new OneLineErrors())
+        CommandLine line = new CommandLine(new Main()).setExecutionExceptionHandler(new OneLineErrors())
                 .setParameterExceptionHandler(new ShortUsageErrors());
+        CommandLine train = line.getSubcommands().get("train");
+        train.setDefaultValueProvider(((TrainCommand) train.getCommand()).runDefaults);
+        return line;
     }
 
     @Override

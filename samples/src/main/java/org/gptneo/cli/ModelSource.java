@@ -15,7 +15,8 @@ import picocli.CommandLine.Option;
 /**
  * Where a command's model comes from: exactly one of --model, --preset, --config (an exclusive
  * group). --model loads a Hugging Face folder and its tokenizer; --preset and --config build a
- * randomly initialised model (seeded by the config's seed) that uses GPT-2's built-in tokenizer.
+ * randomly initialised model (seeded by the config's seed) that uses GPT-2's built-in tokenizer. A
+ * run file's model section may instead give a model file's keys inline ({@link #inline}).
  */
 final class ModelSource {
     @Option(names = "--model", paramLabel = "DIR",
@@ -28,12 +29,15 @@ final class ModelSource {
     @Option(names = "--config", paramLabel = "FILE", description = ShapeSource.CONFIG_HELP)
     Path config;
 
+    /** A shape given inline by a run file (no option sets it), or null. */
+    GptNeoConfig inline;
+
     /** The preset's display name, or null when the model is not a preset. */
     String presetName() {
         return ShapeSource.presetName(preset);
     }
 
-    /** True for --preset and --config: the weights are random. */
+    /** True for --preset, --config and inline shapes: the weights are random. */
     boolean isRandom() {
         return model == null;
     }
@@ -43,7 +47,7 @@ final class ModelSource {
         if (model != null) {
             return HfConfig.read(requireModelFolder().resolve(HfCheckpoint.CONFIG));
         }
-        return ShapeSource.shape(preset, config);
+        return inline != null ? inline : ShapeSource.shape(preset, config);
     }
 
     /** The weights of --model, or a randomly initialised model for --preset/--config. */

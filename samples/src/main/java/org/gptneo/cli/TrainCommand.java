@@ -34,6 +34,7 @@ import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /** {@code gptneo train}: fine-tunes a model (or a LoRA adapter) on a dataset and saves the result in Hugging Face layout. */
@@ -48,12 +49,24 @@ import picocli.CommandLine.Spec;
             "folders (every --checkpoint-every steps and at the end; --resume continues from",
             "the newest complete one with exactly the same curve), the final model",
             "(config.json + model.safetensors) or adapter (adapter_config.json +",
-            "adapter_model.safetensors), the tokenizer files and loss.png."})
+            "adapter_model.safetensors), the tokenizer files and loss.png.",
+            "",
+            "--run FILE (repeatable) reads settings from YAML/JSON run files, merged in order;",
+            "flags given on the command line win. A run file has sections (model, data,",
+            "optimizer, schedule, training, checkpointing, parallel, lora) whose keys are these",
+            "options' names; GPT-NeoX's own config files are read too. --print-config shows",
+            "the merged settings and exits."})
 final class TrainCommand implements Callable<Integer> {
     private static final Pattern CHECKPOINT = Pattern.compile("checkpoint-\\d+");
 
-    @ArgGroup(exclusive = true, multiplicity = "1")
-    ModelSource source;
+    @ArgGroup(exclusive = true, multiplicity = "0..1")
+    ModelSource source;                                   // null: the run files' model
+
+    @Option(names = "--run", paramLabel = "FILE", description = "A run file (YAML or JSON; repeatable, later files win).")
+    List<Path> runFiles;
+
+    @Option(names = "--print-config", description = "Print the merged settings (run files, then flags) as a run file and exit.")
+    boolean printConfig;
 
     @Option(names = "--data", required = true, paramLabel = "FILE_OR_DIR", description = "Training data.")
     Path data;
@@ -63,6 +76,10 @@ final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--batch-size", defaultValue = "8", paramLabel = "B", description = "Sequences per micro-batch (default: ${DEFAULT-VALUE}).")
     int batchSize;
+
+    @Option(names = "--micro-batch-size", paramLabel = "M",
+            description = "Sequences per data-parallel rank per micro-batch (GPT-NeoX's train_micro_batch_size_per_gpu): the batch is M × dp.")
+    Integer microBatchSize;
 
     @Option(names = "--seq-len", paramLabel = "T", description = "Tokens per sequence (default: the model's context length).")
     int seqLen;
@@ -79,6 +96,15 @@ final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--lr-floor", defaultValue = "0", paramLabel = "F", description = "Lowest rate as a fraction of --lr (default: ${DEFAULT-VALUE}).")
     double lrFloor;
+
+    @Option(names = "--adam-beta1", defaultValue = "0.9", paramLabel = "B1", description = "AdamW beta1 (default: ${DEFAULT-VALUE}).")
+    double beta1;
+
+    @Option(names = "--adam-beta2", defaultValue = "0.999", paramLabel = "B2", description = "AdamW beta2 (default: ${DEFAULT-VALUE}).")
+    double beta2;
+
+    @Option(names = "--adam-eps", defaultValue = "1e-8", paramLabel = "EPS", description = "AdamW epsilon (default: ${DEFAULT-VALUE}).")
+    double adamEps;
 
     @Option(names = "--weight-decay", defaultValue = "0", paramLabel = "WD", description = "AdamW weight decay, not on biases and LayerNorms (default: ${DEFAULT-VALUE}).")
     double weightDecay;
@@ -142,8 +168,25 @@ final class TrainCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    /** Fills options the command line leaves out from the --run files (set by {@link Main#commandLine()}). */
+    final RunDefaults runDefaults = new RunDefaults(() -> runFiles);
+
     @Override
     public Integer call() throws Exception {
+        try {
+            RunConfig run = runDefaults.config();
+            RunOptions.requireKnown(run, spec);
+            if (source == null) source = RunOptions.modelSource(run);
+            run.notes().forEach(note -> spec.commandLine().getErr().println("gptneo: " + note));
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage(), e);       // a usage error, as a bad flag is
+        }
+        int batch = RunOptions.batchSize(spec, batchSize, microBatchSize, 1);
+        if (printConfig) {
+            spec.commandLine().getOut().print(RunOptions.print(spec, source, batch));
+            spec.commandLine().getOut().flush();
+            return 0;
+        }
         Schedule kind = schedule(schedule);
         if (loraRank == null && (loraAlpha != null || loraDropout != 0 || spec.commandLine().getParseResult().hasMatchedOption("--lora-targets"))) {
             throw new IllegalArgumentException("--lora-alpha, --lora-dropout and --lora-targets need --lora-rank");
@@ -164,8 +207,8 @@ final class TrainCommand implements Callable<Integer> {
              GptNeoModel model = source.model(lora ? LoadOptions.defaults() : LoadOptions.training());
              LoraAdapter adapter = lora ? lora().apply(model) : null) {
             err.println(tokens.description());
-            TrainerBuilder builder = Trainer.builder().model(model).data(tokens).steps(steps).batchSize(batchSize)
-                    .learningRate(lr).warmup(warmup).schedule(kind).learningRateFloor(lrFloor).weightDecay(weightDecay)
+            TrainerBuilder builder = Trainer.builder().model(model).data(tokens).steps(steps).batchSize(batch)
+                    .learningRate(lr).adam(beta1, beta2, adamEps).warmup(warmup).schedule(kind).learningRateFloor(lrFloor).weightDecay(weightDecay)
                     .gradClip(gradClip).accumulate(accumulate).seed(seed).evalEvery(evalEvery).evalBatches(evalBatches)
                     .logEvery(logEvery).checkpointEvery(checkpointEvery).keepCheckpoints(keep).outputDir(out)
                     .resume(resume).activationCheckpointing(activationCheckpointing).validationSplit(split);
