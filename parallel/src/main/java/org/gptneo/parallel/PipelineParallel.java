@@ -3,15 +3,17 @@ package org.gptneo.parallel;
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Function;
 import org.gptneo.autograd.Var;
 import org.gptneo.backend.Backend;
-import org.gptneo.model.GptNeoConfig;
 import org.gptneo.model.GptNeoModel;
 import org.gptneo.model.PipelineStage;
+import org.gptneo.nn.AdamW;
 import org.gptneo.nn.GradientClipping;
 import org.gptneo.nn.Parameter;
 import org.gptneo.nn.ParameterRegistry;
@@ -41,15 +43,17 @@ public final class PipelineParallel implements AutoCloseable {
     private final LayerPartition partition;
     private final PipelineSchedule schedule;
     private final PipelineStage stage;
+    private final List<String> trainable;        // the full model's trainable parameters, in checkpoint order
     private int mostHeld;
 
     private PipelineParallel(Communicator pipeline, Communicator embedding, LayerPartition partition, PipelineSchedule schedule,
-                             PipelineStage stage) {
+                             PipelineStage stage, List<String> trainable) {
         this.pipeline = pipeline;
         this.embedding = embedding;
         this.partition = partition;
         this.schedule = schedule;
         this.stage = stage;
+        this.trainable = trainable;
     }
 
     /**
@@ -64,7 +68,8 @@ public final class PipelineParallel implements AutoCloseable {
         Communicator embedding = p == 1 ? null
                 : pipeline.split(s == 0 || s == p - 1 ? 0 : Communicator.NO_COLOR, s);
         try {
-            return new PipelineParallel(pipeline, embedding, partition, schedule, PipelineStage.of(model, partition.from(s), partition.to(s)));
+            return new PipelineParallel(pipeline, embedding, partition, schedule, PipelineStage.of(model, partition.from(s), partition.to(s)),
+                    List.copyOf(model.registry().trainable().names()));
         } catch (RuntimeException | Error e) {
             if (embedding != null) embedding.close();
             throw e;
@@ -183,33 +188,61 @@ public final class PipelineParallel implements AutoCloseable {
      * null on the other stages. The tied embedding is the first stage's copy.
      */
     public GptNeoModel gatherModel() {
-        GptNeoConfig config = stage.config();
-        Backend backend = stage.backend();
         ParameterRegistry own = stage.registry();
-        if (!stage.isFirst()) {
-            for (String name : GptNeoModel.parameterShapes(config).keySet()) {
-                if (ownerOf(name) == pipeline.rank()) pipeline.send(own.get(name).value(), 0);
-            }
-            return null;
-        }
         Arena arena = Arena.ofShared();
         try {
-            Map<String, Tensor> tensors = new LinkedHashMap<>();
-            for (Map.Entry<String, int[]> e : GptNeoModel.parameterShapes(config).entrySet()) {
-                Tensor t = backend.allocate(arena, DType.F32, e.getValue());
-                int owner = ownerOf(e.getKey());
-                if (owner == 0) {
-                    backend.copy(own.get(e.getKey()).value(), t);
-                } else {
-                    pipeline.receive(t, owner);
-                }
-                tensors.put(e.getKey(), t);
+            Map<String, Tensor> tensors = gather(GptNeoModel.parameterShapes(stage.config()).keySet(), name -> own.get(name).value(), arena);
+            if (tensors == null) {
+                arena.close();
+                return null;
             }
-            return GptNeoModel.fromTensors(config, backend, tensors, arena::close);
+            return GptNeoModel.fromTensors(stage.config(), stage.backend(), tensors, arena::close);
         } catch (RuntimeException | Error e) {
             arena.close();
             throw e;
         }
+    }
+
+    /**
+     * Gathers the moments of every stage's {@code optimizer} (an AdamW over {@link #parameters()})
+     * by parameter name, in checkpoint order, into {@code arena} on the first stage: the state a
+     * single device's AdamW would hold, for a training checkpoint. Returns null on the other stages.
+     * The tied embedding's are the first stage's (the last stage's are equal).
+     */
+    public Map<String, AdamW.Moments> gatherMoments(AdamW optimizer, Arena arena) {
+        Map<String, AdamW.Moments> own = optimizer.moments();
+        Map<String, Tensor> m = gather(trainable, name -> own.get(name).m(), arena);
+        Map<String, Tensor> v = gather(trainable, name -> own.get(name).v(), arena);
+        if (m == null) return null;
+        Map<String, AdamW.Moments> all = new LinkedHashMap<>();
+        m.forEach((name, first) -> all.put(name, new AdamW.Moments(first, v.get(name))));
+        return all;
+    }
+
+    /**
+     * For each of {@code names} (parameters, in one order on every rank), the owning stage's
+     * {@code own} tensor, copied into {@code arena} on the first stage (which returns them by name);
+     * null on the others.
+     */
+    private Map<String, Tensor> gather(Collection<String> names, Function<String, Tensor> own, Arena arena) {
+        Backend backend = stage.backend();
+        Map<String, int[]> shapes = GptNeoModel.parameterShapes(stage.config());
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        for (String name : names) {
+            int owner = ownerOf(name);
+            if (stage.isFirst()) {
+                Tensor t = backend.allocate(arena, DType.F32, shapes.get(name));
+                if (owner == 0) {
+                    backend.copy(own.apply(name), t);
+                } else {
+                    pipeline.receive(t, owner);
+                }
+                out.put(name, t);
+            } else if (owner == pipeline.rank()) {
+                pipeline.send(own.apply(name), 0);
+            }
+        }
+        return stage.isFirst() ? out : null;
     }
 
     /** The stage whose copy of parameter {@code name} counts: its block's, the last for ln_f, else (embeddings) the first. */

@@ -49,9 +49,11 @@ final class PipelineFixture {
 
     /**
      * What one run gives: each step's loss; the first step's gradients, global gradient norm and
-     * (pipeline) micro-batches held; the weights after the last step; each by Hugging Face name.
+     * (pipeline) micro-batches held; the weights and AdamW's moments (as "name.m", "name.v") after the
+     * last step; each by Hugging Face name.
      */
-    record Run(double[] losses, Map<String, float[]> gradients, double norm, int held, Map<String, float[]> weights) {}
+    record Run(double[] losses, Map<String, float[]> gradients, double norm, int held, Map<String, float[]> weights,
+               Map<String, float[]> moments) {}
 
     /**
      * One device: each step, m micro-batches forward and backward with gradients accumulated, then
@@ -85,7 +87,7 @@ final class PipelineFixture {
                 }
                 adam.step();
             }
-            return new Run(losses, gradients, norm, 0, copies(model.parameters(), false));
+            return new Run(losses, gradients, norm, 0, copies(model.parameters(), false), moments(adam.moments()));
         }
     }
 
@@ -97,8 +99,8 @@ final class PipelineFixture {
 
     /**
      * A pipeline of {@code stages} in-process ranks running the same steps; element s is rank s's
-     * run: its stage's gradients and weights, except that rank 0's weights are the gathered full
-     * model's.
+     * run: its stage's gradients, weights and moments, except that rank 0's weights and moments are
+     * the gathered full model's and optimizer state's.
      */
     static List<Run> pipeline(GptNeoBuilder builder, int stages, int m, int steps, PipelineSchedule schedule) {
         return RankThreads.run(InProcessCommunicator.group(stages), c -> {
@@ -134,9 +136,10 @@ final class PipelineFixture {
                 }
                 adam.step();
             }
-            try (GptNeoModel gathered = pp.gatherModel()) {
+            try (GptNeoModel gathered = pp.gatherModel(); Arena staging = Arena.ofShared()) {
                 Map<String, float[]> weights = gathered == null ? copies(pp.parameters(), false) : copies(gathered.parameters(), false);
-                return new Run(losses, gradients, norm, held, weights);
+                Map<String, AdamW.Moments> moments = pp.gatherMoments(adam, staging);
+                return new Run(losses, gradients, norm, held, weights, moments(moments == null ? adam.moments() : moments));
             }
         }
     }
@@ -146,6 +149,15 @@ final class PipelineFixture {
         try (GptNeoModel full = builder.build(backend)) {
             return PipelineParallel.create(full, c, schedule);
         }
+    }
+
+    private static Map<String, float[]> moments(Map<String, AdamW.Moments> moments) {
+        Map<String, float[]> out = new LinkedHashMap<>();
+        moments.forEach((name, m) -> {
+            out.put(name + ".m", m.m().toFloatArray());
+            out.put(name + ".v", m.v().toFloatArray());
+        });
+        return out;
     }
 
     private static Map<String, float[]> copies(Map<String, Var> parameters, boolean gradients) {

@@ -28,8 +28,9 @@ import org.junit.jupiter.params.provider.CsvSource;
  * runs the same operations in the same order. The tied embedding's gradient is the head's part (last
  * stage) plus the lookup's (first stage), summed by the all-reduce instead of accumulated into one
  * buffer during the backward pass: the same terms in another order, so it may differ by a few float
- * ulps, bounded here by 1e-6 of the largest element. After three AdamW steps the weights and losses
- * carry those ulps forward: within 2e-6 (weights of size ~0.1 to 1) and 1e-6 relative.
+ * ulps, bounded here by 1e-6 of the largest element. After three AdamW steps the weights, losses
+ * and (gathered) moments carry those ulps forward: within 2e-6 (weights of size ~0.1 to 1), 1e-6
+ * relative, and 1e-5 of each moment's largest element (the second moment squares the gradients).
  *
  * <p>Against one forward pass over the whole batch [m·2, 8] (dropout off: masks depend on shapes),
  * whose loss is the mean over all m·2·7 predicted tokens: every micro-batch predicts the same number
@@ -75,6 +76,10 @@ class PipelineParallelTest {
         gathered.forEach((name, w) -> assertThat(w).as(name).containsExactly(one.weights().get(name), within(2e-6f)));
         assertThat(ranks.getLast().weights().get(WTE)).as("after AdamW steps both copies of wte are equal")
                 .isEqualTo(gathered.get(WTE));
+        Map<String, float[]> moments = ranks.getFirst().moments();
+        assertThat(moments.keySet()).as("the gathered optimizer state is one device's").containsExactlyElementsOf(one.moments().keySet());
+        moments.forEach((key, x) -> assertThat(x).as(key).containsExactly(one.moments().get(key),
+                within((float) (1e-5 * maxAbs(one.moments().get(key))))));
         for (int s = 0; s < stages; s++) {
             assertThat(ranks.get(s).held()).as("1F1B: stage %d holds at most p − s micro-batches", s).isEqualTo(Math.min(stages - s, m));
         }
