@@ -1,10 +1,10 @@
 package org.gptneo.train;
 
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 import org.gptneo.GptNeo;
 import org.gptneo.autograd.Var;
 import org.gptneo.backend.cpu.CpuBackend;
@@ -36,17 +36,17 @@ final class DataParallelRun {
     }
 
     /** One process. */
-    static Outcome single(int batch, int accumulate, Path out) {
+    static Outcome single(int batch, int accumulate, UnaryOperator<TrainerBuilder> more) {
         try (GptNeoModel model = model()) {
-            return run(model, trainer(model, batch, accumulate).outputDir(out));
+            return run(model, more.apply(trainer(model, batch, accumulate)));
         }
     }
 
     /** Every rank's outcome, in rank order, of {@code ranks} in-process ranks. */
-    static List<Outcome> parallel(int ranks, int zero, int batch, int accumulate, Path out) {
+    static List<Outcome> parallel(int ranks, int zero, int batch, int accumulate, UnaryOperator<TrainerBuilder> more) {
         return InProcessRanks.run(ranks, (Communicator c) -> {
             try (GptNeoModel model = model()) {
-                return run(model, trainer(model, batch, accumulate).outputDir(out).dataParallel(c).zeroStage(zero));
+                return run(model, more.apply(trainer(model, batch, accumulate)).dataParallel(c).zeroStage(zero));
             }
         });
     }
