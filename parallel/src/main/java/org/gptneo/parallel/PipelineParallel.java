@@ -245,6 +245,47 @@ public final class PipelineParallel implements AutoCloseable {
         return stage.isFirst() ? out : null;
     }
 
+    /**
+     * Copies every stage's current parameters into {@code model} (a full model of the same
+     * configuration, F32) on every rank, each broadcast from the stage that owns it: so that a
+     * caller holding a full model per rank can evaluate or save it with the single-device paths.
+     */
+    public void copyInto(GptNeoModel model) {
+        if (!model.config().equals(stage.config())) {
+            throw new IllegalArgumentException("copyInto needs a model of the pipeline's configuration");
+        }
+        Backend backend = stage.backend();
+        ParameterRegistry own = stage.registry(), full = model.registry();
+        for (String name : GptNeoModel.parameterShapes(stage.config()).keySet()) {
+            Tensor target = full.get(name).value();
+            int owner = ownerOf(name);
+            if (owner == pipeline.rank()) backend.copy(own.get(name).value(), target);
+            pipeline.broadcast(target, owner);
+        }
+    }
+
+    /**
+     * Copies {@code model}'s values of this stage's parameters into the stage (no communication):
+     * after the full model was changed on every rank alike, e.g. restored from a checkpoint.
+     */
+    public void loadFrom(GptNeoModel model) {
+        if (!model.config().equals(stage.config())) {
+            throw new IllegalArgumentException("loadFrom needs a model of the pipeline's configuration");
+        }
+        ParameterRegistry full = model.registry();
+        stage.registry().all().forEach(p -> stage.backend().copy(full.get(p.name()).value(), p.value()));
+    }
+
+    /** Whether any stage passes true (a collective): for the ranks to agree, e.g. on stopping. */
+    public boolean anyStage(boolean flag) {
+        Backend backend = stage.backend();
+        try (Arena host = Arena.ofShared()) {                                  // a communicator may read it from another thread
+            Tensor t = backend.upload(Tensor.of(host, new float[] {flag ? 1 : 0}, 1), host);
+            pipeline.allReduce(t, ReduceOp.MAX);
+            return backend.download(t, host).getFloat(0) > 0;
+        }
+    }
+
     /** The stage whose copy of parameter {@code name} counts: its block's, the last for ln_f, else (embeddings) the first. */
     private int ownerOf(String name) {
         String blocks = "transformer.h.";
