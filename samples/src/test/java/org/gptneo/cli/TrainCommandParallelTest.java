@@ -1,0 +1,67 @@
+package org.gptneo.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.gptneo.cli.TokenizeCommandTest.assertOneLineError;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code gptneo train --parallel dp=2 [--zero 1]} on in-process ranks: OUT as a single-process run writes it, and the usage errors. */
+class TrainCommandParallelTest {
+    @TempDir
+    static Path dir;
+    static Path modelFile, data;
+
+    @BeforeAll
+    static void fixtures() {
+        modelFile = TrainFixtures.modelFile(dir);
+        data = TrainFixtures.text(dir.resolve("data.txt"), 60, 1);
+    }
+
+    private static String[] trainArgs(Path out, String... more) {
+        List<String> all = new ArrayList<>(List.of("train", "--config", modelFile.toString(), "--data", data.toString(),
+                "--steps", "2", "--batch-size", "4", "--seq-len", "16", "--lr", "1e-2",
+                "--out", out.toString()));
+        all.addAll(List.of(more));
+        return all.toArray(String[]::new);
+    }
+
+    @Test
+    void dataParallelRunsWriteExactlyTheFilesOfASingleProcessRun() throws IOException {
+        Path single = dir.resolve("single"), parallel = dir.resolve("dp2"), zero = dir.resolve("zero");
+        Cli one = Cli.run(trainArgs(single));
+        assertThat(one.exitCode()).as(one.err()).isZero();
+        for (Path out : List.of(parallel, zero)) {
+            Cli r = out == zero ? Cli.run(trainArgs(out, "--parallel", "dp=2", "--zero", "1")) : Cli.run(trainArgs(out, "--parallel", "dp=2"));
+            assertThat(r.exitCode()).as(r.err()).isZero();
+            assertThat(files(out)).isEqualTo(files(single)).contains("model.safetensors", "checkpoint-2/optimizer.safetensors");
+            assertThat(TrainFixtures.metrics(out)).hasSize(2);
+            assertThat(r.out().lines().toList()).hasSize(2);
+            assertThat(r.out()).startsWith("done after 2 steps: loss ");
+            assertThat(r.err()).contains("on 2 data-parallel ranks (in-process" + (out == zero ? ", ZeRO-1)" : ")"));
+        }
+    }
+
+    @Test
+    void layoutsThisBuildCannotRunAreOneLineErrors() {
+        Path out = dir.resolve("refused");
+        assertOneLineError(Cli.run(trainArgs(out, "--parallel", "dp=1,tp=2")), "tensor parallelism (tp=2) is not available yet");
+        assertOneLineError(Cli.run(trainArgs(out, "--parallel", "dp=2", "--zero", "2")), "ZeRO stage 2 is not available (1 is)");
+        assertOneLineError(Cli.run(trainArgs(out, "--parallel", "dp=3")), "the batch size 4 is not divisible by the data-parallel degree 3");
+        assertOneLineError(Cli.run(trainArgs(out, "--parallel", "data=2")), "--parallel takes dp=D,tp=T,pp=P,ep=E");
+        assertThat(out).doesNotExist();
+    }
+
+    private static List<String> files(Path root) throws IOException {
+        try (Stream<Path> all = Files.walk(root)) {
+            return all.filter(Files::isRegularFile).map(p -> root.relativize(p).toString()).sorted().toList();
+        }
+    }
+}
