@@ -21,6 +21,9 @@ import org.gptneo.nn.AdamW;
 import org.gptneo.nn.GradientClipping;
 import org.gptneo.parallel.Communicator;
 import org.gptneo.parallel.DataParallel;
+import org.gptneo.parallel.MicroBatch;
+import org.gptneo.parallel.PipelineParallel;
+import org.gptneo.parallel.PipelineSchedule;
 import org.gptneo.parallel.ShardedAdamW;
 import org.gptneo.tensor.Tensor;
 
@@ -64,11 +67,12 @@ public final class Trainer {
     private final MaskedLmMasking masking;        // null: a causal-LM model
     private volatile boolean cancelled;
     private boolean started;
+    private PipelineParallel pipeline;            // this rank's stage during fit() of a pipeline-parallel run, else null
 
     /** Settings that change what a run writes and reports, and where it computes (a data-parallel group), not its loss curve. */
     record Options(int evalEvery, int evalBatches, int logEvery, int checkpointEvery, int keepCheckpoints,
                    Path outputDir, boolean resume, Path resumeFrom, boolean activationCheckpointing,
-                   CheckpointObserver observer, Communicator group, int zeroStage) {}
+                   CheckpointObserver observer, Communicator group, int zeroStage, Communicator pipelineGroup) {}
 
     /** Sees a checkpoint's folder once all its files are written, before it is renamed into place (tests). */
     @FunctionalInterface
@@ -118,8 +122,11 @@ public final class Trainer {
         AdamW.Settings adam = new AdamW.Settings((float) settings.learningRate(), (float) settings.beta1(),
                 (float) settings.beta2(), (float) settings.eps(), (float) settings.weightDecay());
         CheckpointStore store = options.outputDir() == null ? null : new CheckpointStore(options.outputDir(), options.keepCheckpoints());
-        try (DataParallel dataParallel = options.group() == null ? null : new DataParallel(options.group(), backend, weights.parameters());
-             StepOptimizer optimizer = optimizer(backend, adam, dataParallel)) {
+        try (PipelineParallel stages = options.pipelineGroup() == null ? null
+                     : PipelineParallel.create(model, options.pipelineGroup(), PipelineSchedule.ONE_F_ONE_B);
+             DataParallel dataParallel = options.group() == null ? null : new DataParallel(options.group(), backend, weights.parameters());
+             StepOptimizer optimizer = stages != null ? new PipelineOptimizer(stages, adam) : optimizer(backend, adam, dataParallel)) {
+            pipeline = stages;
             int step = 0;
             long position = 0;
             Optional<Path> checkpoint = Optional.empty();
@@ -135,6 +142,7 @@ public final class Trainer {
                     step = state.step();
                     position = state.sequencesSeen();
                     checkpoint = from;
+                    if (stages != null) stages.loadFrom(model);                  // every rank restored the whole model
                 }
             }
             if (dataParallel != null) dataParallel.broadcastParameters();
@@ -161,9 +169,10 @@ public final class Trainer {
         return new ReplicatedOptimizer(new AdamW(backend, trained, adam, AdamW.decayExceptBiasAndNorm()), dataParallel, backend, trained);
     }
 
-    /** Whether this process writes metrics and checkpoints: a single process, or rank 0 of a data-parallel group. */
+    /** Whether this process writes metrics and checkpoints: a single process, or rank 0 of a data-parallel or pipeline group. */
     private boolean writes() {
-        return options.group() == null || options.group().rank() == 0;
+        return (options.group() == null || options.group().rank() == 0)
+                && (options.pipelineGroup() == null || options.pipelineGroup().rank() == 0);
     }
 
     private Optional<Path> resumePoint(CheckpointStore store) {
@@ -195,50 +204,57 @@ public final class Trainer {
         boolean stop = false;                                                  // a data-parallel group's agreed cancel
         Optional<EvalMetrics> evaluation = Optional.empty();
         for (int step = firstStep; step < settings.steps(); step++) {
-            if (dataParallel == null ? cancelled : stop) {
+            if (dataParallel == null && pipeline == null ? cancelled : stop) {
                 if (store != null && lastSaved != step) checkpoint = Optional.of(save(store, step, cursor, optimizer, all));
+                if (pipeline != null) pipeline.copyInto(model);
                 return new TrainingResult(TrainingResult.Status.CANCELLED, step, loss, evaluation, checkpoint);
             }
             long start = System.nanoTime();
             double lr = schedule.at(step);
             optimizer.setLearningRate((float) lr);
             trained.values().forEach(p -> p.zeroGrad(backend));
-            float[] microLosses = new float[k + 1];                           // [k losses, cancel flag]
             RoutingMetrics.Sum routing = new RoutingMetrics.Sum();
-            for (int micro = 0; micro < k; micro++) {
-                int[] ids = new int[b * t];                                              // [B, T]
-                cursor.next(ids, b);
-                try (Tape tape = new Tape(backend, true); Arena host = Arena.ofConfined()) {
-                    int[] inputIds = ids, labelIds = ids;                                // causal LM: labels = ids (shifted by the loss)
-                    if (masking != null) {
-                        MaskedLmMasking.Batch masked = masking.apply(ids, b, maskingSeed(settings.seed(), step, micro));
-                        inputIds = masked.inputs();
-                        labelIds = masked.labels();
+            if (pipeline != null) {
+                loss = pipelineStep(cursor, step);                               // gradients averaged over the micro-batches
+                if (!Double.isFinite(loss)) throw new TrainingDivergedException(step + 1, "loss", loss);
+                stop = pipeline.anyStage(cancelled);                              // any rank's cancel
+            } else {
+                float[] microLosses = new float[k + 1];                           // [k losses, cancel flag]
+                for (int micro = 0; micro < k; micro++) {
+                    int[] ids = new int[b * t];                                              // [B, T]
+                    cursor.next(ids, b);
+                    try (Tape tape = new Tape(backend, true); Arena host = Arena.ofConfined()) {
+                        int[] inputIds = ids, labelIds = ids;                                // causal LM: labels = ids (shifted by the loss)
+                        if (masking != null) {
+                            MaskedLmMasking.Batch masked = masking.apply(ids, b, maskingSeed(settings.seed(), step, micro));
+                            inputIds = masked.inputs();
+                            labelIds = masked.labels();
+                        }
+                        int[] localInputs = rowsOf(inputIds, first, rows, t), localLabels = rowsOf(labelIds, first, rows, t);  // [rows, T]
+                        Tensor input = backend.upload(Tensor.ofInts(host, localInputs, rows, t), host);
+                        Tensor labels = labelIds == inputIds ? input : backend.upload(Tensor.ofInts(host, localLabels, rows, t), host);
+                        TrainingPass pass = new TrainingPass(dropoutSeed(settings.seed(), step, micro), options.activationCheckpointing());
+                        ModelOutput output = model.run(tape, input, pass);
+                        Var microLoss = model.loss(tape, output, labels);                   // LM loss + auxiliary losses
+                        tape.backward(microLoss);
+                        float value = backend.download(microLoss.value(), host).getFloat(0);
+                        if (!Float.isFinite(value)) throw new TrainingDivergedException(step + 1, "loss", value);
+                        microLosses[micro] = value;
+                        double aux = output.auxLoss() == null ? 0 : backend.download(output.auxLoss().value(), host).getFloat(0);
+                        routing.add(aux, output.routing());
                     }
-                    int[] localInputs = rowsOf(inputIds, first, rows, t), localLabels = rowsOf(labelIds, first, rows, t);  // [rows, T]
-                    Tensor input = backend.upload(Tensor.ofInts(host, localInputs, rows, t), host);
-                    Tensor labels = labelIds == inputIds ? input : backend.upload(Tensor.ofInts(host, localLabels, rows, t), host);
-                    TrainingPass pass = new TrainingPass(dropoutSeed(settings.seed(), step, micro), options.activationCheckpointing());
-                    ModelOutput output = model.run(tape, input, pass);
-                    Var microLoss = model.loss(tape, output, labels);                   // LM loss + auxiliary losses
-                    tape.backward(microLoss);
-                    float value = backend.download(microLoss.value(), host).getFloat(0);
-                    if (!Float.isFinite(value)) throw new TrainingDivergedException(step + 1, "loss", value);
-                    microLosses[micro] = value;
-                    double aux = output.auxLoss() == null ? 0 : backend.download(output.auxLoss().value(), host).getFloat(0);
-                    routing.add(aux, output.routing());
                 }
-            }
-            if (dataParallel != null) {
-                microLosses[k] = cancelled ? 1 : 0;
-                microLosses = dataParallel.average(microLosses);                   // the whole batch's losses; any rank's cancel
-                stop = microLosses[k] > 0;
-            }
-            double lossSum = 0;
-            for (int micro = 0; micro < k; micro++) lossSum += microLosses[micro];
-            loss = lossSum / k;
-            if (k > 1) {
-                trained.values().forEach(p -> { if (p.grad() != null) backend.scale(p.grad(), 1f / k); });
+                if (dataParallel != null) {
+                    microLosses[k] = cancelled ? 1 : 0;
+                    microLosses = dataParallel.average(microLosses);                   // the whole batch's losses; any rank's cancel
+                    stop = microLosses[k] > 0;
+                }
+                double lossSum = 0;
+                for (int micro = 0; micro < k; micro++) lossSum += microLosses[micro];
+                loss = lossSum / k;
+                if (k > 1) {
+                    trained.values().forEach(p -> { if (p.grad() != null) backend.scale(p.grad(), 1f / k); });
+                }
             }
             GradientClipping.Report gradients = optimizer.reduceGradients();
             if (!gradients.finite()) throw new TrainingDivergedException(step + 1, gradients.firstNonFinite().get(), loss);
@@ -253,7 +269,9 @@ public final class Trainer {
                         routing.result());
                 all.forEach(l -> l.onStep(metrics));
             }
-            if (validation != null && writes() && options.evalEvery() > 0 && (done % options.evalEvery() == 0 || last)) {
+            boolean evaluate = validation != null && options.evalEvery() > 0 && (done % options.evalEvery() == 0 || last);
+            if (evaluate && pipeline != null) pipeline.copyInto(model);             // every rank: the stages' weights into the model
+            if (evaluate && writes()) {
                 EvalMetrics metrics = Evaluation.run(model, validation, b, options.evalBatches(), done);
                 evaluation = Optional.of(metrics);
                 all.forEach(l -> l.onEvaluation(metrics));
@@ -263,7 +281,35 @@ public final class Trainer {
                 lastSaved = done;
             }
         }
+        if (pipeline != null) pipeline.copyInto(model);                           // the caller's model holds the trained weights
         return new TrainingResult(TrainingResult.Status.COMPLETED, settings.steps(), loss, evaluation, checkpoint);
+    }
+
+    /**
+     * One pipeline-parallel step's forward and backward passes over its k micro-batches, read (and
+     * masked) alike on every rank; returns the mean of their losses.
+     */
+    private double pipelineStep(SequenceCursor cursor, int step) {
+        Backend backend = model.backend();
+        int b = settings.batchSize(), t = settings.seqLen();
+        try (Arena host = Arena.ofShared()) {
+            List<MicroBatch> batches = new ArrayList<>();
+            for (int micro = 0; micro < settings.accumulate(); micro++) {
+                int[] ids = new int[b * t];                                              // [B, T]
+                cursor.next(ids, b);
+                int[] inputIds = ids, labelIds = ids;                                    // causal LM: labels = ids (shifted by the loss)
+                if (masking != null) {
+                    MaskedLmMasking.Batch masked = masking.apply(ids, b, maskingSeed(settings.seed(), step, micro));
+                    inputIds = masked.inputs();
+                    labelIds = masked.labels();
+                }
+                Tensor input = backend.upload(Tensor.ofInts(host, inputIds, b, t), host);
+                Tensor labels = labelIds == inputIds ? input : backend.upload(Tensor.ofInts(host, labelIds, b, t), host);
+                batches.add(new MicroBatch(input, labels, new TrainingPass(dropoutSeed(settings.seed(), step, micro),
+                        options.activationCheckpointing())));
+            }
+            return pipeline.step(batches);
+        }
     }
 
     /** Rows [first, first + rows) of a [B, T] batch of ids: all of it in one process, this rank's block in a data-parallel one. */
@@ -276,6 +322,7 @@ public final class Trainer {
      * the writing rank writes; returns the checkpoint's folder.
      */
     private Path save(CheckpointStore store, int step, SequenceCursor cursor, StepOptimizer optimizer, List<TrainerListener> all) {
+        if (pipeline != null) pipeline.copyInto(model);                           // every rank: the stages' weights into the model
         try (Arena staging = Arena.ofShared()) {
             Map<String, AdamW.Moments> moments = optimizer.moments(staging);
             if (!writes()) return store.root().resolve("checkpoint-" + step);

@@ -11,6 +11,7 @@ import org.gptneo.lora.LoraAdapter;
 import org.gptneo.model.GptNeoModel;
 import org.gptneo.parallel.Communicator;
 import org.gptneo.parallel.DataParallel;
+import org.gptneo.parallel.LayerPartition;
 
 /**
  * Settings of a {@link Trainer}. Defaults follow Hugging Face's {@code TrainingArguments} where it
@@ -48,6 +49,7 @@ public final class TrainerBuilder {
     private Trainer.CheckpointObserver observer;
     private Communicator group;
     private int zeroStage;
+    private Communicator pipelineGroup;
     private final List<TrainerListener> listeners = new ArrayList<>();
 
     TrainerBuilder() {}
@@ -151,6 +153,16 @@ public final class TrainerBuilder {
      */
     public TrainerBuilder zeroStage(int stage) { this.zeroStage = stage; return this; }
 
+    /**
+     * Trains as one stage of a pipeline-parallel group: rank s of P holds stage s of the model's layers
+     * ({@code LayerPartition}), and each step's {@link #accumulate} micro-batches of {@link #batchSize}
+     * rows run through the stages by the 1F1B schedule (see {@code PipelineParallel}); losses and
+     * gradients are those of gradient accumulation on one process. Every rank is given the same full
+     * model, settings and data; the model receives the trained weights before each evaluation and
+     * checkpoint and at the end. Only rank 0 writes metrics and checkpoints (ordinary ones).
+     */
+    public TrainerBuilder pipelineParallel(Communicator g) { this.pipelineGroup = Objects.requireNonNull(g, "group"); return this; }
+
     public TrainerBuilder listener(TrainerListener l) { this.listeners.add(Objects.requireNonNull(l, "listener")); return this; }
 
     TrainerBuilder checkpointObserver(Trainer.CheckpointObserver o) { this.observer = o; return this; }
@@ -177,6 +189,9 @@ public final class TrainerBuilder {
         require(zeroStage == 0 || zeroStage == 1, "ZeRO stage " + zeroStage + " is not available (1 is)");
         require(zeroStage == 0 || group != null, "ZeRO stage 1 shards the optimizer over a data-parallel group: give dataParallel(group)");
         if (group != null) DataParallel.rowsPerRank(batchSize, group.size());
+        require(pipelineGroup == null || group == null, "pipeline and data parallelism together are not available yet");
+        require(pipelineGroup == null || adapter == null, "pipeline parallelism trains the whole model, not a LoRA adapter");
+        if (pipelineGroup != null) new LayerPartition(model.config().layers(), pipelineGroup.size());
         require(!resume && resumeFrom == null || outputDir != null, "resuming needs the outputDir the run writes to");
         boolean hasEvalData = evalTokens != null || evalSequences != null;
         require(!(hasEvalData && validationSplit > 0), "give evaluation data or a validation split, not both");
@@ -196,7 +211,7 @@ public final class TrainerBuilder {
                     + ", the training ones " + length);
         }
         Trainer.Options options = new Trainer.Options(evalEvery, evalBatches, logEvery, checkpointEvery, keep, outputDir,
-                resume, resumeFrom, activationCheckpointing, observer, group, zeroStage);
+                resume, resumeFrom, activationCheckpointing, observer, group, zeroStage, pipelineGroup);
         return new Trainer(model, adapter != null ? TrainedWeights.adapter(adapter) : TrainedWeights.wholeModel(model), trainSet, validation, settings, options, listeners);
     }
 

@@ -132,6 +132,24 @@ public final class Tape implements AutoCloseable {
         replay();
     }
 
+    /**
+     * Runs every recorded step in reverse, starting from {@code outputGradient} [output's shape] as
+     * the gradient of {@code output}: the backward pass of one part of a larger computation whose
+     * output's gradient is computed elsewhere (a pipeline stage's, received from the next stage).
+     * Gradients reach {@link Var#input} leaves and parameters as in {@link #backward(Var)}.
+     */
+    public void backward(Var output, Tensor outputGradient) {
+        if (mode != Mode.RECORDING) {
+            throw new IllegalStateException("backward() on a tape that did not record (inference mode)");
+        }
+        if (!output.requiresGrad() || !outputGradient.sameShape(output.value())) {
+            throw new IllegalArgumentException("backward() needs an output that needs a gradient and a gradient of its shape, got "
+                    + output + " (" + (output.requiresGrad() ? "" : "no ") + "gradient needed) and " + outputGradient);
+        }
+        backend.copy(outputGradient, gradOf(output));
+        replay();
+    }
+
     private void replay() {
         for (int i = backwardSteps.size() - 1; i >= 0; i--) {
             backwardSteps.get(i).run();

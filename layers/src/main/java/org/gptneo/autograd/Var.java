@@ -34,6 +34,15 @@ public final class Var {
         return new Var(value, false, null, null);
     }
 
+    /**
+     * A value that needs a gradient without being a parameter: the input of one part of a larger
+     * computation (a pipeline stage's received activations). Its gradient lives on the tape whose
+     * backward pass reaches it, like an intermediate value's.
+     */
+    public static Var input(Tensor value) {
+        return new Var(value, true, null, null);
+    }
+
     static Var intermediate(Tensor value, boolean requiresGrad) {
         return new Var(value, requiresGrad, null, null);
     }

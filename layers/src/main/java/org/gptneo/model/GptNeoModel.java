@@ -77,9 +77,10 @@ public final class GptNeoModel implements AutoCloseable {
 
     /**
      * Block i: ln_1 and attention of the layer's kind (neither for "none"), ln_2, feed-forward (a
-     * mixture of experts in the configured layers); parameters named transformer.h.i.*.
+     * mixture of experts in the configured layers); parameters named transformer.h.i.*. Also a
+     * pipeline stage's ({@link PipelineStage}).
      */
-    private static Block block(GptNeoConfig c, int i, ParameterSource source, FeedForward.Factory feedForward) {
+    static Block block(GptNeoConfig c, int i, ParameterSource source, FeedForward.Factory feedForward) {
         String p = "transformer.h." + i + ".";
         AttentionType kind = c.attentionLayers().get(i);
         LayerNorm ln1 = kind == AttentionType.NONE ? null : LayerNorm.create(source, p + "ln_1.", c.hiddenSize(), c.layerNormEpsilon());
@@ -377,6 +378,12 @@ public final class GptNeoModel implements AutoCloseable {
      * @param labels [B, T] (I32, on the backend): for causal LM usually the input ids
      */
     public Var loss(Tape tape, Var logits, Tensor labels) {
+        return languageModelLoss(tape, config, logits, labels);
+    }
+
+    /** {@link #loss(Tape, Var, Tensor)} for a model of {@code config}: also a pipeline's last stage's ({@link PipelineStage}). */
+    static Var languageModelLoss(Tape tape, GptNeoConfig config, Var logits, Tensor labels) {
+        Backend backend = tape.backend();
         int b = labels.dim(0), t = labels.dim(1);
         Tensor targets = tape.allocate(DType.I32, b * t);               // [N]
         if (config.causal()) {

@@ -29,7 +29,9 @@ class ParallelLayoutTest {
     void onlyDataParallelismIsAvailable() {
         ParallelLayout.parse("dp=8").requireAvailable();
         assertThatThrownBy(() -> ParallelLayout.parse("dp=2,tp=2").requireAvailable()).hasMessage("tensor parallelism (tp=2) is not available yet");
-        assertThatThrownBy(() -> ParallelLayout.parse("pp=4").requireAvailable()).hasMessage("pipeline parallelism (pp=4) is not available yet");
+        ParallelLayout.parse("pp=4").requireAvailable();
+        assertThatThrownBy(() -> ParallelLayout.parse("dp=2,pp=4").requireAvailable())
+                .hasMessage("pipeline parallelism (pp=4) together with data parallelism (dp=2) is not available yet");
         assertThatThrownBy(() -> ParallelLayout.parse("ep=2").requireAvailable()).hasMessage("expert parallelism (ep=2) is not available yet");
     }
 

@@ -172,6 +172,7 @@ final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--parallel", paramLabel = "dp=D,...",
             description = {"Data parallelism over D ranks: --batch-size is the global batch, each rank takes batch/D rows.",
+                "Or pipeline parallelism over P ranks (pp=P): each holds a stage of the layers; --accumulate micro-batches per step.",
                 "Ranks are threads of this JVM, or the processes of mpirun/torchrun (RANK, WORLD_SIZE, ...); rank 0 writes OUT."})
     String parallel;
 
@@ -230,7 +231,7 @@ final class TrainCommand implements Callable<Integer> {
         } else {
             Datasets.open(data, dataOptions).close();                         // text is tokenized into its cache once, not by every rank
             if (evalData != null) Datasets.open(evalData, dataOptions).close();
-            List<TrainingResult> results = InProcessRanks.run(layout.dp(), rank -> train(rank, batch, dataOptions, kind, split, err));
+            List<TrainingResult> results = InProcessRanks.run(layout.worldSize(), rank -> train(rank, batch, dataOptions, kind, split, err));
             report(results.getFirst(), saved);
         }
         return 0;
@@ -257,12 +258,18 @@ final class TrainCommand implements Callable<Integer> {
             if (seqLen > 0) builder.seqLen(seqLen);
             if (evalTokens != null) builder.evalData(evalTokens);
             if (adapter != null) builder.adapter(adapter);
-            if (rank != null) builder.dataParallel(rank).zeroStage(zero);
+            boolean pipeline = rank != null && parallel != null && ParallelLayout.parse(parallel).pp() > 1;
+            if (pipeline) {
+                builder.pipelineParallel(rank).zeroStage(zero);
+            } else if (rank != null) {
+                builder.dataParallel(rank).zeroStage(zero);
+            }
             if (!writer) return builder.build().fit();
             err.println(tokens.description());
             err.printf(Locale.ROOT, "training %,d of %,d parameters%s for %d steps%s%n", model.registry().trainable().elementCount(),
                     model.parameterCount(), adapter != null ? " (" + describe(adapter.config()) + ")" : "", steps,
-                    rank == null ? "" : " on " + rank.size() + " data-parallel ranks (" + rank.name() + (zero == 1 ? ", ZeRO-1)" : ")"));
+                    rank == null ? "" : " on " + rank.size() + (pipeline ? " pipeline stages (" : " data-parallel ranks (") + rank.name()
+                            + (zero == 1 ? ", ZeRO-1)" : ")"));
             err.flush();
             TrainingResult result;
             try (TrainingProgress progress = new TrainingProgress(err, steps, 0, TrainingProgress.onTerminal())) {

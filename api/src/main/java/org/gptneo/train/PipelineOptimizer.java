@@ -1,0 +1,73 @@
+package org.gptneo.train;
+
+import java.lang.foreign.Arena;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.gptneo.backend.Backend;
+import org.gptneo.nn.AdamW;
+import org.gptneo.nn.GradientClipping;
+import org.gptneo.parallel.PipelineParallel;
+
+/**
+ * AdamW on one pipeline stage's parameters: the gradient norm and clipping are global over the
+ * stages ({@link PipelineParallel#gradientReport}), each stage updates its own parameters (both copies
+ * of the tied embedding alike), and a checkpoint's moments are gathered on the first stage.
+ */
+final class PipelineOptimizer implements StepOptimizer {
+    private final PipelineParallel pipeline;
+    private final AdamW adam;
+    private final Backend backend;
+
+    PipelineOptimizer(PipelineParallel pipeline, AdamW.Settings settings) {
+        this.pipeline = pipeline;
+        this.backend = pipeline.stage().backend();
+        this.adam = new AdamW(backend, pipeline.parameters(), settings, AdamW.decayExceptBiasAndNorm());
+    }
+
+    @Override
+    public void setLearningRate(float lr) {
+        adam.setLearningRate(lr);
+    }
+
+    /** The step's gradients are final after {@link PipelineParallel#step}; this measures them over every stage (collective). */
+    @Override
+    public GradientClipping.Report reduceGradients() {
+        return pipeline.gradientReport();
+    }
+
+    @Override
+    public void clip(double norm, double maxNorm) {
+        GradientClipping.clip(backend, pipeline.parameters(), norm, maxNorm);
+    }
+
+    @Override
+    public void step() {
+        adam.step();
+    }
+
+    @Override
+    public int stepCount() {
+        return adam.stepCount();
+    }
+
+    /** Every stage's moments by name on the first stage (collective); null on the others, which write nothing. */
+    @Override
+    public Map<String, AdamW.Moments> moments(Arena arena) {
+        return pipeline.gatherMoments(adam, arena);
+    }
+
+    /** Takes this stage's parameters' moments from {@code moments} (a checkpoint's, of the whole model). */
+    @Override
+    public void restore(int stepCount, Map<String, AdamW.Moments> moments) {
+        Map<String, AdamW.Moments> own = new LinkedHashMap<>();
+        for (String name : pipeline.parameters().keySet()) {
+            if (moments.containsKey(name)) own.put(name, moments.get(name));
+        }
+        adam.restore(stepCount, own);
+    }
+
+    @Override
+    public void close() {
+        adam.close();
+    }
+}

@@ -1,0 +1,57 @@
+package org.gptneo.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Map;
+import org.gptneo.GptNeo;
+import org.gptneo.autograd.Var;
+import org.gptneo.model.GptNeoModel;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code gptneo train --parallel pp=2}: two in-process pipeline stages train a two-layer model and
+ * save what one process saves, within float tolerance (see PipelineTrainingTest).
+ */
+class TrainCommandPipelineTest {
+
+    @Test
+    void twoPipelineStagesSaveTheModelOneProcessSaves(@TempDir Path dir) throws IOException {
+        Path modelFile = Files.writeString(dir.resolve("two-layers.yaml"), """
+                vocab-size: 50257
+                context-length: 32
+                hidden-size: 16
+                layers: 2
+                heads: 2
+                attention: [[[global, local], 1]]
+                window-size: 4
+                seed: 7
+                """);
+        Path data = TrainFixtures.text(dir.resolve("data.txt"), 60, 1);
+        Path single = dir.resolve("single"), staged = dir.resolve("staged");
+        String[] common = {"train", "--config", modelFile.toString(), "--data", data.toString(), "--steps", "2", "--batch-size", "2",
+                "--accumulate", "2", "--seq-len", "16", "--lr", "1e-2"};
+        Cli one = Cli.run(concat(common, "--out", single.toString()));
+        Cli two = Cli.run(concat(common, "--out", staged.toString(), "--parallel", "pp=2"));
+        assertThat(one.exitCode()).as(one.err()).isZero();
+        assertThat(two.exitCode()).as(two.err()).isZero();
+        assertThat(two.err()).contains("on 2 pipeline stages (in-process)");
+        assertThat(staged.resolve("checkpoint-2")).isDirectory();
+        try (GptNeoModel a = GptNeo.load(single); GptNeoModel b = GptNeo.load(staged)) {
+            Map<String, Var> expected = a.parameters();
+            b.parameters().forEach((name, p) -> assertThat(p.value().toFloatArray()).as(name)
+                    .containsExactly(expected.get(name).value().toFloatArray(), within(1e-5f)));
+        }
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] out = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+}
