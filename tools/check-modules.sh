@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Checks the module map with jdeps on the built jars (run ./build first):
 #  - each module requires only the modules below it (layers ← cuda-ffi, parallel, presets ← api ← samples);
+#    api uses parallel for data-parallel training
 #  - layers needs nothing outside the JDK (no IO, JSON or tokenizer library);
 #  - no two packages of the project depend on each other in a cycle (tsort finds loops).
 # Prints the module graph and "modules: ok", or what is wrong, exiting 1.
@@ -23,8 +24,8 @@ allowed() {  # the project modules a module may require
   case "$1" in
     org.gptneo.layers) echo "" ;;
     org.gptneo.cuda|org.gptneo.cuda.ffi|org.gptneo.parallel|org.gptneo.presets) echo "org.gptneo.layers" ;;
-    org.gptneo.api) echo "org.gptneo.layers org.gptneo.presets" ;;
-    org.gptneo.samples) echo "org.gptneo.layers org.gptneo.presets org.gptneo.api" ;;
+    org.gptneo.api) echo "org.gptneo.layers org.gptneo.presets org.gptneo.parallel" ;;
+    org.gptneo.samples) echo "org.gptneo.layers org.gptneo.presets org.gptneo.parallel org.gptneo.api" ;;
   esac
 }
 status=0

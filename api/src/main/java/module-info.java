@@ -6,6 +6,7 @@
 module org.gptneo.api {
     requires transitive org.gptneo.layers;
     requires transitive org.gptneo.presets;
+    requires transitive org.gptneo.parallel;  // TrainerBuilder.dataParallel takes a Communicator
     requires com.fasterxml.jackson.databind;
     requires com.fasterxml.jackson.dataformat.yaml;
     requires jtokkit;

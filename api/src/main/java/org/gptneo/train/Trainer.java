@@ -4,6 +4,7 @@ import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -18,6 +19,9 @@ import org.gptneo.model.Objective;
 import org.gptneo.model.TrainingPass;
 import org.gptneo.nn.AdamW;
 import org.gptneo.nn.GradientClipping;
+import org.gptneo.parallel.Communicator;
+import org.gptneo.parallel.DataParallel;
+import org.gptneo.parallel.ShardedAdamW;
 import org.gptneo.tensor.Tensor;
 
 /**
@@ -55,7 +59,7 @@ public final class Trainer {
     /** Settings that change what a run writes and reports, not its loss curve. */
     record Options(int evalEvery, int evalBatches, int logEvery, int checkpointEvery, int keepCheckpoints,
                    Path outputDir, boolean resume, Path resumeFrom, boolean activationCheckpointing,
-                   CheckpointObserver observer) {}
+                   CheckpointObserver observer, Communicator group, int zeroStage) {}
 
     /** Sees a checkpoint's folder once all its files are written, before it is renamed into place (tests). */
     @FunctionalInterface
@@ -102,12 +106,13 @@ public final class Trainer {
         AdamW.Settings adam = new AdamW.Settings((float) settings.learningRate(), (float) settings.beta1(),
                 (float) settings.beta2(), (float) settings.eps(), (float) settings.weightDecay());
         CheckpointStore store = options.outputDir() == null ? null : new CheckpointStore(options.outputDir(), options.keepCheckpoints());
-        try (AdamW optimizer = new AdamW(backend, weights.parameters(), adam, AdamW.decayExceptBiasAndNorm())) {
+        try (DataParallel dataParallel = options.group() == null ? null : new DataParallel(options.group(), backend, weights.parameters());
+             StepOptimizer optimizer = optimizer(backend, adam, dataParallel)) {
             int step = 0;
             long position = 0;
             Optional<Path> checkpoint = Optional.empty();
             if (store != null) {
-                store.removePartial();
+                if (writes()) store.removePartial();
                 Optional<Path> from = resumePoint(store);
                 if (from.isPresent()) {
                     TrainerState state = TrainingCheckpoint.restore(from.get(), weights, optimizer, backend);
@@ -120,16 +125,33 @@ public final class Trainer {
                     checkpoint = from;
                 }
             }
+            if (dataParallel != null) dataParallel.broadcastParameters();
             List<TrainerListener> all = new ArrayList<>();
-            MetricsLog log = store == null ? null : new MetricsLog(store.root().resolve(MetricsLog.FILE), step);
+            MetricsLog log = store == null || !writes() ? null : new MetricsLog(store.root().resolve(MetricsLog.FILE), step);
             if (log != null) all.add(log);
             all.addAll(listeners);
             try {
-                return run(step, new SequenceCursor(train, settings.seed(), settings.shuffle(), position), optimizer, store, checkpoint, all);
+                return run(step, new SequenceCursor(train, settings.seed(), settings.shuffle(), position), optimizer, dataParallel,
+                        store, checkpoint, all);
             } finally {
                 if (log != null) log.close();
             }
         }
+    }
+
+    /** AdamW on this process, replicated on every data-parallel rank, or sharded over them (ZeRO-1). */
+    private StepOptimizer optimizer(Backend backend, AdamW.Settings adam, DataParallel dataParallel) {
+        Map<String, Var> trained = weights.parameters();
+        if (options.zeroStage() == 1) {
+            return new ShardedOptimizer(new ShardedAdamW(options.group(), backend, trained, adam, AdamW.decayExceptBiasAndNorm(),
+                    DataParallel.DEFAULT_BUCKET_BYTES));
+        }
+        return new ReplicatedOptimizer(new AdamW(backend, trained, adam, AdamW.decayExceptBiasAndNorm()), dataParallel, backend, trained);
+    }
+
+    /** Whether this process writes metrics and checkpoints: a single process, or rank 0 of a data-parallel group. */
+    private boolean writes() {
+        return options.group() == null || options.group().rank() == 0;
     }
 
     private Optional<Path> resumePoint(CheckpointStore store) {
@@ -148,17 +170,20 @@ public final class Trainer {
         return newest;
     }
 
-    private TrainingResult run(int firstStep, SequenceCursor cursor, AdamW optimizer, CheckpointStore store,
-                               Optional<Path> checkpoint, List<TrainerListener> all) {
+    private TrainingResult run(int firstStep, SequenceCursor cursor, StepOptimizer optimizer, DataParallel dataParallel,
+                               CheckpointStore store, Optional<Path> checkpoint, List<TrainerListener> all) {
         Backend backend = model.backend();
         Map<String, Var> trained = weights.parameters();
         LearningRateSchedule schedule = settings.learningRateSchedule();
         int b = settings.batchSize(), t = settings.seqLen(), k = settings.accumulate();
+        int rows = dataParallel == null ? b : dataParallel.localRows(b);       // this rank's rows of each micro-batch
+        int first = dataParallel == null ? 0 : dataParallel.firstRow(b);
         int lastSaved = checkpoint.isPresent() ? firstStep : -1;
         double loss = Double.NaN;
+        boolean stop = false;                                                  // a data-parallel group's agreed cancel
         Optional<EvalMetrics> evaluation = Optional.empty();
         for (int step = firstStep; step < settings.steps(); step++) {
-            if (cancelled) {
+            if (dataParallel == null ? cancelled : stop) {
                 if (store != null && lastSaved != step) checkpoint = Optional.of(save(store, step, cursor, optimizer, all));
                 return new TrainingResult(TrainingResult.Status.CANCELLED, step, loss, evaluation, checkpoint);
             }
@@ -166,7 +191,7 @@ public final class Trainer {
             double lr = schedule.at(step);
             optimizer.setLearningRate((float) lr);
             trained.values().forEach(p -> p.zeroGrad(backend));
-            double lossSum = 0;
+            float[] microLosses = new float[k + 1];                           // [k losses, cancel flag]
             RoutingMetrics.Sum routing = new RoutingMetrics.Sum();
             for (int micro = 0; micro < k; micro++) {
                 int[] ids = new int[b * t];                                              // [B, T]
@@ -178,26 +203,34 @@ public final class Trainer {
                         inputIds = masked.inputs();
                         labelIds = masked.labels();
                     }
-                    Tensor input = backend.upload(Tensor.ofInts(host, inputIds, b, t), host);
-                    Tensor labels = labelIds == inputIds ? input : backend.upload(Tensor.ofInts(host, labelIds, b, t), host);
+                    int[] localInputs = rowsOf(inputIds, first, rows, t), localLabels = rowsOf(labelIds, first, rows, t);  // [rows, T]
+                    Tensor input = backend.upload(Tensor.ofInts(host, localInputs, rows, t), host);
+                    Tensor labels = labelIds == inputIds ? input : backend.upload(Tensor.ofInts(host, localLabels, rows, t), host);
                     TrainingPass pass = new TrainingPass(dropoutSeed(settings.seed(), step, micro), options.activationCheckpointing());
                     ModelOutput output = model.run(tape, input, pass);
                     Var microLoss = model.loss(tape, output, labels);                   // LM loss + auxiliary losses
                     tape.backward(microLoss);
-                    double value = backend.download(microLoss.value(), host).getFloat(0);
-                    if (!Double.isFinite(value)) throw new TrainingDivergedException(step + 1, "loss", value);
-                    lossSum += value;
+                    float value = backend.download(microLoss.value(), host).getFloat(0);
+                    if (!Float.isFinite(value)) throw new TrainingDivergedException(step + 1, "loss", value);
+                    microLosses[micro] = value;
                     double aux = output.auxLoss() == null ? 0 : backend.download(output.auxLoss().value(), host).getFloat(0);
                     routing.add(aux, output.routing());
                 }
             }
+            if (dataParallel != null) {
+                microLosses[k] = cancelled ? 1 : 0;
+                microLosses = dataParallel.average(microLosses);                   // the whole batch's losses; any rank's cancel
+                stop = microLosses[k] > 0;
+            }
+            double lossSum = 0;
+            for (int micro = 0; micro < k; micro++) lossSum += microLosses[micro];
             loss = lossSum / k;
             if (k > 1) {
                 trained.values().forEach(p -> { if (p.grad() != null) backend.scale(p.grad(), 1f / k); });
             }
-            GradientClipping.Report gradients = GradientClipping.inspect(backend, trained);
+            GradientClipping.Report gradients = optimizer.reduceGradients();
             if (!gradients.finite()) throw new TrainingDivergedException(step + 1, gradients.firstNonFinite().get(), loss);
-            if (settings.gradClip() > 0) GradientClipping.clip(backend, trained, gradients.norm(), settings.gradClip());
+            if (settings.gradClip() > 0) optimizer.clip(gradients.norm(), settings.gradClip());
             optimizer.step();
 
             int done = step + 1;
@@ -208,7 +241,7 @@ public final class Trainer {
                         routing.result());
                 all.forEach(l -> l.onStep(metrics));
             }
-            if (validation != null && options.evalEvery() > 0 && (done % options.evalEvery() == 0 || last)) {
+            if (validation != null && writes() && options.evalEvery() > 0 && (done % options.evalEvery() == 0 || last)) {
                 EvalMetrics metrics = Evaluation.run(model, validation, b, options.evalBatches(), done);
                 evaluation = Optional.of(metrics);
                 all.forEach(l -> l.onEvaluation(metrics));
@@ -221,14 +254,27 @@ public final class Trainer {
         return new TrainingResult(TrainingResult.Status.COMPLETED, settings.steps(), loss, evaluation, checkpoint);
     }
 
-    private Path save(CheckpointStore store, int step, SequenceCursor cursor, AdamW optimizer, List<TrainerListener> all) {
-        TrainerState state = new TrainerState(step, cursor.position(), settings);
-        Path dir = store.write(step, partial -> {
-            TrainingCheckpoint.write(partial, weights, optimizer, state, model.backend());
-            if (options.observer() != null) options.observer().filesWritten(step, partial);
-        });
-        all.forEach(l -> l.onCheckpoint(step, dir));
-        return dir;
+    /** Rows [first, first + rows) of a [B, T] batch of ids: all of it in one process, this rank's block in a data-parallel one. */
+    private static int[] rowsOf(int[] ids, int first, int rows, int t) {
+        return first == 0 && rows * t == ids.length ? ids : Arrays.copyOfRange(ids, first * t, (first + rows) * t);
+    }
+
+    /**
+     * Checkpoint {@code step}: every rank gathers the optimizer state (a collective under ZeRO), only
+     * the writing rank writes; returns the checkpoint's folder.
+     */
+    private Path save(CheckpointStore store, int step, SequenceCursor cursor, StepOptimizer optimizer, List<TrainerListener> all) {
+        try (Arena staging = Arena.ofShared()) {
+            Map<String, AdamW.Moments> moments = optimizer.moments(staging);
+            if (!writes()) return store.root().resolve("checkpoint-" + step);
+            TrainerState state = new TrainerState(step, cursor.position(), settings);
+            Path dir = store.write(step, partial -> {
+                TrainingCheckpoint.write(partial, weights, moments, optimizer.stepCount(), state, model.backend());
+                if (options.observer() != null) options.observer().filesWritten(step, partial);
+            });
+            all.forEach(l -> l.onCheckpoint(step, dir));
+            return dir;
+        }
     }
 
     /**

@@ -9,6 +9,8 @@ import org.gptneo.data.Split;
 import org.gptneo.data.TokenSource;
 import org.gptneo.lora.LoraAdapter;
 import org.gptneo.model.GptNeoModel;
+import org.gptneo.parallel.Communicator;
+import org.gptneo.parallel.DataParallel;
 
 /**
  * Settings of a {@link Trainer}. Defaults follow Hugging Face's {@code TrainingArguments} where it
@@ -44,6 +46,8 @@ public final class TrainerBuilder {
     private Path resumeFrom;
     private boolean activationCheckpointing;
     private Trainer.CheckpointObserver observer;
+    private Communicator group;
+    private int zeroStage;
     private final List<TrainerListener> listeners = new ArrayList<>();
 
     TrainerBuilder() {}
@@ -133,6 +137,20 @@ public final class TrainerBuilder {
     /** Recomputes each block's activations in the backward pass instead of keeping them (less memory, same numbers). */
     public TrainerBuilder activationCheckpointing(boolean yes) { this.activationCheckpointing = yes; return this; }
 
+    /**
+     * Trains as one rank of a data-parallel group (the model is this rank's replica): the batch size
+     * is the global batch, of which each rank computes batch/D rows, and the gradients are averaged
+     * over the ranks; rank 0's parameters are broadcast at the start. Only rank 0 writes metrics and
+     * checkpoints. Every rank must be given the same settings and data.
+     */
+    public TrainerBuilder dataParallel(Communicator g) { this.group = Objects.requireNonNull(g, "group"); return this; }
+
+    /**
+     * ZeRO stage (GPT-NeoX's {@code zero_optimization.stage}): 0 (default) keeps the whole AdamW state on
+     * every rank; 1 shards it over the data-parallel group. Stages 2 and 3 are not available.
+     */
+    public TrainerBuilder zeroStage(int stage) { this.zeroStage = stage; return this; }
+
     public TrainerBuilder listener(TrainerListener l) { this.listeners.add(Objects.requireNonNull(l, "listener")); return this; }
 
     TrainerBuilder checkpointObserver(Trainer.CheckpointObserver o) { this.observer = o; return this; }
@@ -156,6 +174,9 @@ public final class TrainerBuilder {
         require(logEvery >= 1, "logEvery must be at least 1, got " + logEvery);
         require(accumulate < 65_536, "accumulate must be below 65536, got " + accumulate);
         require(checkpointEvery == 0 || outputDir != null, "checkpointEvery needs an outputDir");
+        require(zeroStage == 0 || zeroStage == 1, "ZeRO stage " + zeroStage + " is not available (1 is)");
+        require(zeroStage == 0 || group != null, "ZeRO stage 1 shards the optimizer over a data-parallel group: give dataParallel(group)");
+        if (group != null) DataParallel.rowsPerRank(batchSize, group.size());
         require(!resume && resumeFrom == null || outputDir != null, "resuming needs the outputDir the run writes to");
         boolean hasEvalData = evalTokens != null || evalSequences != null;
         require(!(hasEvalData && validationSplit > 0), "give evaluation data or a validation split, not both");
@@ -175,7 +196,7 @@ public final class TrainerBuilder {
                     + ", the training ones " + length);
         }
         Trainer.Options options = new Trainer.Options(evalEvery, evalBatches, logEvery, checkpointEvery, keep, outputDir,
-                resume, resumeFrom, activationCheckpointing, observer);
+                resume, resumeFrom, activationCheckpointing, observer, group, zeroStage);
         return new Trainer(model, adapter != null ? TrainedWeights.adapter(adapter) : TrainedWeights.wholeModel(model), trainSet, validation, settings, options, listeners);
     }
 

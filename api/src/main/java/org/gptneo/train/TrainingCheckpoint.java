@@ -27,23 +27,24 @@ final class TrainingCheckpoint {
 
     private TrainingCheckpoint() {}
 
-    static void write(Path dir, TrainedWeights weights, AdamW optimizer, TrainerState state, Backend backend)
-            throws IOException {
+    /** Writes a checkpoint: the weights, the optimizer's full-sized {@code moments} (backend tensors) and step count, the state. */
+    static void write(Path dir, TrainedWeights weights, Map<String, AdamW.Moments> moments, int stepCount, TrainerState state,
+                      Backend backend) throws IOException {
         weights.save(dir);
         try (Arena staging = Arena.ofConfined()) {
-            Map<String, Tensor> moments = new LinkedHashMap<>();
-            optimizer.moments().forEach((name, m) -> {
-                moments.put(name + EXP_AVG, backend.download(m.m(), staging));
-                moments.put(name + EXP_AVG_SQ, backend.download(m.v(), staging));
+            Map<String, Tensor> tensors = new LinkedHashMap<>();
+            moments.forEach((name, m) -> {
+                tensors.put(name + EXP_AVG, backend.download(m.m(), staging));
+                tensors.put(name + EXP_AVG_SQ, backend.download(m.v(), staging));
             });
-            SafeTensorsWriter.write(dir.resolve(OPTIMIZER), moments,
-                    Map.of("step", Integer.toString(optimizer.stepCount()), "format", "gptneo-adamw/1"));
+            SafeTensorsWriter.write(dir.resolve(OPTIMIZER), tensors,
+                    Map.of("step", Integer.toString(stepCount), "format", "gptneo-adamw/1"));
         }
         state.write(dir);
     }
 
     /** Puts the weights and the optimizer's moments of checkpoint {@code dir} back; returns its state. */
-    static TrainerState restore(Path dir, TrainedWeights weights, AdamW optimizer, Backend backend) {
+    static TrainerState restore(Path dir, TrainedWeights weights, StepOptimizer optimizer, Backend backend) {
         TrainerState state = TrainerState.read(dir);
         try (SafeTensorsFile file = SafeTensorsFile.open(dir.resolve(weights.weightsFile()));
              Arena staging = Arena.ofShared()) {
@@ -59,9 +60,12 @@ final class TrainingCheckpoint {
                         + state.step());
             }
             Map<String, AdamW.Moments> moments = new LinkedHashMap<>();
-            optimizer.moments().forEach((name, live) -> moments.put(name, new AdamW.Moments(
-                    backend.upload(exact(file, name + EXP_AVG, live.m()), staging),
-                    backend.upload(exact(file, name + EXP_AVG_SQ, live.v()), staging))));
+            weights.parameters().forEach((name, p) -> {
+                if (p.requiresGrad()) {                                          // the parameters AdamW updates
+                    moments.put(name, new AdamW.Moments(backend.upload(exact(file, name + EXP_AVG, p.value()), staging),
+                            backend.upload(exact(file, name + EXP_AVG_SQ, p.value()), staging)));
+                }
+            });
             optimizer.restore(state.step(), moments);
         }
         return state;

@@ -5,6 +5,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.stream.IntStream;
 import org.gptneo.tensor.DType;
 import org.gptneo.tensor.Tensor;
@@ -24,6 +26,10 @@ import org.gptneo.tensor.Tensor;
  * that closes its communicator while others wait for it, or a wait longer than the timeout (60 s
  * unless {@link #group(int, Duration)} sets another), fails the calls the same way. Ranks are named by
  * their rank in the group {@link #group} made, in subgroups too.
+ *
+ * <p>Other ranks' threads read and write the tensors a rank passes, so their memory must be
+ * accessible from any thread: from {@link Tensor#allocate(DType, int...)} or a shared arena, not a
+ * confined one.
  */
 public final class InProcessCommunicator implements Communicator {
     /** How long a call waits for the other ranks unless the group was made with another timeout. */
@@ -58,6 +64,18 @@ public final class InProcessCommunicator implements Communicator {
      */
     public void abort(Throwable cause) {
         group.abort(rank, cause);
+    }
+
+    /** The group's first failure on one line ("rank 1 failed: ..."), if any. */
+    public Optional<String> failure() {
+        InProcessWorld.Failure f = group.failure();
+        return f == null ? Optional.empty() : Optional.of(f.message());
+    }
+
+    /** The world rank whose {@link #abort} was the group's first failure, if that is what failed it. */
+    public OptionalInt failedRank() {
+        InProcessWorld.Failure f = group.failure();
+        return f == null || f.rank() < 0 ? OptionalInt.empty() : OptionalInt.of(f.rank());
     }
 
     /** How long a call waits for the other ranks. */

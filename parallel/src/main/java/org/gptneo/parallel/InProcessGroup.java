@@ -167,6 +167,16 @@ final class InProcessGroup {
         }
     }
 
+    /** The world's first failure, or null. */
+    InProcessWorld.Failure failure() {
+        world.lock.lock();
+        try {
+            return world.failure();
+        } finally {
+            world.lock.unlock();
+        }
+    }
+
     private void checkUsable(int rank, String call) {
         world.checkHealthy();
         if (closed[rank]) {

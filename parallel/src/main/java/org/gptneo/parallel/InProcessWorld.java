@@ -10,10 +10,13 @@ import java.util.concurrent.locks.ReentrantLock;
  * A failed world stays failed: every later call of every group in it throws.
  */
 final class InProcessWorld {
+    /** A failure on one line, and the world rank that aborted (-1 for a timeout or a closed communicator). */
+    record Failure(String message, int rank) {}
+
     final ReentrantLock lock = new ReentrantLock();
     final Condition changed = lock.newCondition();
     final Duration timeout;
-    private String failure;  // the first failure's one-line message, null while healthy
+    private Failure failure;  // the first failure, null while healthy
 
     InProcessWorld(Duration timeout) {
         if (timeout.isNegative() || timeout.isZero()) {
@@ -24,21 +27,30 @@ final class InProcessWorld {
 
     /** Records that world rank {@code rank} failed (the first failure wins) and wakes every waiter. Holds the lock. */
     void fail(int rank, Throwable cause) {
-        fail("rank " + rank + " failed: " + describe(cause));
+        fail(new Failure("rank " + rank + " failed: " + describe(cause), rank));
     }
 
     /** Records {@code message} as the world's failure unless one is recorded already, and wakes every waiter. Holds the lock. */
     void fail(String message) {
+        fail(new Failure(message, -1));
+    }
+
+    private void fail(Failure f) {
         if (failure == null) {
-            failure = message;
+            failure = f;
         }
         changed.signalAll();
+    }
+
+    /** The first failure, or null. Holds the lock. */
+    Failure failure() {
+        return failure;
     }
 
     /** Throws the recorded failure, if any. Holds the lock. */
     void checkHealthy() {
         if (failure != null) {
-            throw new CommunicatorException(failure);
+            throw new CommunicatorException(failure.message());
         }
     }
 

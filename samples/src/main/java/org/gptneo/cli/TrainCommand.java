@@ -22,6 +22,11 @@ import org.gptneo.lora.LoraAdapter;
 import org.gptneo.model.GptNeoConfig;
 import org.gptneo.model.GptNeoModel;
 import org.gptneo.model.Objective;
+import org.gptneo.parallel.Communicator;
+import org.gptneo.parallel.DataParallel;
+import org.gptneo.parallel.InProcessRanks;
+import org.gptneo.parallel.LauncherWorld;
+import org.gptneo.parallel.ParallelLayout;
 import org.gptneo.tokenizer.Gpt2Tokenizer;
 import org.gptneo.tokenizer.TokenizerException;
 import org.gptneo.tokenizer.TokenizerWriter;
@@ -139,6 +144,15 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output folder.")
     Path out;
 
+    @Option(names = "--parallel", paramLabel = "dp=D,...",
+            description = {"Data parallelism over D ranks: --batch-size is the global batch, each rank takes batch/D rows.",
+                "Ranks are threads of this JVM, or the processes of mpirun/torchrun (RANK, WORLD_SIZE, ...); rank 0 writes OUT."})
+    String parallel;
+
+    @Option(names = "--zero", defaultValue = "0", paramLabel = "STAGE",
+            description = "ZeRO stage: 1 shards AdamW's state over the data-parallel ranks (default: ${DEFAULT-VALUE}).")
+    int zero;
+
     @Spec
     CommandSpec spec;
 
@@ -158,12 +172,38 @@ final class TrainCommand implements Callable<Integer> {
         Gpt2Tokenizer tokenizer = source.tokenizer();
         Gpt2Tokenizer saved = savedTokenizer(tokenizer, source.config());   // checked before training
         DatasetOptions dataOptions = DatasetOptions.defaults().withTokenizer(tokenizer).withTextField(textField);
+        ParallelLayout layout = parallel == null ? ParallelLayout.single() : ParallelLayout.parse(parallel);
+        layout.requireAvailable();
+        if (zero != 0 && zero != 1) throw new IllegalArgumentException("ZeRO stage " + zero + " is not available (1 is)");
+        DataParallel.rowsPerRank(batchSize, layout.dp());
+        if (parallel == null && zero == 0) {
+            report(train(null, dataOptions, kind, split, err), saved);
+        } else if (LauncherWorld.launched(System.getenv())) {
+            try (Communicator world = LauncherWorld.connect()) {
+                layout.requireWorldSize(world.size());
+                TrainingResult result = train(world, dataOptions, kind, split, err);
+                if (world.rank() == 0) report(result, saved);
+            }
+        } else {
+            Datasets.open(data, dataOptions).close();                         // text is tokenized into its cache once, not by every rank
+            if (evalData != null) Datasets.open(evalData, dataOptions).close();
+            List<TrainingResult> results = InProcessRanks.run(layout.dp(), rank -> train(rank, dataOptions, kind, split, err));
+            report(results.getFirst(), saved);
+        }
+        return 0;
+    }
+
+    /**
+     * Trains as {@code rank} of a data-parallel group (null: one process) and, on rank 0, saves the
+     * final model or adapter into OUT; every rank opens its own data and its own model replica.
+     */
+    private TrainingResult train(Communicator rank, DatasetOptions dataOptions, Schedule kind, double split, PrintWriter err) {
+        boolean writer = rank == null || rank.rank() == 0;
         boolean lora = loraRank != null;
         try (TokenSource tokens = Datasets.open(data, dataOptions);
              TokenSource evalTokens = evalData == null ? null : Datasets.open(evalData, dataOptions);
              GptNeoModel model = source.model(lora ? LoadOptions.defaults() : LoadOptions.training());
              LoraAdapter adapter = lora ? lora().apply(model) : null) {
-            err.println(tokens.description());
             TrainerBuilder builder = Trainer.builder().model(model).data(tokens).steps(steps).batchSize(batchSize)
                     .learningRate(lr).warmup(warmup).schedule(kind).learningRateFloor(lrFloor).weightDecay(weightDecay)
                     .gradClip(gradClip).accumulate(accumulate).seed(seed).evalEvery(evalEvery).evalBatches(evalBatches)
@@ -172,8 +212,12 @@ final class TrainCommand implements Callable<Integer> {
             if (seqLen > 0) builder.seqLen(seqLen);
             if (evalTokens != null) builder.evalData(evalTokens);
             if (adapter != null) builder.adapter(adapter);
-            err.printf(Locale.ROOT, "training %,d of %,d parameters%s for %d steps%n", model.registry().trainable().elementCount(),
-                    model.parameterCount(), adapter != null ? " (" + describe(adapter.config()) + ")" : "", steps);
+            if (rank != null) builder.dataParallel(rank).zeroStage(zero);
+            if (!writer) return builder.build().fit();
+            err.println(tokens.description());
+            err.printf(Locale.ROOT, "training %,d of %,d parameters%s for %d steps%s%n", model.registry().trainable().elementCount(),
+                    model.parameterCount(), adapter != null ? " (" + describe(adapter.config()) + ")" : "", steps,
+                    rank == null ? "" : " on " + rank.size() + " data-parallel ranks (" + rank.name() + (zero == 1 ? ", ZeRO-1)" : ")"));
             err.flush();
             TrainingResult result;
             try (TrainingProgress progress = new TrainingProgress(err, steps, 0, TrainingProgress.onTerminal())) {
@@ -184,18 +228,22 @@ final class TrainCommand implements Callable<Integer> {
             } else {
                 HfCheckpoint.save(model, out);
             }
-            TokenizerWriter.writeVocabAndMerges(saved, out);
-            Path png = LossPlot.write(out.resolve(MetricsLog.FILE), out.resolve("loss.png"), "gptneo train");
-            PrintWriter stdout = spec.commandLine().getOut();
-            stdout.printf(Locale.ROOT, "%s after %d steps%s%s%nsaved %s, plot %s%n",
-                    result.status() == TrainingResult.Status.COMPLETED ? "done" : "cancelled", result.steps(),
-                    Double.isNaN(result.finalLoss()) ? " (all in the checkpoint resumed from)"
-                            : String.format(Locale.ROOT, ": loss %.4f", result.finalLoss()),
-                    result.lastEvaluation().map(e -> String.format(Locale.ROOT, ", eval loss %.4f (perplexity %.2f)", e.loss(), e.perplexity())).orElse(""),
-                    out, png);
-            stdout.flush();
+            return result;
         }
-        return 0;
+    }
+
+    /** Writes the tokenizer and the loss plot into OUT and prints the outcome (rank 0 only). */
+    private void report(TrainingResult result, Gpt2Tokenizer saved) throws IOException {
+        TokenizerWriter.writeVocabAndMerges(saved, out);
+        Path png = LossPlot.write(out.resolve(MetricsLog.FILE), out.resolve("loss.png"), "gptneo train");
+        PrintWriter stdout = spec.commandLine().getOut();
+        stdout.printf(Locale.ROOT, "%s after %d steps%s%s%nsaved %s, plot %s%n",
+                result.status() == TrainingResult.Status.COMPLETED ? "done" : "cancelled", result.steps(),
+                Double.isNaN(result.finalLoss()) ? " (all in the checkpoint resumed from)"
+                        : String.format(Locale.ROOT, ": loss %.4f", result.finalLoss()),
+                result.lastEvaluation().map(e -> String.format(Locale.ROOT, ", eval loss %.4f (perplexity %.2f)", e.loss(), e.perplexity())).orElse(""),
+                out, png);
+        stdout.flush();
     }
 
     /** The tokenizer saved with the model: a masked-LM model's carries its mask token ({@code [MASK]}, added_tokens.json). */

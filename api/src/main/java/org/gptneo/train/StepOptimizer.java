@@ -1,0 +1,45 @@
+package org.gptneo.train;
+
+import java.lang.foreign.Arena;
+import java.util.Map;
+import org.gptneo.nn.AdamW;
+import org.gptneo.nn.GradientClipping;
+
+/**
+ * What turns a step's gradients into updated parameters: AdamW in one process
+ * ({@link ReplicatedOptimizer} without a group), AdamW on every data-parallel rank after averaging
+ * the gradients ({@link ReplicatedOptimizer} with one), or ZeRO-1's sharded AdamW
+ * ({@link ShardedOptimizer}). In a data-parallel run every method is called by every rank in the
+ * same order; those marked collective exchange data with the other ranks.
+ */
+interface StepOptimizer extends AutoCloseable {
+
+    void setLearningRate(float lr);
+
+    /**
+     * Makes the step's gradient (the mean over the data-parallel ranks; collective) and measures it:
+     * the global norm and the first parameter with a non-finite gradient, the same on every rank.
+     */
+    GradientClipping.Report reduceGradients();
+
+    /** Scales the gradient so that the global norm (as {@link #reduceGradients} measured) is at most {@code maxNorm}. */
+    void clip(double norm, double maxNorm);
+
+    /** Updates the parameters (collective under ZeRO: the updated shards are all-gathered). */
+    void step();
+
+    /** Steps taken so far (AdamW's bias-correction count). */
+    int stepCount();
+
+    /**
+     * Every updated parameter's full-sized moments by name, as backend tensors (the live ones, or
+     * copies in {@code arena}; collective under ZeRO): what a checkpoint saves.
+     */
+    Map<String, AdamW.Moments> moments(Arena arena);
+
+    /** Puts back a checkpoint's step count and full-sized moments (backend tensors), by name. */
+    void restore(int stepCount, Map<String, AdamW.Moments> moments);
+
+    @Override
+    void close();
+}
