@@ -10,7 +10,7 @@ import org.gptneo.tensor.Tensor;
  * part of d(loss)/d(input)). The all-reduce runs in place on the output's gradient, which nothing
  * reads after this step.
  */
-record CopyToTensorParallel(Communicator tp) implements Differentiable {
+record CopyToTensorParallel(Collectives tp) implements Differentiable {
 
     @Override
     public Tensor forward(Tape tape, Tensor[] inputs) {

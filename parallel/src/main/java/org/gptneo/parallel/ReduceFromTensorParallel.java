@@ -8,7 +8,7 @@ import org.gptneo.tensor.Tensor;
  * Megatron's g, after the row-parallel layers (and the vocabulary-parallel embedding): forward the
  * sum of the ranks' partial outputs, backward the identity (every rank needs the whole gradient).
  */
-record ReduceFromTensorParallel(Communicator tp) implements Differentiable {
+record ReduceFromTensorParallel(Collectives tp) implements Differentiable {
 
     @Override
     public Tensor forward(Tape tape, Tensor[] inputs) {

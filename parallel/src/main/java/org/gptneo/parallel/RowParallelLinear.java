@@ -16,10 +16,10 @@ import org.gptneo.nn.Projection;
 final class RowParallelLinear implements Projection {
     private final Parameter weight;         // [out, in/t]
     private final Parameter bias;           // [out] or null
-    private final Communicator tp;
+    private final Collectives tp;
 
     /** Over the weight shard and the full bias of {@code shard}. */
-    RowParallelLinear(Linear shard, Communicator tp) {
+    RowParallelLinear(Linear shard, Collectives tp) {
         this.weight = shard.weight();
         this.bias = shard.bias();
         this.tp = tp;

@@ -21,9 +21,9 @@ final class TensorParallelBlock implements Module {
     private final LayerNorm ln1, ln2;           // replicated
     private final Attention attention;          // null in a block without attention
     private final FeedForward mlp;
-    private final Communicator tp;
+    private final Collectives tp;
 
-    TensorParallelBlock(LayerNorm ln1, Attention attention, LayerNorm ln2, FeedForward mlp, Communicator tp) {
+    TensorParallelBlock(LayerNorm ln1, Attention attention, LayerNorm ln2, FeedForward mlp, Collectives tp) {
         this.ln1 = ln1;
         this.attention = attention;
         this.ln2 = ln2;

@@ -57,12 +57,14 @@ import org.gptneo.tensor.Tensor;
  * <p>Made by {@link #shard} from a full model (the same on every rank, e.g. initialised from the same
  * seed), which the caller may close afterwards; {@link #gatherFullModel} puts an ordinary model back
  * together for saving. The model owns its parameter memory: {@link #close()} frees it. Tensors the
- * ranks exchange live in shared arenas (an in-process group's ranks read them from their own threads).
+ * ranks exchange live in shared arenas (an in-process group's ranks read them from their own threads)
+ * and pass through {@link Collectives}, which stages them when the communicator cannot take the
+ * backend's tensors.
  */
 public final class TensorParallelModel implements AutoCloseable {
     private final GptNeoConfig config;
     private final TensorParallelLayout layout;
-    private final Communicator tp;
+    private final Collectives tp;
     private final Backend backend;
     private final Arena arena;
     private final VocabParallelEmbedding wte;    // [V′/t, C], also the LM head
@@ -76,12 +78,12 @@ public final class TensorParallelModel implements AutoCloseable {
         this.config = full.config();
         this.arena = arena;
         this.layout = layout;
-        this.tp = tp;
         this.backend = full.backend();
+        this.tp = new Collectives(tp, backend);
         ParameterSource source = shardSource(full.registry());
         int c = config.hiddenSize();
         this.wte = new VocabParallelEmbedding(source.take("transformer.wte.weight", new int[] {config.vocabSize(), c},
-                ParameterSource.Init.NORMAL, true), layout, tp);
+                ParameterSource.Init.NORMAL, true), layout, this.tp);
         Positions positions = config.positions();
         this.wpe = positions.kind() == PositionEmbedding.LEARNED
                 ? Embedding.create(source, "transformer.wpe.weight", config.contextLength(), c) : null;
@@ -182,7 +184,7 @@ public final class TensorParallelModel implements AutoCloseable {
     }
 
     public Communicator communicator() {
-        return tp;
+        return tp.group();
     }
 
     public Backend backend() {
@@ -364,13 +366,9 @@ public final class TensorParallelModel implements AutoCloseable {
             if (layout.split(p.name()) == TensorParallelLayout.Split.REPLICATED) replicated += s;
             else sharded += s;
         }
-        try (Arena scratch = Arena.ofShared()) {
-            Tensor total = backend.upload(Tensor.of(scratch, new float[] {(float) sharded}, 1), scratch);
-            tp.allReduce(total, ReduceOp.SUM);
-            double norm = Math.sqrt(replicated + backend.download(total, scratch).getFloat(0));
-            if (bad == null && !Double.isFinite(norm)) bad = "a gradient shard of another tensor-parallel rank";
-            return new GradientClipping.Report(norm, Optional.ofNullable(bad));
-        }
+        double norm = Math.sqrt(replicated + tp.allReduce(new float[] {(float) sharded}, ReduceOp.SUM)[0]);
+        if (bad == null && !Double.isFinite(norm)) bad = "a gradient shard of another tensor-parallel rank";
+        return new GradientClipping.Report(norm, Optional.ofNullable(bad));
     }
 
     private synchronized long nextDropoutSeed() {

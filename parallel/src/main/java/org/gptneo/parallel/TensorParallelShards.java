@@ -37,7 +37,7 @@ final class TensorParallelShards {
      * full ← the ranks' shards put together, on every rank: a collective, which every rank calls for
      * the same names in the same order. A replicated tensor is this rank's copy.
      */
-    static void join(Backend backend, Communicator tp, TensorParallelLayout layout, String name, Tensor shard, Tensor full,
+    static void join(Backend backend, Collectives tp, TensorParallelLayout layout, String name, Tensor shard, Tensor full,
                      Arena scratch) {
         int t = layout.ranks();
         switch (layout.split(name)) {
@@ -58,7 +58,7 @@ final class TensorParallelShards {
     }
 
     /** full [N, V] ← the ranks' logits [N, V′/t] side by side, padding columns dropped (a collective). */
-    static void joinVocabularyColumns(Backend backend, Communicator tp, TensorParallelLayout layout, Tensor local, Tensor full,
+    static void joinVocabularyColumns(Backend backend, Collectives tp, TensorParallelLayout layout, Tensor local, Tensor full,
                                       Arena scratch) {
         int n = local.dim(0), columns = layout.vocabRows();
         Tensor all = backend.allocate(scratch, DType.F32, layout.ranks(), n, columns);     // [t, N, V′/t]

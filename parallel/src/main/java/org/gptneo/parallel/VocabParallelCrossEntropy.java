@@ -17,18 +17,18 @@ import org.gptneo.tensor.Tensor;
  * without communication: d z_j = scale·(exp(z_j − m)/Σ − [j is the target]) on this rank's columns.
  *
  * <p>The row statistics are computed on the host in double (the logits are read through
- * {@link Backend#download}, free on a host backend); the reductions exchange F32 tensors of the backend.
+ * {@link Backend#download}, free on a host backend); the reductions exchange F32 vectors [N].
  * One instance serves one pass: the forward keeps m and Σ for the backward.
  */
 final class VocabParallelCrossEntropy implements Differentiable {
     private final TensorParallelLayout layout;
-    private final Communicator tp;
+    private final Collectives tp;
     private final int[] targets;                // [N]: token ids in [0, V), or the ignore index
     private final int ignoreIndex;
     private float[] max, sum;                   // [N]: m and Σ exp(z − m) over the whole vocabulary
     private int counted;                        // targets not ignored
 
-    VocabParallelCrossEntropy(TensorParallelLayout layout, Communicator tp, int[] targets, int ignoreIndex) {
+    VocabParallelCrossEntropy(TensorParallelLayout layout, Collectives tp, int[] targets, int ignoreIndex) {
         this.layout = layout;
         this.tp = tp;
         this.targets = targets.clone();
@@ -58,7 +58,7 @@ final class VocabParallelCrossEntropy implements Differentiable {
                 int t = targets[i] - start;
                 if (targets[i] != ignoreIndex && t >= 0 && t < valid) targetLogit[i] = row[t];
             }
-            allReduce(tape, max, ReduceOp.MAX);
+            max = tp.allReduce(max, ReduceOp.MAX);
             for (int i = 0; i < n; i++) {
                 read(z, i, columns, row);
                 double total = 0;
@@ -66,8 +66,8 @@ final class VocabParallelCrossEntropy implements Differentiable {
                 sum[i] = (float) total;
             }
         }
-        allReduce(tape, sum, ReduceOp.SUM);
-        allReduce(tape, targetLogit, ReduceOp.SUM);
+        sum = tp.allReduce(sum, ReduceOp.SUM);
+        targetLogit = tp.allReduce(targetLogit, ReduceOp.SUM);
         double total = 0;
         counted = 0;
         for (int i = 0; i < n; i++) {
@@ -104,14 +104,5 @@ final class VocabParallelCrossEntropy implements Differentiable {
     /** Row i's first {@code row.length} logits (the real vocabulary) of z [N, columns]. */
     private static void read(MemorySegment z, int i, int columns, float[] row) {
         MemorySegment.copy(z, HostReduction.FLOAT, (long) i * columns * Float.BYTES, row, 0, row.length);
-    }
-
-    /** values ← op over the ranks' values, through an F32 tensor of the backend. */
-    private void allReduce(Tape tape, float[] values, ReduceOp op) {
-        Tensor t = tape.uploadFloats(values, values.length);
-        tp.allReduce(t, op);
-        try (Arena host = Arena.ofConfined()) {
-            MemorySegment.copy(tape.backend().download(t, host).data(), HostReduction.FLOAT, 0, values, 0, values.length);
-        }
     }
 }

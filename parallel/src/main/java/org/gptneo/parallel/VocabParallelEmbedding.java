@@ -19,9 +19,9 @@ import org.gptneo.tensor.Tensor;
 final class VocabParallelEmbedding implements Module {
     private final Parameter table;              // [V′/t, C]: ids [vocabStart, vocabStart + V′/t)
     private final TensorParallelLayout layout;
-    private final Communicator tp;
+    private final Collectives tp;
 
-    VocabParallelEmbedding(Parameter table, TensorParallelLayout layout, Communicator tp) {
+    VocabParallelEmbedding(Parameter table, TensorParallelLayout layout, Collectives tp) {
         this.table = table;
         this.layout = layout;
         this.tp = tp;
