@@ -138,7 +138,7 @@ class TensorParallelTest {
     }
 
     /** |got − want| ≤ TOLERANCE·max|want| element by element. */
-    private static void assertClose(String what, float[] got, float[] want) {
+    static void assertClose(String what, float[] got, float[] want) {
         double scale = 0;
         for (float w : want) scale = Math.max(scale, Math.abs(w));
         assertWithin(what + " (largest element " + scale + ")", got, want, TOLERANCE * scale);
