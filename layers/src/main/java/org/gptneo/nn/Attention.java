@@ -79,7 +79,7 @@ public abstract class Attention implements Module {
         int features = q2.outFeatures();
         if (features % headSize != 0 || k2.outFeatures() != features || v2.outFeatures() != features
                 || out2.inFeatures() != features) {
-            throw new IllegalArgumentException(prefix + ": rewritten projections give q, k, v " + features + ", "
+            throw new IllegalArgumentException("the rewritten projections of " + prefix + " give q, k, v " + features + ", "
                     + k2.outFeatures() + ", " + v2.outFeatures() + " features and out_proj takes " + out2.inFeatures()
                     + "; they must agree on whole heads of " + headSize);
         }

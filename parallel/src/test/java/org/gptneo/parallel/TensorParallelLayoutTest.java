@@ -56,6 +56,8 @@ class TensorParallelLayoutTest {
         assertThat(TensorParallelLayout.of(config, 2, 0, 128).paddedVocabSize()).isEqualTo(256);
         assertThat(TensorParallelLayout.of(config.toBuilder().vocabSize(50257).config(), 1, 0, 128).paddedVocabSize())
                 .isEqualTo(50304);                                                  // Megatron's GPT-2 vocabulary at t = 1
+        assertThat(TensorParallelLayout.of(config.toBuilder().vocabSize(50257).config(), 4, 0, 128).paddedVocabSize())
+                .isEqualTo(50688);
         assertThat(IntStream.range(0, 4).map(r -> TensorParallelLayout.of(config, 4, r, 1).validVocabRows()))
                 .containsExactly(26, 26, 26, 23);
         assertThat(IntStream.range(0, 4).map(r -> TensorParallelLayout.of(config, 4, r, 128).validVocabRows()))
