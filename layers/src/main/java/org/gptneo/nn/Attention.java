@@ -14,14 +14,16 @@ import org.gptneo.backend.Backend;
  *
  * <p>Parameters: {@code <prefix>{q,k,v}_proj.weight} [C, C], {@code <prefix>out_proj.{weight,bias}}
  * [C, C], [C], where the prefix is {@code transformer.h.<i>.attn.attention.}. Projections may be
- * wrapped ({@link #rewriteProjections}), for adapters or tensor-parallel splits.
+ * wrapped ({@link #rewriteProjections}), for adapters or tensor-parallel splits. The layer computes as
+ * many heads as its q projection has outputs of hs features: all H, or the H/t heads of a
+ * tensor-parallel rank whose q, k and v projections yield only its slice of the features.
  */
 public abstract class Attention implements Module {
     /** Rotary positions' base: inverse frequencies 10000^(−2k/hs). */
     public static final float ROTARY_BASE = 10000f;
 
     private final String prefix;
-    private final int layer, heads, headSize;
+    private final int layer, headSize;
     private final float residDropout;
     private final boolean rotary;
     private Projection q, k, v, out;
@@ -32,7 +34,6 @@ public abstract class Attention implements Module {
         }
         this.prefix = prefix;
         this.layer = layer;
-        this.heads = heads;
         this.headSize = hidden / heads;
         this.residDropout = residDropout;
         this.rotary = rotary;
@@ -64,16 +65,28 @@ public abstract class Attention implements Module {
             ks = pass.tape().rotary(ks, tokens.positions(), ROTARY_BASE);
         }
         Var context = attend(pass, qs, ks, vs, state);                     // [B, H, T, hs]
-        Var merged = pass.tape().reshape(pass.tape().swapMiddle(context), tokens.count(), heads * headSize); // [B·T, C]
+        Var merged = pass.tape().reshape(pass.tape().swapMiddle(context), tokens.count(), heads() * headSize); // [B·T, C]
         return pass.dropout(out.forward(pass, merged), residDropout, 4 * layer + 2);
     }
 
-    /** Replaces each projection by what {@code rewriter} returns for it (given its name prefix). */
+    /**
+     * Replaces each projection by what {@code rewriter} returns for it (given its name prefix); q, k
+     * and v must then still agree on whole heads, and out_proj take their features.
+     */
     public void rewriteProjections(ProjectionRewriter rewriter) {
-        q = rewriter.rewrite(prefix + "q_proj.", q);
-        k = rewriter.rewrite(prefix + "k_proj.", k);
-        v = rewriter.rewrite(prefix + "v_proj.", v);
-        out = rewriter.rewrite(prefix + "out_proj.", out);
+        Projection q2 = rewriter.rewrite(prefix + "q_proj.", q), k2 = rewriter.rewrite(prefix + "k_proj.", k);
+        Projection v2 = rewriter.rewrite(prefix + "v_proj.", v), out2 = rewriter.rewrite(prefix + "out_proj.", out);
+        int features = q2.outFeatures();
+        if (features % headSize != 0 || k2.outFeatures() != features || v2.outFeatures() != features
+                || out2.inFeatures() != features) {
+            throw new IllegalArgumentException("the rewritten projections of " + prefix + " give q, k, v " + features + ", "
+                    + k2.outFeatures() + ", " + v2.outFeatures() + " features and out_proj takes " + out2.inFeatures()
+                    + "; they must agree on whole heads of " + headSize);
+        }
+        q = q2;
+        k = k2;
+        v = v2;
+        out = out2;
     }
 
     @Override
@@ -88,8 +101,9 @@ public abstract class Attention implements Module {
         return layer;
     }
 
+    /** Heads this layer computes: its q projection's output features over hs (H, or H/t on a tensor-parallel rank). */
     final int heads() {
-        return heads;
+        return q.outFeatures() / headSize;
     }
 
     final int headSize() {
@@ -103,6 +117,6 @@ public abstract class Attention implements Module {
 
     /** [B·T, C] → [B, H, T, hs]: head h owns features h·hs … h·hs + hs − 1. */
     private Var splitHeads(Pass pass, Var x, Tokens tokens) {
-        return pass.tape().swapMiddle(pass.tape().reshape(x, tokens.batch(), tokens.time(), heads, headSize));
+        return pass.tape().swapMiddle(pass.tape().reshape(x, tokens.batch(), tokens.time(), heads(), headSize));
     }
 }

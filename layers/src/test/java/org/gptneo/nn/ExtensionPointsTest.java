@@ -1,6 +1,7 @@
 package org.gptneo.nn;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import java.lang.foreign.Arena;
@@ -227,6 +228,18 @@ class ExtensionPointsTest {
                     assertThat(p.value().toFloatArray()).as("frozen %s unchanged", p.name()).containsExactly(frozenBefore.get(p.name()));
                 }
             }
+        }
+    }
+
+    /** An attention layer computes as many heads as its q projection yields, so q, k, v and out_proj must agree on them. */
+    @Test
+    void rewrittenAttentionProjectionsMustAgreeOnWholeHeads() {
+        try (GptNeoModel model = tiny().build(backend)) {
+            Attention attention = model.blocks().getFirst().attention();
+            Linear narrow = new Linear(Parameter.of("narrow", Var.parameter(Tensor.allocate(arena, DType.F32, 4, 8), arena)), null);
+            assertThatThrownBy(() -> attention.rewriteProjections((prefix, p) -> prefix.endsWith("q_proj.") ? narrow : p))
+                    .hasMessage("the rewritten projections of transformer.h.0.attn.attention. give q, k, v 4, 8, 8 features and "
+                            + "out_proj takes 8; they must agree on whole heads of 4");
         }
     }
 
