@@ -1,11 +1,15 @@
 package org.gptneo.cuda;
 
 import java.lang.foreign.Arena;
+import java.util.function.LongUnaryOperator;
+import java.util.function.Supplier;
 import org.gptneo.backend.AdamWStep;
 import org.gptneo.backend.AttentionMask;
 import org.gptneo.backend.Backend;
+import org.gptneo.cuda.runtime.CachingAllocator;
 import org.gptneo.cuda.runtime.DeviceRuntime;
 import org.gptneo.cuda.runtime.GemmCall;
+import org.gptneo.cuda.runtime.MemoryStats;
 import org.gptneo.tensor.DType;
 import org.gptneo.tensor.Device;
 import org.gptneo.tensor.Tensor;
@@ -19,6 +23,9 @@ import org.gptneo.tensor.Tensor;
  * {@link GemmCall.Precision#BF16} let cuBLAS round the inputs of the GEMMs on tensor cores (weights,
  * activations, gradients and the loss stay F32: mixed precision with F32 master weights).
  *
+ * <p>Device memory comes from a {@link CachingAllocator}: tensors freed by their arenas go back to
+ * its cache, and {@link #emptyCache()} returns the cache to the device.
+ *
  * <p>Made by {@link CudaBackendProvider}; the test suite builds it over an emulated runtime.
  */
 public final class CudaBackend implements Backend {
@@ -29,23 +36,31 @@ public final class CudaBackend implements Backend {
 
     /**
      * A backend over an open runtime, which it then owns. {@code opener} runs on the device thread
-     * (a CUDA runtime binds its device to the thread that opens it).
+     * (a CUDA runtime binds its device to the thread that opens it). Allocations are rounded to
+     * {@link CachingAllocator#sizeClass}.
      */
-    public static CudaBackend open(int deviceIndex, java.util.function.Supplier<DeviceRuntime> opener,
-                                   GemmCall.Precision precision) {
+    public static CudaBackend open(int deviceIndex, Supplier<DeviceRuntime> opener, GemmCall.Precision precision) {
+        return open(deviceIndex, opener, precision, CachingAllocator::sizeClass);
+    }
+
+    /** {@link #open(int, Supplier, GemmCall.Precision)} with the allocator's size classes given. */
+    public static CudaBackend open(int deviceIndex, Supplier<DeviceRuntime> opener, GemmCall.Precision precision,
+                                   LongUnaryOperator sizeClasses) {
         DeviceThread thread = new DeviceThread("gptneo-cuda-" + deviceIndex);
         try {
             DeviceRuntime runtime = thread.call(opener::get);
-            return new CudaBackend(thread, runtime, new Device("cuda", deviceIndex, false), precision);
+            return new CudaBackend(thread, runtime, new CachingAllocator(runtime, sizeClasses),
+                    new Device("cuda", deviceIndex, false), precision);
         } catch (RuntimeException e) {
             thread.close();
             throw e;
         }
     }
 
-    private CudaBackend(DeviceThread thread, DeviceRuntime runtime, Device device, GemmCall.Precision precision) {
+    private CudaBackend(DeviceThread thread, DeviceRuntime runtime, CachingAllocator memory, Device device,
+                        GemmCall.Precision precision) {
         this.thread = thread;
-        this.gpu = new CudaDevice(runtime, device, thread);
+        this.gpu = new CudaDevice(runtime, memory, device, thread);
         this.precision = precision;
     }
 
@@ -67,6 +82,16 @@ public final class CudaBackend implements Backend {
     /** How the GEMMs round their inputs. */
     public GemmCall.Precision precision() {
         return precision;
+    }
+
+    /** Device memory in use, reserved and at its peak (after the frees of closed arenas queued so far). */
+    public MemoryStats memoryStats() {
+        return thread.call(() -> gpu.memory().stats());
+    }
+
+    /** Returns every cached block to the device ({@code cudaFree}); tensors still alive keep theirs. */
+    public void emptyCache() {
+        thread.run(() -> gpu.memory().emptyCache());
     }
 
     // allocate, upload and download touch the caller's arena and host memory on the caller's thread
@@ -102,7 +127,10 @@ public final class CudaBackend implements Backend {
     @Override
     public void close() {
         try {
-            thread.run(() -> gpu.runtime().close());
+            thread.run(() -> {
+                gpu.memory().emptyCache();
+                gpu.runtime().close();
+            });
         } finally {
             thread.close();
             staging.close();

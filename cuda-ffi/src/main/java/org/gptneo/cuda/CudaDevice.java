@@ -4,6 +4,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import org.gptneo.cuda.runtime.CachingAllocator;
 import org.gptneo.cuda.runtime.DeviceRuntime;
 import org.gptneo.cuda.runtime.KernelArgs;
 import org.gptneo.cuda.runtime.Launch;
@@ -12,9 +13,9 @@ import org.gptneo.tensor.Device;
 import org.gptneo.tensor.Tensor;
 
 /**
- * One GPU as the kernel classes see it: its runtime, its tensors' addresses, memory tied to arenas,
- * and small reads of single values. Everything here runs on the device thread (the backend's
- * methods make sure of it).
+ * One GPU as the kernel classes see it: its runtime, its tensors' addresses, memory tied to arenas
+ * (from its {@link CachingAllocator}), and small reads of single values. Everything here runs on the
+ * device thread (the backend's methods make sure of it).
  */
 final class CudaDevice {
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -22,17 +23,24 @@ final class CudaDevice {
     private static final ValueLayout.OfDouble DOUBLE = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final DeviceRuntime runtime;
+    private final CachingAllocator memory;
     private final Device device;
     private final DeviceThread thread;
 
-    CudaDevice(DeviceRuntime runtime, Device device, DeviceThread thread) {
+    CudaDevice(DeviceRuntime runtime, CachingAllocator memory, Device device, DeviceThread thread) {
         this.runtime = runtime;
+        this.memory = memory;
         this.device = device;
         this.thread = thread;
     }
 
     DeviceRuntime runtime() {
         return runtime;
+    }
+
+    /** Where tensors' memory comes from and goes back to. */
+    CachingAllocator memory() {
+        return memory;
     }
 
     Device device() {
@@ -53,16 +61,19 @@ final class CudaDevice {
         return wrap(allocateZeroed(bytes), bytes, arena, dtype, shape);
     }
 
-    /** {@code bytes} of zero-filled device memory (at least one byte, so every tensor has an address). */
+    /**
+     * {@code bytes} of zero-filled device memory (at least one byte, so every tensor has an address):
+     * a block from the cache, or a new one, cleared by a memset on the stream either way.
+     */
     long allocateZeroed(long bytes) {
-        long pointer = runtime.allocate(Math.max(1, bytes));
+        long pointer = memory.allocate(Math.max(1, bytes));
         runtime.memset(pointer, 0, Math.max(1, bytes));
         return pointer;
     }
 
     /**
      * Device memory from {@link #allocateZeroed} as a tensor owned by {@code arena}: closing the arena
-     * frees it on the device thread. Call it on the arena's own thread (a confined arena is
+     * returns it to the cache, on the device thread. Call it on the arena's own thread (a confined arena is
      * usable only there), which may be any thread.
      */
     Tensor wrap(long pointer, long bytes, Arena arena, DType dtype, int... shape) {
@@ -71,7 +82,7 @@ final class CudaDevice {
     }
 
     private void release(long pointer) {
-        thread.post(() -> runtime.free(pointer));
+        thread.post(() -> memory.free(pointer));
     }
 
     void launch(String kernel, Launch launch, KernelArgs args) {

@@ -11,7 +11,9 @@ import org.gptneo.tensor.Tensor;
 /**
  * The CUDA backend's matrix products: one cuBLAS strided-batched GEMM per call (see
  * {@link #plan}). Weights stored in BF16, F16 or Q8 are first widened exactly into F32 scratch,
- * so the products are those of an F32 GEMM, as the contract asks.
+ * so the products are those of an F32 GEMM, as the contract asks; except in the decode shape
+ * (a few rows times a transposed narrow weight), which {@link CudaGemv} computes from the narrow
+ * weight directly.
  */
 final class CudaMatmul {
     private CudaMatmul() {}
@@ -28,6 +30,10 @@ final class CudaMatmul {
         }
         if (shape.k() == 0) {
             gpu.launch("scale_or_clear", Launch.elementwise(outputs), KernelArgs.of().pointer(gpu.address(c)).i64(outputs).f32(beta));
+            return;
+        }
+        if (CudaGemv.applies(shape, a, transposeA, b, transposeB)) {
+            CudaGemv.multiply(gpu, shape, a, b, c, alpha, beta);
             return;
         }
         try (Arena scratch = Arena.ofConfined()) {

@@ -1,5 +1,6 @@
 package org.gptneo.cuda;
 
+import java.util.function.LongUnaryOperator;
 import java.util.stream.Stream;
 import org.gptneo.backend.conformance.BackendConformance;
 import org.gptneo.cuda.emulator.EmulatedRuntime;
@@ -10,7 +11,8 @@ import org.junit.jupiter.api.TestFactory;
 /**
  * The whole CUDA backend (its Java side and every CUDA C kernel, compiled as host C++) through the
  * backend conformance kit, on the emulated runtime: what a GPU adds on top (the real compiler,
- * cuBLAS, concurrency) is checked by the GPU tests.
+ * cuBLAS, concurrency) is checked by the GPU tests. The caching allocator reuses only blocks of the
+ * exact size here, so the emulator's guard bytes sit right after each tensor and catch every overrun.
  */
 class CudaBackendEmulatedConformanceTest {
     @TestFactory
@@ -19,6 +21,7 @@ class CudaBackendEmulatedConformanceTest {
         if (why != null) {
             throw new IllegalStateException("the kernel emulator needs g++ (apt-get install g++): " + why);
         }
-        return BackendConformance.tests(() -> CudaBackend.open(0, EmulatedRuntime::open, GemmCall.Precision.F32));
+        return BackendConformance.tests(() -> CudaBackend.open(0, EmulatedRuntime::open, GemmCall.Precision.F32,
+                LongUnaryOperator.identity()));
     }
 }

@@ -17,6 +17,8 @@ import java.util.List;
 public final class Cudart {
     /** {@code cudaSuccess}. */
     public static final int SUCCESS = 0;
+    /** {@code cudaErrorMemoryAllocation}: the device has not enough free memory. */
+    public static final int ERROR_MEMORY_ALLOCATION = 2;
     /** {@code cudaErrorInsufficientDriver}: no driver, or one older than the runtime. */
     public static final int ERROR_INSUFFICIENT_DRIVER = 35;
     /** {@code cudaErrorNoDevice}. */

@@ -163,6 +163,21 @@ public final class CudaDeviceRuntime implements DeviceRuntime {
             MemorySegment slot = arena.allocate(ADDRESS);
             Cudart.check(Cudart.malloc(slot, bytes), "cudaMalloc(" + bytes + " bytes)");
             return slot.get(ADDRESS, 0).address();
+        } catch (CudaException e) {
+            if (e.status() == Cudart.ERROR_MEMORY_ALLOCATION) {
+                throw new DeviceOutOfMemoryException(e.getMessage(), e);
+            }
+            throw e;
+        }
+    }
+
+    @Override
+    public MemoryInfo memoryInfo() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment free = arena.allocate(JAVA_LONG);
+            MemorySegment total = arena.allocate(JAVA_LONG);
+            Cudart.check(Cudart.memGetInfo(free, total), "cudaMemGetInfo");
+            return new MemoryInfo(free.get(JAVA_LONG, 0), total.get(JAVA_LONG, 0));
         }
     }
 

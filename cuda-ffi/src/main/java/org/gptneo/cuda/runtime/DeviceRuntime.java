@@ -17,11 +17,21 @@ public interface DeviceRuntime extends AutoCloseable {
     /** A short description of the device ("NVIDIA H200, sm_90, 139 GiB", "emulator"). */
     String describe();
 
-    /** {@code bytes} of device memory (at least 256-byte aligned, contents undefined). */
+    /** The device's free and total memory in bytes, as {@code cudaMemGetInfo} reports them. */
+    record MemoryInfo(long free, long total) {}
+
+    /**
+     * {@code bytes} of device memory (at least 256-byte aligned, contents undefined). Throws
+     * {@link DeviceOutOfMemoryException} when the device has not enough free memory. The backend takes
+     * its memory through a {@link CachingAllocator}, not from here directly.
+     */
     long allocate(long bytes);
 
     /** Frees memory from {@link #allocate}; must not throw (it runs from arena cleanups). */
     void free(long pointer);
+
+    /** The device's free and total memory now. */
+    MemoryInfo memoryInfo();
 
     /** Host to device, ordered on the stream; returns when {@code host} may be reused. */
     void copyToDevice(MemorySegment host, long device, long bytes);

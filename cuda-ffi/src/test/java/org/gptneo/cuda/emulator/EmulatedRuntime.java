@@ -6,6 +6,7 @@ import java.lang.foreign.ValueLayout;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import org.gptneo.cuda.runtime.DeviceOutOfMemoryException;
 import org.gptneo.cuda.runtime.DeviceRuntime;
 import org.gptneo.cuda.runtime.GemmCall;
 import org.gptneo.cuda.runtime.KernelArgs;
@@ -17,6 +18,9 @@ import org.gptneo.cuda.runtime.Launch;
  * sides of every allocation, kernels are the real kernel sources compiled by g++ and run by the
  * fiber scheduler of emulator.cpp, GEMMs are a plain column-major loop ({@link EmulatedGemm}).
  *
+ * <p>Its memory has a capacity, as a GPU's has: an allocation past it is a
+ * {@link DeviceOutOfMemoryException}, so the backend's out-of-memory handling runs here too.
+ *
  * <p>It checks what a GPU would not tell clearly: each launch's argument types against the
  * kernel's parameters, that every pointer argument lies inside a live allocation, that no kernel
  * wrote past the ends of the allocations it was given, and that freed memory is not freed again.
@@ -24,12 +28,16 @@ import org.gptneo.cuda.runtime.Launch;
 public final class EmulatedRuntime implements DeviceRuntime {
     private static final int GUARD = 256;
     private static final byte GUARD_BYTE = (byte) 0xA5;
+    /** The capacity of {@link #open()}: a 16 GiB device. */
+    public static final long DEFAULT_CAPACITY = 16L << 30;
 
     private final EmulatorLibrary library;
     private final Arena names = Arena.ofShared();
     private final Map<String, MemorySegment> kernelNames = new java.util.HashMap<>();
     private final TreeMap<Long, Allocation> live = new TreeMap<>();
     private final Map<Long, Long> starts = new java.util.HashMap<>();   // aligned start → malloc's pointer
+    private final long capacity;
+    private long allocated;
     private long launches;
 
     private static final java.lang.invoke.MethodHandle MALLOC = libc("malloc",
@@ -48,8 +56,9 @@ public final class EmulatedRuntime implements DeviceRuntime {
         }
     }
 
-    private EmulatedRuntime(EmulatorLibrary library) {
+    private EmulatedRuntime(EmulatorLibrary library, long capacity) {
         this.library = library;
+        this.capacity = capacity;
     }
 
     /** Why no emulator can run here, or null. */
@@ -57,10 +66,20 @@ public final class EmulatedRuntime implements DeviceRuntime {
         return EmulatorLibrary.unavailableReason();
     }
 
-    /** A runtime over the backend's kernel program. */
+    /** A runtime over the backend's kernel program, with {@link #DEFAULT_CAPACITY}. */
     public static EmulatedRuntime open() {
+        return open(DEFAULT_CAPACITY);
+    }
+
+    /** A runtime over the backend's kernel program whose memory holds {@code capacity} bytes. */
+    public static EmulatedRuntime open(long capacity) {
         String program = KernelSources.program();
-        return new EmulatedRuntime(EmulatorLibrary.load(program, KernelSources.kernelNames(program)));
+        return new EmulatedRuntime(EmulatorLibrary.load(program, KernelSources.kernelNames(program)), capacity);
+    }
+
+    /** Allocations made and not freed. */
+    public int liveAllocations() {
+        return live.size();
     }
 
     /** Kernels launched so far. */
@@ -75,6 +94,10 @@ public final class EmulatedRuntime implements DeviceRuntime {
 
     @Override
     public long allocate(long bytes) {
+        if (bytes > capacity - allocated) {
+            throw new DeviceOutOfMemoryException("cudaMalloc(" + bytes + " bytes) failed: out of memory (emulated, "
+                    + (capacity - allocated) + " of " + capacity + " bytes free)");
+        }
         // malloc, not an arena: closing a shared arena per free costs a handshake with every thread
         MemorySegment whole;
         try {
@@ -90,6 +113,7 @@ public final class EmulatedRuntime implements DeviceRuntime {
         whole.asSlice(GUARD, bytes).fill((byte) 0x7F);  // garbage until written, as cudaMalloc gives
         long user = whole.address() + GUARD;
         live.put(user, new Allocation(whole, user, bytes));
+        allocated += bytes;
         return user;
     }
 
@@ -101,6 +125,12 @@ public final class EmulatedRuntime implements DeviceRuntime {
         }
         checkGuards(a, "free");
         release(a);
+        allocated -= a.bytes();
+    }
+
+    @Override
+    public MemoryInfo memoryInfo() {
+        return new MemoryInfo(capacity - allocated, capacity);
     }
 
     @Override
@@ -184,6 +214,7 @@ public final class EmulatedRuntime implements DeviceRuntime {
             release(a);
         }
         live.clear();
+        allocated = 0;
         names.close();
     }
 

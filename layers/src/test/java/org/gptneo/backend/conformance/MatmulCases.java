@@ -59,6 +59,9 @@ final class MatmulCases {
         for (int m : new int[] {1, 5, 9}) {
             cases.add(kernel("matmul widens Q8 weights exactly, M=" + m, h -> q8Weights(h, m)));
         }
+        for (DType dtype : new DType[] {DType.BF16, DType.F16, DType.Q8}) {
+            cases.add(kernel("matmul with " + dtype + " weights at decode sizes", h -> decodeSizes(h, dtype)));
+        }
         cases.addAll(StridedMatmulCases.all());
         return cases;
     }
@@ -103,6 +106,30 @@ final class MatmulCases {
         Tensor notTransposed = h.as(DType.Q8, h.random(96, 32));                 // w [96, 32]
         h.check("x·w with Q8 w", h.random(m, 32),
                 (side, c) -> side.backend().matmul(side.on(x), false, side.on(notTransposed), false, c, 1f, 0f));
+    }
+
+    /**
+     * x·wᵀ for M = 1..9 (a few-row kernel may stop at 8) with w [N, K] narrow. K is ragged: 173 and 45 for
+     * BF16 and F16 (odd, one above 128 and one below); Q8 rows are whole blocks, so 160 and 96
+     * (odd numbers of blocks). N = 10 leaves a ragged group of weight rows. Then x [2, 3, K] with w shared.
+     */
+    private static void decodeSizes(Harness h, DType dtype) {
+        int[][] shapes = dtype == DType.Q8 ? new int[][] {{32, 160}, {10, 96}} : new int[][] {{32, 173}, {10, 45}}; // {N, K}
+        for (int[] nk : shapes) {
+            int n = nk[0], k = nk[1];
+            Tensor weight = h.as(dtype, h.random(n, k));                                  // w [N, K]
+            for (int m = 1; m <= 9; m++) {
+                Tensor x = h.random(m, k);                                                // x [M, K]
+                float[] ab = ALPHA_BETA[m % ALPHA_BETA.length];
+                Tensor start = h.random(m, n);
+                if (ab[1] == 0f) h.reference().backend().fill(start, Float.NaN);
+                h.check("x·wᵀ M=%d N=%d K=%d alpha=%s beta=%s".formatted(m, n, k, ab[0], ab[1]), start,
+                        (side, c) -> side.backend().matmul(side.on(x), false, side.on(weight), true, c, ab[0], ab[1]));
+            }
+            Tensor x = h.random(2, 3, k);                                                 // x [2, 3, K]
+            h.check("x [2, 3, %d]·wᵀ".formatted(k), h.random(2, 3, n),
+                    (side, c) -> side.backend().matmul(side.on(x), false, side.on(weight), true, c, 1f, 0f));
+        }
     }
 
     private static int[] batched(boolean batched, int batch, int rows, int cols) {
