@@ -32,10 +32,9 @@ final class CpuFusedAttentionBackward {
 
     private static final class Scratch {
         int width = -1;
-        float[] queryRows, queryLanes, gradRows, gradLanes, outRows, dqRows, keys, values, tile;
+        float[] queryRows, queryLanes, gradRows, gradLanes, outRows, outLanes, dqRows, keys, values, tile;
         final float[] scores = new float[KEYS * VL], dProbs = new float[KEYS * VL], weights = new float[KEYS * VL];
-        final float[] first = new float[VL], end = new float[VL], keep = new float[VL], lse = new float[VL],
-                rowDots = new float[VL], lanes = new float[VL];
+        final float[] first = new float[VL], end = new float[VL], keep = new float[VL], lse = new float[VL];
         final boolean[] uniform = new boolean[VL];
 
         Scratch forWidth(int w) {
@@ -45,6 +44,7 @@ final class CpuFusedAttentionBackward {
                 gradRows = new float[VL * w];
                 gradLanes = new float[w * VL];
                 outRows = new float[VL * w];
+                outLanes = new float[w * VL];
                 dqRows = new float[VL * w];
                 keys = new float[KEYS * w];
                 values = new float[KEYS * w];
@@ -95,14 +95,16 @@ final class CpuFusedAttentionBackward {
         AttentionTiles.load(o.dOut(), g.queryRow(p, i0), hs, rows, hs, sc.gradRows, w, VL);
         AttentionTiles.transpose(sc.gradRows, w, sc.gradLanes);
         AttentionTiles.load(o.out(), g.queryRow(p, i0), hs, rows, hs, sc.outRows, w, VL);
-        for (int r = 0; r < VL; r++) {
-            sc.rowDots[r] = rowDot(sc.gradRows, sc.outRows, r * w, w, sc.lanes);             // D = rowsum(dO ⊙ O)
-            sc.lse[r] = r < rows ? CpuVectors.get(o.stats(), p * g.t() + i0 + r) : 0f;
+        AttentionTiles.transpose(sc.outRows, w, sc.outLanes);
+        FloatVector rowDots = FloatVector.zero(F);                                           // D = rowsum(dO ⊙ O)
+        for (int d = 0; d < w; d++) {
+            rowDots = FloatVector.fromArray(F, sc.outLanes, d * VL).fma(FloatVector.fromArray(F, sc.gradLanes, d * VL), rowDots);
         }
+        for (int r = 0; r < VL; r++) sc.lse[r] = r < rows ? CpuVectors.get(o.stats(), p * g.t() + i0 + r) : 0f;
         int keyLo = CpuFusedAttention.bounds(g, p, i0, rows, sc.first, sc.end, sc.uniform);
         int keyHi = (int) CpuFusedAttention.max(sc.end, rows);
         FloatVector first = FloatVector.fromArray(F, sc.first, 0), end = FloatVector.fromArray(F, sc.end, 0);
-        FloatVector lse = FloatVector.fromArray(F, sc.lse, 0), rowDots = FloatVector.fromArray(F, sc.rowDots, 0);
+        FloatVector lse = FloatVector.fromArray(F, sc.lse, 0);
         VectorMask<Float> uniform = VectorMask.fromArray(F, sc.uniform, 0);
         float kept = 1f / (1f - dropout);
 
@@ -138,12 +140,5 @@ final class CpuFusedAttentionBackward {
             if (o.dq() != null) AttentionTiles.rowsTimes(sc.scores, 1, VL, rows, count, sc.keys, w, sc.dqRows, true);
         }
         if (o.dq() != null) AttentionTiles.addTo(o.dq(), g.queryRow(p, i0), rows, hs, sc.dqRows, w);   // dq += dS·k
-    }
-
-    /** Σ_d x[at + d]·y[at + d] over one padded row of width w, the lanes summed in order. */
-    private static float rowDot(float[] x, float[] y, int at, int w, float[] lanes) {
-        FloatVector acc = FloatVector.zero(F);
-        for (int d = 0; d < w; d += VL) acc = FloatVector.fromArray(F, x, at + d).fma(FloatVector.fromArray(F, y, at + d), acc);
-        return AttentionTiles.laneSum(acc, lanes, 0);
     }
 }

@@ -8,14 +8,16 @@ import java.util.stream.Stream;
 import org.gptneo.backend.AttentionMask;
 import org.gptneo.tensor.DType;
 import org.gptneo.tensor.Tensor;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * What the conformance kit does not pin about the CPU backend's fused attention: the same bits
- * whatever the thread count (forward and backward; training must be reproducible on any machine), and
- * gradients that are not wanted (null) leave the others exactly as they are. Its values against the
+ * whatever the thread count (forward and backward; training must be reproducible on any machine),
+ * gradients that are not wanted (null) leave the others exactly as they are, and a one-hot row's
+ * exactly zero score gradient. Its values against the
  * reference are checked by {@link CpuBackendConformanceTest}.
  */
 class CpuFusedAttentionTest {
@@ -53,6 +55,24 @@ class CpuFusedAttentionTest {
         assertThat(run(2, t, s, mask, dropout, view, true, false, false)[2]).as("dq alone").isEqualTo(all[2]);
         assertThat(run(2, t, s, mask, dropout, view, false, true, false)[3]).as("dk alone").isEqualTo(all[3]);
         assertThat(run(2, t, s, mask, dropout, view, false, false, true)[4]).as("dv alone").isEqualTo(all[4]);
+    }
+
+    @Test
+    void aRowThatSeesOneKeyPassesNoGradientToQueriesOrKeys() {
+        // P is exactly one-hot, so dS = P⊙(dP − D) must be exactly 0, as PyTorch's softmax backward gives it
+        // (GoldenParityTest's window-1 model): D = rowsum(dO ⊙ O) is summed in the order of dP's sums.
+        try (CpuBackend backend = new CpuBackend(2); Arena arena = Arena.ofShared()) {
+            Random random = new Random(5);
+            Tensor q = random(arena, random, BATCH, HEADS, 40, HS), k = random(arena, random, BATCH, HEADS, 40, HS);
+            Tensor v = random(arena, random, BATCH, HEADS, 40, HS), dOut = random(arena, random, BATCH, HEADS, 40, HS);
+            Tensor out = Tensor.allocate(arena, DType.F32, BATCH, HEADS, 40, HS), stats = Tensor.allocate(arena, DType.F32, BATCH, HEADS, 40);
+            Tensor dq = Tensor.allocate(arena, DType.F32, BATCH, HEADS, 40, HS), dk = Tensor.allocate(arena, DType.F32, BATCH, HEADS, 40, HS);
+            backend.attention(q, k, v, AttentionMask.local(1), 0f, 1, out, stats);
+            backend.attentionBackward(q, k, v, AttentionMask.local(1), 0f, 1, out, stats, dOut, dq, dk, null);
+            assertThat(bits(out)).as("out = v").isEqualTo(bits(v));
+            assertThat(backend.sumOfSquares(dq)).as("dq").isZero();
+            assertThat(backend.sumOfSquares(dk)).as("dk").isZero();
+        }
     }
 
     /**
