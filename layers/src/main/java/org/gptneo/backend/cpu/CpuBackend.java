@@ -179,6 +179,17 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, float dropout, long seed, Tensor out, Tensor rowStats) {
+        CpuFusedAttention.forward(pool, q, k, v, mask, dropout, seed, out, rowStats);
+    }
+
+    @Override
+    public void attentionBackward(Tensor q, Tensor k, Tensor v, AttentionMask mask, float dropout, long seed,
+                                  Tensor out, Tensor rowStats, Tensor dOut, Tensor dq, Tensor dk, Tensor dv) {
+        CpuFusedAttentionBackward.backward(pool, q, k, v, mask, dropout, seed, out, rowStats, dOut, dq, dk, dv);
+    }
+
+    @Override
     public void rotary(Tensor x, Tensor positions, float base, boolean inverse, Tensor out) {
         CpuPositionKernels.rotary(pool, x, positions, base, inverse, out);
     }

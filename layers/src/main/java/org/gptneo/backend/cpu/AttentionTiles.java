@@ -1,0 +1,167 @@
+package org.gptneo.backend.cpu;
+
+import static org.gptneo.backend.cpu.CpuVectors.F;
+import static org.gptneo.backend.cpu.CpuVectors.FLOAT;
+import static org.gptneo.backend.cpu.CpuVectors.VL;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+
+/**
+ * The loops of the fused attention kernels, over small float arrays that stay in L1: a few rows of
+ * width w (hs rounded up to whole vectors, the padding 0, so no loop has a tail) and "lane tiles"
+ * whose vectors hold one value per query row of a group of VL rows ([hs][VL] or [keys][VL]: the
+ * transposed layout in which a row's softmax is lane-wise vector arithmetic). Each sum runs in a
+ * fixed order, so results never depend on threads.
+ */
+final class AttentionTiles {
+    private AttentionTiles() {}
+
+    /**
+     * rows[r·w .. r·w + hs) = the memory row at element offset first + r·stride for r &lt; count; the rest
+     * of each row, and rows count .. upTo, 0.
+     */
+    static void load(MemorySegment memory, long first, long stride, int count, int hs, float[] rows, int w, int upTo) {
+        for (int r = 0; r < count; r++) {
+            MemorySegment.copy(memory, FLOAT, (first + r * stride) * Float.BYTES, rows, r * w, hs);
+            if (hs < w) Arrays.fill(rows, r * w + hs, (r + 1) * w, 0f);
+        }
+        Arrays.fill(rows, count * w, upTo * w, 0f);
+    }
+
+    /** lanes[d·VL + l] = rows[l·w + d]: a group of VL rows [VL][w] transposed to a lane tile [w][VL]. */
+    static void transpose(float[] rows, int w, float[] lanes) {
+        for (int l = 0; l < VL; l++) {
+            for (int d = 0; d < w; d++) lanes[d * VL + l] = rows[l * w + d];
+        }
+    }
+
+    /**
+     * out[c·VL + l] = Σ_d lanes[d·VL + l]·rows[c·w + d] for c &lt; count (rounded up to 4; rows past count
+     * must be 0): VL dot products per row c, one per lane, with d in order. Four rows at a time, so four
+     * FMA chains share each load of the lane tile.
+     */
+    static void laneDots(float[] lanes, float[] rows, int w, int count, float[] out) {
+        for (int c = 0; c < count; c += 4) {
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            int r0 = c * w, r1 = r0 + w, r2 = r1 + w, r3 = r2 + w;
+            for (int d = 0; d < w; d++) {
+                FloatVector x = FloatVector.fromArray(F, lanes, d * VL);
+                a0 = x.fma(FloatVector.broadcast(F, rows[r0 + d]), a0);
+                a1 = x.fma(FloatVector.broadcast(F, rows[r1 + d]), a1);
+                a2 = x.fma(FloatVector.broadcast(F, rows[r2 + d]), a2);
+                a3 = x.fma(FloatVector.broadcast(F, rows[r3 + d]), a3);
+            }
+            a0.intoArray(out, c * VL);
+            a1.intoArray(out, (c + 1) * VL);
+            a2.intoArray(out, (c + 2) * VL);
+            a3.intoArray(out, (c + 3) * VL);
+        }
+    }
+
+    /**
+     * lanes[d·VL + l] += Σ_c weights[c·VL + l]·rows[c·w + d] for c &lt; count, in order of c: a lane tile
+     * [w][VL] collecting weighted rows (probabilities times values). Four d at a time.
+     */
+    static void laneAccumulate(float[] weights, float[] rows, int w, int count, float[] lanes) {
+        for (int d = 0; d < w; d += 4) {
+            FloatVector a0 = FloatVector.fromArray(F, lanes, d * VL), a1 = FloatVector.fromArray(F, lanes, (d + 1) * VL);
+            FloatVector a2 = FloatVector.fromArray(F, lanes, (d + 2) * VL), a3 = FloatVector.fromArray(F, lanes, (d + 3) * VL);
+            for (int c = 0, r = d; c < count; c++, r += w) {
+                FloatVector p = FloatVector.fromArray(F, weights, c * VL);
+                a0 = p.fma(FloatVector.broadcast(F, rows[r]), a0);
+                a1 = p.fma(FloatVector.broadcast(F, rows[r + 1]), a1);
+                a2 = p.fma(FloatVector.broadcast(F, rows[r + 2]), a2);
+                a3 = p.fma(FloatVector.broadcast(F, rows[r + 3]), a3);
+            }
+            a0.intoArray(lanes, d * VL);
+            a1.intoArray(lanes, (d + 1) * VL);
+            a2.intoArray(lanes, (d + 2) * VL);
+            a3.intoArray(lanes, (d + 3) * VL);
+        }
+    }
+
+    /**
+     * out[m·w ..] (+)= Σ_n a[m·am + n·an]·rows[n·w ..] for m &lt; outRows, n &lt; count, in order of n:
+     * a product of a small matrix a (read through strides, so a lane tile serves as a or aᵀ) with rows
+     * [count][w]. Overwrites out unless {@code accumulate}.
+     */
+    static void rowsTimes(float[] a, int am, int an, int outRows, int count, float[] rows, int w, float[] out,
+                          boolean accumulate) {
+        for (int m = 0; m < outRows; m++) {
+            int o = m * w;
+            int d = 0;
+            for (; d + 4 * VL <= w; d += 4 * VL) {
+                FloatVector a0 = start(out, o + d, accumulate), a1 = start(out, o + d + VL, accumulate);
+                FloatVector a2 = start(out, o + d + 2 * VL, accumulate), a3 = start(out, o + d + 3 * VL, accumulate);
+                for (int n = 0, r = d; n < count; n++, r += w) {
+                    FloatVector x = FloatVector.broadcast(F, a[m * am + n * an]);
+                    a0 = FloatVector.fromArray(F, rows, r).fma(x, a0);
+                    a1 = FloatVector.fromArray(F, rows, r + VL).fma(x, a1);
+                    a2 = FloatVector.fromArray(F, rows, r + 2 * VL).fma(x, a2);
+                    a3 = FloatVector.fromArray(F, rows, r + 3 * VL).fma(x, a3);
+                }
+                a0.intoArray(out, o + d);
+                a1.intoArray(out, o + d + VL);
+                a2.intoArray(out, o + d + 2 * VL);
+                a3.intoArray(out, o + d + 3 * VL);
+            }
+            for (; d < w; d += VL) {
+                FloatVector a0 = start(out, o + d, accumulate);
+                for (int n = 0, r = d; n < count; n++, r += w) {
+                    a0 = FloatVector.fromArray(F, rows, r).fma(FloatVector.broadcast(F, a[m * am + n * an]), a0);
+                }
+                a0.intoArray(out, o + d);
+            }
+        }
+    }
+
+    private static FloatVector start(float[] out, int at, boolean accumulate) {
+        return accumulate ? FloatVector.fromArray(F, out, at) : FloatVector.zero(F);
+    }
+
+    /** The memory row at element offset first + r·hs += rows[r·w .. r·w + hs) for r &lt; count (a dense gradient). */
+    static void addTo(MemorySegment memory, long first, int count, int hs, float[] rows, int w) {
+        for (int r = 0; r < count; r++) {
+            long o = first + (long) r * hs;
+            int d = 0;
+            for (int end = CpuVectors.bound(hs, VL); d < end; d += VL) {
+                CpuVectors.store(CpuVectors.load(memory, o + d).add(FloatVector.fromArray(F, rows, r * w + d)), memory, o + d);
+            }
+            for (; d < hs; d++) CpuVectors.set(memory, o + d, CpuVectors.get(memory, o + d) + rows[r * w + d]);
+        }
+    }
+
+    /**
+     * out[c] = Σ_d x[d]·rows[c·w + d] for c &lt; count (rounded up to 4; rows past count must be 0): one
+     * query row's scores, four keys at a time, each a vector of partial sums whose lanes are then added
+     * in order ({@code lanes}: 4·VL floats of scratch).
+     */
+    static void rowDots(float[] x, float[] rows, int w, int count, float[] out, float[] lanes) {
+        for (int c = 0; c < count; c += 4) {
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            int r0 = c * w, r1 = r0 + w, r2 = r1 + w, r3 = r2 + w;
+            for (int d = 0; d < w; d += VL) {
+                FloatVector xv = FloatVector.fromArray(F, x, d);
+                a0 = FloatVector.fromArray(F, rows, r0 + d).fma(xv, a0);
+                a1 = FloatVector.fromArray(F, rows, r1 + d).fma(xv, a1);
+                a2 = FloatVector.fromArray(F, rows, r2 + d).fma(xv, a2);
+                a3 = FloatVector.fromArray(F, rows, r3 + d).fma(xv, a3);
+            }
+            out[c] = laneSum(a0, lanes, 0);
+            out[c + 1] = laneSum(a1, lanes, 1);
+            out[c + 2] = laneSum(a2, lanes, 2);
+            out[c + 3] = laneSum(a3, lanes, 3);
+        }
+    }
+
+    /** Σ of v's lanes in lane order (as {@link Lanes#sum}), through slot {@code slot} of a reused array. */
+    static float laneSum(FloatVector v, float[] lanes, int slot) {
+        int at = slot * VL;
+        v.intoArray(lanes, at);
+        float total = 0f;
+        for (int l = 0; l < VL; l++) total += lanes[at + l];
+        return total;
+    }
+}
