@@ -273,6 +273,17 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
+    public void attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, float dropout, long seed, Tensor out, Tensor rowStats) {
+        thread.run(() -> CudaAttentionKernels.attention(gpu, q, k, v, mask, dropout, seed, out, rowStats));
+    }
+
+    @Override
+    public void attentionBackward(Tensor q, Tensor k, Tensor v, AttentionMask mask, float dropout, long seed, Tensor out,
+                                  Tensor rowStats, Tensor dOut, Tensor dq, Tensor dk, Tensor dv) {
+        thread.run(() -> CudaAttentionKernels.attentionBackward(gpu, q, k, v, mask, dropout, seed, out, rowStats, dOut, dq, dk, dv));
+    }
+
+    @Override
     public void embedding(Tensor table, Tensor ids, Tensor out) {
         thread.run(() -> CudaEmbeddingKernels.embedding(gpu, table, ids, out));
     }

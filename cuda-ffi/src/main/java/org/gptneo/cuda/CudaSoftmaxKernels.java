@@ -28,22 +28,31 @@ final class CudaSoftmaxKernels {
         }
         long matrices = scores.size() / ((long) t * s);
         int[] firstKeys = mask.firstKeys();
-        if (firstKeys != null && (firstKeys.length == 0 || matrices % firstKeys.length != 0)) {
-            throw new IllegalArgumentException("maskedSoftmax: " + firstKeys.length + " padded rows do not divide "
-                    + matrices + " score matrices");
-        }
         try (Arena scratch = Arena.ofConfined()) {
-            long keys = 0;
-            if (firstKeys != null) {
-                Tensor host = Tensor.ofInts(scratch, firstKeys, firstKeys.length);
-                Tensor device = gpu.allocate(scratch, DType.I32, firstKeys.length);
-                keys = gpu.address(device);
-                gpu.runtime().copyToDevice(host.data(), keys, host.data().byteSize());
-            }
+            long keys = firstKeys(gpu, scratch, firstKeys, matrices, "maskedSoftmax");
             gpu.launch("masked_softmax_f32", Launch.perRow(Math.toIntExact(matrices * t), Launch.THREADS, 0), KernelArgs.of()
                     .pointer(gpu.address(scores)).pointer(gpu.address(probs)).i32(t).i32(s).i64(matrices)
                     .i32(mask.window()).i32(mask.causal() ? 1 : 0).pointer(keys).i32(firstKeys == null ? 0 : firstKeys.length));
         }
+    }
+
+    /**
+     * The device address of a mask's per-row first keys uploaded into {@code scratch}, or 0 (null) when
+     * there are none; they must divide the {@code matrices} score matrices evenly.
+     */
+    static long firstKeys(CudaDevice gpu, Arena scratch, int[] firstKeys, long matrices, String kernel) {
+        if (firstKeys == null) {
+            return 0;
+        }
+        if (firstKeys.length == 0 || matrices % firstKeys.length != 0) {
+            throw new IllegalArgumentException(kernel + ": " + firstKeys.length + " padded rows do not divide "
+                    + matrices + " score matrices");
+        }
+        Tensor host = Tensor.ofInts(scratch, firstKeys, firstKeys.length);
+        Tensor device = gpu.allocate(scratch, DType.I32, firstKeys.length);
+        long keys = gpu.address(device);
+        gpu.runtime().copyToDevice(host.data(), keys, host.data().byteSize());
+        return keys;
     }
 
     static void softmaxBackward(CudaDevice gpu, Tensor probs, Tensor dProbs, Tensor dScores) {

@@ -17,7 +17,7 @@ public final class KernelSources {
     /** The files, in the order they are concatenated; {@code common.cuh} comes first. */
     static final List<String> FILES = List.of(
             "common.cuh", "convert.cu", "gemv.cu", "elementwise.cu", "index.cu", "norm.cu", "activation.cu", "softmax.cu",
-            "embedding.cu", "loss.cu", "position.cu", "linear_attention.cu", "routing.cu", "optimizer.cu");
+            "attention.cu", "embedding.cu", "loss.cu", "position.cu", "linear_attention.cu", "routing.cu", "optimizer.cu");
 
     private static final Pattern KERNEL = Pattern.compile("^KERNEL\\s+void\\s+(\\w+)\\s*\\(", Pattern.MULTILINE);
 

@@ -50,6 +50,17 @@ __device__ __forceinline__ float q8_get(const unsigned char* data, i64 index) {
     return (float) (signed char) block[index % Q8_BLOCK] * __uint_as_float(scale_bits);
 }
 
+// ---- dropout ---------------------------------------------------------------------------------------
+
+// A uniform float in [0, 1) from SplitMix64 of seed and index (DropoutHash.uniform).
+__device__ __forceinline__ float dropout_uniform(i64 seed, i64 index) {
+    unsigned long long z = (unsigned long long) seed + ((unsigned long long) index + 1ull) * 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z = z ^ (z >> 31);
+    return (float) (z >> 40) * 5.9604644775390625e-8f;    // · 2^-24
+}
+
 // ---- block reductions (blockDim.x == THREADS, every thread calls them) ------------------------------
 
 // The sum of v over the block, returned to every thread. Uses scratch[THREADS].

@@ -153,12 +153,5 @@ KERNEL void swap_middle_f32(const float* x, float* out, int b, int c, int d, i64
 
 // mask[i] = 0 where the SplitMix64 uniform of (seed, i) is below p, else keep = 1/(1 − p) (DropoutHash).
 KERNEL void dropout_mask_f32(float* mask, i64 n, float p, float keep, i64 seed) {
-    GRID_STRIDE(i, n) {
-        unsigned long long z = (unsigned long long) seed + ((unsigned long long) i + 1ull) * 0x9E3779B97F4A7C15ull;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-        z = z ^ (z >> 31);
-        float uniform = (float) (z >> 40) * 5.9604644775390625e-8f;    // · 2^-24
-        mask[i] = uniform < p ? 0.0f : keep;
-    }
+    GRID_STRIDE(i, n) mask[i] = dropout_uniform(seed, i) < p ? 0.0f : keep;
 }
