@@ -7,4 +7,5 @@ module org.gptneo.parallel {
     requires org.gptneo.layers;
 
     exports org.gptneo.parallel;
+    exports org.gptneo.parallel.mpi;
 }

@@ -1,0 +1,107 @@
+package org.gptneo.parallel.mpi;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Real MPI jobs: {@code mpirun -np 2} and {@code -np 4} of {@link MpiCheckMain} on this test class
+ * path, every rank running every collective; and a job that loses rank 1 mid-run. Skipped, saying why,
+ * where {@code mpirun} or an MPI library is missing.
+ */
+class MpiJobTest {
+    private static Path mpirun;
+
+    @BeforeAll
+    static void needsMpi() {
+        Optional<Path> found = onPath("mpirun");
+        assumeTrue(found.isPresent(), "mpirun is not on the PATH (Debian: apt-get install openmpi-bin)");
+        MpiProbe probe = MpiProbe.probe();
+        assumeTrue(probe.available(), "no MPI library: " + probe.description());
+        mpirun = found.get();
+    }
+
+    @Test
+    void twoRanksPassEveryCheck() throws Exception {
+        assertAllOk(2);
+    }
+
+    @Test
+    void fourRanksPassEveryCheck() throws Exception {
+        assertAllOk(4);
+    }
+
+    @Test
+    void losingRankOneEndsRankZeroWithinAMinuteNamingIt() throws Exception {
+        // sh reports the exit status of each rank's JVM; mpirun's own status is that of the whole job
+        String rank = javaCommand("lose-rank-1") + "; echo \"exit status of rank $OMPI_COMM_WORLD_RANK: $?\"";
+        long start = System.nanoTime();
+        Job job = run(List.of("-np", "2", "sh", "-c", rank));
+        double seconds = (System.nanoTime() - start) / 1e9;
+        assertThat(seconds).as("seconds until the job ended\n" + job.output).isLessThan(60);
+        assertThat(job.output).contains("gptneo mpi: rank 0 of 2 lost rank 1 (pid ")
+                .doesNotContain("still running");
+        assertThat(job.output.lines().filter(l -> l.startsWith("exit status of rank 0: ")))
+                .as(job.output).singleElement().isNotEqualTo("exit status of rank 0: 0");
+        assertThat(job.status).as(job.output).isNotZero();
+    }
+
+    private static void assertAllOk(int ranks) throws Exception {
+        Job job = run(List.of("-np", String.valueOf(ranks), "sh", "-c", javaCommand("checks")));
+        for (int r = 0; r < ranks; r++) {
+            assertThat(job.output).as(job.output).containsPattern("rank " + r + " of " + ranks + ": OK \\(mpi \\(.+\\)\\); "
+                    + "errors return: MPI_Send to rank 1000000 failed: (?i).*invalid rank.* \\(error code \\d+\\)");
+        }
+        assertThat(job.output).doesNotContain("FAILED");
+        assertThat(job.status).as(job.output).isZero();
+    }
+
+    private record Job(int status, String output) {}
+
+    private static Job run(List<String> arguments) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of(mpirun.toString(), "--allow-run-as-root", "--oversubscribe"));
+        command.addAll(arguments);
+        Path log = Files.createTempFile("gptneo-mpi-job", ".log");
+        try {
+            Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            if (!process.waitFor(90, TimeUnit.SECONDS)) {
+                process.descendants().forEach(ProcessHandle::destroyForcibly);
+                process.destroyForcibly();
+                throw new AssertionError("mpirun did not finish within 90 s:\n" + Files.readString(log));
+            }
+            return new Job(process.exitValue(), Files.readString(log, StandardCharsets.UTF_8));
+        } finally {
+            Files.deleteIfExists(log);
+        }
+    }
+
+    /** This JVM's java on this test class path, running {@link MpiCheckMain}, as one shell-quoted line. */
+    private static String javaCommand(String mode) {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<String> words = List.of(java, "--enable-native-access=ALL-UNNAMED", "--add-modules", "jdk.incubator.vector",
+                "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xmx256m",
+                "-cp", System.getProperty("java.class.path"), MpiCheckMain.class.getName(), mode);
+        return String.join(" ", words.stream().map(w -> "'" + w.replace("'", "'\\''") + "'").toList());
+    }
+
+    private static Optional<Path> onPath(String program) {
+        for (String folder : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
+            Path candidate = Path.of(folder, program);
+            if (!folder.isBlank() && Files.isExecutable(candidate)) {
+                return Optional.of(candidate);
+            }
+        }
+        return Optional.empty();
+    }
+}
