@@ -84,7 +84,7 @@ final class MpiWorld {
         int rank = rankSize[0];
         int size = rankSize[1];
         List<PeerWatch.Peer> peers = thread.call(() -> exchangePeers(mpi, rank, size));
-        PeerWatch watch = new PeerWatch(rank, size, peers, timeoutSeconds(), System.err);
+        PeerWatch watch = new PeerWatch(rank, size, peers, timeoutSeconds(), System.err, Runtime.getRuntime()::halt);
         String version = library.version();
         int comma = version.indexOf(',');
         MpiWorld world = new MpiWorld(mpi, thread, rank, size,

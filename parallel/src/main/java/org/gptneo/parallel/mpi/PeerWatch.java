@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.IntConsumer;
 import java.util.stream.Collectors;
 
 /**
@@ -38,20 +39,23 @@ final class PeerWatch {
     private final List<Peer> peers;
     private final long timeoutNanos;
     private final PrintStream err;
+    private final IntConsumer halt;
     private final Map<Thread, Call> inFlight = new ConcurrentHashMap<>();
     private final AtomicBoolean stopped = new AtomicBoolean();
     private final AtomicBoolean reported = new AtomicBoolean();
 
     /**
      * Watches {@code peers} (every rank, this one included) for rank {@code rank} of {@code size};
-     * {@code timeoutSeconds} 0 waits without limit.
+     * {@code timeoutSeconds} 0 waits without limit. Reports go to {@code err}, and {@code halt} ends the
+     * process ({@code Runtime.getRuntime()::halt}: no shutdown hooks, which would try to finalise MPI).
      */
-    PeerWatch(int rank, int size, List<Peer> peers, long timeoutSeconds, PrintStream err) {
+    PeerWatch(int rank, int size, List<Peer> peers, long timeoutSeconds, PrintStream err, IntConsumer halt) {
         this.rank = rank;
         this.size = size;
         this.peers = List.copyOf(peers);
         this.timeoutNanos = timeoutSeconds * 1_000_000_000L;
         this.err = err;
+        this.halt = halt;
     }
 
     /** This process as a peer: its pid and start time. */
@@ -118,15 +122,16 @@ final class PeerWatch {
     }
 
     /**
-     * Prints "gptneo mpi: rank r of n {@code what}" once and ends the process with status
-     * {@value #EXIT_STATUS} without running shutdown hooks (MPI cannot be finalised with a rank gone).
+     * Prints "gptneo mpi: rank r of n {@code what}" once, stops watching and ends the process with status
+     * {@value #EXIT_STATUS}.
      */
     void fail(String what) {
         if (reported.compareAndSet(false, true)) {
             err.println("gptneo mpi: rank " + rank + " of " + size + " " + what);
             err.flush();
         }
-        Runtime.getRuntime().halt(EXIT_STATUS);
+        stopped.set(true);
+        halt.accept(EXIT_STATUS);
     }
 
     private void watch() {
@@ -135,7 +140,7 @@ final class PeerWatch {
             if (!lost.isEmpty() && !stopped.get()) {
                 fail(lost + during());
             }
-            if (timeoutNanos > 0) {
+            if (timeoutNanos > 0 && !stopped.get()) {
                 long now = System.nanoTime();
                 for (Call call : inFlight.values()) {
                     if (now - call.startNanos() > timeoutNanos && !stopped.get()) {

@@ -43,6 +43,15 @@ class MpiJobTest {
     }
 
     @Test
+    void aProcessStartedWithoutMpirunIsAWorldOfOne() throws Exception {
+        Process process = new ProcessBuilder("sh", "-c", javaCommand("checks")).redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(process.waitFor(60, TimeUnit.SECONDS)).as(output).isTrue();
+        assertThat(output).contains("rank 0 of 1: OK (mpi (");
+        assertThat(process.exitValue()).as("exit status after MPI_Finalize in the shutdown hook\n" + output).isZero();
+    }
+
+    @Test
     void losingRankOneEndsRankZeroWithinAMinuteNamingIt() throws Exception {
         // sh reports the exit status of each rank's JVM; mpirun's own status is that of the whole job
         String rank = javaCommand("lose-rank-1") + "; echo \"exit status of rank $OMPI_COMM_WORLD_RANK: $?\"";
