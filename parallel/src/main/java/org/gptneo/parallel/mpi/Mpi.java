@@ -35,6 +35,19 @@ final class Mpi {
     /** Marks a handle parameter in the descriptors below; replaced by the ABI's handle layout. */
     private static final MemoryLayout HANDLE = JAVA_LONG.withName("MPI handle");
     private static final Linker LINKER = Linker.nativeLinker();
+    /** A handle's {@code long} as an {@code int} (MPICH) or as a pointer (Open MPI, the standard ABI). */
+    private static final MethodHandle TO_INT;
+    private static final MethodHandle TO_ADDRESS;
+
+    static {
+        try {
+            TO_INT = MethodHandles.lookup().findStatic(Math.class, "toIntExact", MethodType.methodType(int.class, long.class));
+            TO_ADDRESS = MethodHandles.lookup().findStatic(MemorySegment.class, "ofAddress",
+                    MethodType.methodType(MemorySegment.class, long.class));
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     private final MpiConstants constants;
     private final SymbolLookup lookup;
@@ -121,19 +134,6 @@ final class Mpi {
         }
         symbols.add(symbol);
         return handle;
-    }
-
-    private static final MethodHandle TO_INT;
-    private static final MethodHandle TO_ADDRESS;
-
-    static {
-        try {
-            TO_INT = MethodHandles.lookup().findStatic(Math.class, "toIntExact", MethodType.methodType(int.class, long.class));
-            TO_ADDRESS = MethodHandles.lookup().findStatic(MemorySegment.class, "ofAddress",
-                    MethodType.methodType(MemorySegment.class, long.class));
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
     }
 
     /** A slot for one handle out-parameter ({@code MPI_Comm*}). */

@@ -33,22 +33,18 @@ final class MpiThread {
         anyThread = true;
     }
 
-    /** Whether calls run on their callers' threads. */
-    boolean anyThread() {
-        return anyThread;
-    }
-
     /** Runs {@code work} where MPI calls may run and returns its result; its exception is rethrown as is. */
     <T> T call(Callable<T> work) {
         if (anyThread || Thread.currentThread() == thread) {
             return here(work);
         }
-        return await(executor.submit(work), -1);
+        return await(executor.submit(work), 0);
     }
 
     /**
-     * Runs {@code work} on the MPI thread, waiting at most {@code seconds}: a {@link CommunicatorException}
-     * when it takes longer (the work goes on; the caller is about to leave the process).
+     * Runs {@code work} on the MPI thread (where MPI was initialised, as MPI_Finalize must be), waiting at
+     * most {@code seconds} (0: no limit): a {@link CommunicatorException} when it takes longer (the work
+     * goes on; the caller is about to leave the process).
      */
     <T> T callWithin(Callable<T> work, long seconds) {
         return await(executor.submit(work), seconds);
@@ -56,7 +52,7 @@ final class MpiThread {
 
     private static <T> T await(Future<T> result, long seconds) {
         try {
-            return seconds < 0 ? result.get() : result.get(seconds, TimeUnit.SECONDS);
+            return seconds == 0 ? result.get() : result.get(seconds, TimeUnit.SECONDS);
         } catch (TimeoutException e) {
             throw new CommunicatorException("an MPI call did not return within " + seconds + " s");
         } catch (InterruptedException e) {

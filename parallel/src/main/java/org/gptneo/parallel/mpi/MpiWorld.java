@@ -21,15 +21,13 @@ import org.gptneo.parallel.CommunicatorException;
  * hook, skipped with a one-line report and status 1 when a rank on this host was lost).
  *
  * <p>Settings: {@value #TIMEOUT_PROPERTY} (system property) or {@value #TIMEOUT_VARIABLE}: how many
- * seconds one MPI call may wait before this rank gives up and exits (default {@value #DEFAULT_TIMEOUT};
- * 0: no limit).
+ * seconds one MPI call (and MPI_Finalize at exit) may wait before this rank gives up and exits (default
+ * {@value #DEFAULT_TIMEOUT}; 0: no limit).
  */
 final class MpiWorld {
     static final String TIMEOUT_PROPERTY = "gptneo.mpi.timeout";
     static final String TIMEOUT_VARIABLE = "GPTNEO_MPI_TIMEOUT";
     static final long DEFAULT_TIMEOUT = 300;
-    /** How long MPI_Finalize may take at exit before the process gives up on it. */
-    private static final long FINALIZE_SECONDS = 30;
     /** Bytes per rank in the start-up exchange: pid, start time, host key. */
     private static final int PEER_BYTES = 320;
 
@@ -42,15 +40,17 @@ final class MpiWorld {
     final int size;
     final String name;
     final PeerWatch watch;
+    private final long timeoutSeconds;
     private volatile boolean finalized;
 
-    private MpiWorld(Mpi mpi, MpiThread thread, int rank, int size, String name, PeerWatch watch) {
+    private MpiWorld(Mpi mpi, MpiThread thread, int rank, int size, String name, PeerWatch watch, long timeoutSeconds) {
         this.mpi = mpi;
         this.thread = thread;
         this.rank = rank;
         this.size = size;
         this.name = name;
         this.watch = watch;
+        this.timeoutSeconds = timeoutSeconds;
     }
 
     /** The process's MPI, initialised on the first call; a failure is remembered and thrown again. */
@@ -84,11 +84,12 @@ final class MpiWorld {
         int rank = rankSize[0];
         int size = rankSize[1];
         List<PeerWatch.Peer> peers = thread.call(() -> exchangePeers(mpi, rank, size));
-        PeerWatch watch = new PeerWatch(rank, size, peers, timeoutSeconds(), System.err, Runtime.getRuntime()::halt);
+        long timeout = timeoutSetting();
+        PeerWatch watch = new PeerWatch(rank, size, peers, timeout, System.err, Runtime.getRuntime()::halt);
         String version = library.version();
         int comma = version.indexOf(',');
         MpiWorld world = new MpiWorld(mpi, thread, rank, size,
-                "mpi (" + (comma < 0 ? version : version.substring(0, comma)) + ")", watch);
+                "mpi (" + (comma < 0 ? version : version.substring(0, comma)) + ")", watch, timeout);
         watch.start();
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("gptneo-mpi-exit").unstarted(world::exit));
         return world;
@@ -149,7 +150,7 @@ final class MpiWorld {
         }
     }
 
-    private static long timeoutSeconds() {
+    private static long timeoutSetting() {
         String setting = System.getProperty(TIMEOUT_PROPERTY, System.getenv(TIMEOUT_VARIABLE));
         if (setting == null || setting.isBlank()) {
             return DEFAULT_TIMEOUT;
@@ -185,7 +186,11 @@ final class MpiWorld {
         }
     }
 
-    /** The shutdown hook: a lost rank ends the process with its report; otherwise MPI_Finalize, within a limit. */
+    /**
+     * The shutdown hook: a lost rank, or a call still in flight (the process is being stopped), ends the
+     * process with its report; otherwise MPI_Finalize, which waits for every rank to reach it (a rank
+     * still working, saving a checkpoint say, keeps the others there), within the call timeout.
+     */
     private void exit() {
         watch.stop();
         String lost = watch.describeLost();
@@ -201,7 +206,7 @@ final class MpiWorld {
             thread.callWithin(() -> {
                 mpi.check(mpi.finalizeMpi(), "MPI_Finalize");
                 return null;
-            }, FINALIZE_SECONDS);
+            }, timeoutSeconds);
         } catch (CommunicatorException e) {
             watch.fail("could not finalise MPI: " + e.getMessage());
         }
