@@ -61,8 +61,9 @@ class MpiJobTest {
         assertThat(seconds).as("seconds until the job ended\n" + job.output).isLessThan(60);
         assertThat(job.output).contains("gptneo mpi: rank 0 of 2 lost rank 1 (pid ")
                 .doesNotContain("still running");
-        assertThat(job.output.lines().filter(l -> l.startsWith("exit status of rank 0: ")))
-                .as(job.output).singleElement().isNotEqualTo("exit status of rank 0: 0");
+        // rank 0's line comes from its watch (status 1) or from its shutdown hook when mpirun stops it first
+        // (then its shell may be stopped too, before it reports): either way never a clean exit
+        assertThat(job.output.lines()).as(job.output).doesNotContain("exit status of rank 0: 0");
         assertThat(job.status).as(job.output).isNotZero();
     }
 
