@@ -33,6 +33,11 @@ final class MpiThread {
         anyThread = true;
     }
 
+    /** Whether calls run on their callers' threads (else all on the MPI thread). */
+    boolean anyThread() {
+        return anyThread;
+    }
+
     /** Runs {@code work} where MPI calls may run and returns its result; its exception is rethrown as is. */
     <T> T call(Callable<T> work) {
         if (anyThread || Thread.currentThread() == thread) {

@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.gptneo.parallel.CommunicatorException;
 
@@ -22,12 +23,19 @@ import org.gptneo.parallel.CommunicatorException;
  *
  * <p>Settings: {@value #TIMEOUT_PROPERTY} (system property) or {@value #TIMEOUT_VARIABLE}: how many
  * seconds one MPI call (and MPI_Finalize at exit) may wait before this rank gives up and exits (default
- * {@value #DEFAULT_TIMEOUT}; 0: no limit).
+ * {@value #DEFAULT_TIMEOUT}; 0: no limit). {@value #THREADS_PROPERTY} or {@value #THREADS_VARIABLE}:
+ * {@code multiple} (default) asks for {@code MPI_THREAD_MULTIPLE}, {@code funneled} for
+ * {@code MPI_THREAD_FUNNELED}, which keeps every MPI call on the MPI thread (for MPI builds that are slow or
+ * unreliable with threads); anything else is an error.
  */
 final class MpiWorld {
     static final String TIMEOUT_PROPERTY = "gptneo.mpi.timeout";
     static final String TIMEOUT_VARIABLE = "GPTNEO_MPI_TIMEOUT";
     static final long DEFAULT_TIMEOUT = 300;
+    static final String THREADS_PROPERTY = "gptneo.mpi.threads";
+    static final String THREADS_VARIABLE = "GPTNEO_MPI_THREADS";
+    /** {@code MPI_THREAD_FUNNELED}: 1 in all three ABIs. */
+    private static final int THREAD_FUNNELED = 1;
     /** Bytes per rank in the start-up exchange: pid, start time, host key. */
     private static final int PEER_BYTES = 320;
 
@@ -77,7 +85,8 @@ final class MpiWorld {
             throw new CommunicatorException("MPI from " + library.candidate() + " is unusable: " + e.getMessage());
         }
         MpiThread thread = new MpiThread();
-        int[] rankSize = thread.call(() -> initialise(mpi));
+        int required = requiredThreadLevel(mpi);
+        int[] rankSize = thread.call(() -> initialise(mpi, required));
         if (rankSize[2] == mpi.constants().threadMultiple()) {
             thread.allowAnyThread();
         }
@@ -95,8 +104,8 @@ final class MpiWorld {
         return world;
     }
 
-    /** MPI_Init_thread asking for MPI_THREAD_MULTIPLE, errors returned on the world: {rank, size, provided}. */
-    private static int[] initialise(Mpi mpi) {
+    /** MPI_Init_thread asking for {@code required}, errors returned on the world: {rank, size, provided}. */
+    private static int[] initialise(Mpi mpi, int required) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment flag = arena.allocate(JAVA_INT);
             mpi.check(mpi.finalized(flag), "MPI_Finalized");
@@ -104,7 +113,7 @@ final class MpiWorld {
                 throw new CommunicatorException("MPI has been finalised in this process and cannot start again");
             }
             MemorySegment provided = arena.allocate(JAVA_INT);
-            mpi.check(mpi.initThread(mpi.constants().threadMultiple(), provided), "MPI_Init_thread");
+            mpi.check(mpi.initThread(required, provided), "MPI_Init_thread");
             long world = mpi.constants().commWorld();
             mpi.check(mpi.commSetErrhandler(world, mpi.constants().errorsReturn()), "MPI_Comm_set_errhandler");
             MemorySegment value = arena.allocate(JAVA_INT);
@@ -150,11 +159,23 @@ final class MpiWorld {
         }
     }
 
+    /** A system property, else an environment variable, else {@code fallback}, stripped and lower-cased. */
+    private static String setting(String property, String variable, String fallback) {
+        String value = System.getProperty(property, System.getenv(variable));
+        return value == null || value.isBlank() ? fallback : value.strip().toLowerCase(Locale.ROOT);
+    }
+
+    private static int requiredThreadLevel(Mpi mpi) {
+        String threads = setting(THREADS_PROPERTY, THREADS_VARIABLE, "multiple");
+        return switch (threads) {
+            case "multiple" -> mpi.constants().threadMultiple();
+            case "funneled" -> THREAD_FUNNELED;
+            default -> throw new CommunicatorException(THREADS_PROPERTY + " takes multiple or funneled, got '" + threads + "'");
+        };
+    }
+
     private static long timeoutSetting() {
-        String setting = System.getProperty(TIMEOUT_PROPERTY, System.getenv(TIMEOUT_VARIABLE));
-        if (setting == null || setting.isBlank()) {
-            return DEFAULT_TIMEOUT;
-        }
+        String setting = setting(TIMEOUT_PROPERTY, TIMEOUT_VARIABLE, String.valueOf(DEFAULT_TIMEOUT));
         try {
             long seconds = Long.parseLong(setting.strip());
             if (seconds >= 0) {

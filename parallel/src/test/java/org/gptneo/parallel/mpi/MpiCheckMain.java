@@ -25,7 +25,8 @@ public final class MpiCheckMain {
                 try {
                     CommunicatorChecks.runAll(world);
                     CommunicatorChecks.runAll(world.withChunk(7));
-                    System.out.println(who + ": OK (" + world.name() + "); " + errorsReturn());
+                    System.out.println(who + ": OK (" + world.name() + "); " + errorsReturn() + "; MPI calls "
+                            + (MpiWorld.get().thread.anyThread() ? "on their callers' threads" : "on the MPI thread"));
                 } catch (AssertionError | RuntimeException e) {
                     System.out.println(who + ": FAILED " + e);
                     System.out.flush();

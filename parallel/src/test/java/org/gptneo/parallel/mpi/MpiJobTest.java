@@ -33,13 +33,17 @@ class MpiJobTest {
     }
 
     @Test
-    void twoRanksPassEveryCheck() throws Exception {
-        assertAllOk(2);
+    void twoRanksWithEveryCallOnTheMpiThreadPassEveryCheck() throws Exception {
+        String output = assertAllOk(2, "-Dgptneo.mpi.threads=funneled");
+        assertThat(output.lines().filter(l -> l.contains(": OK (")))
+                .hasSize(2).allSatisfy(line -> assertThat(line).endsWith("; MPI calls on the MPI thread"));
     }
 
     @Test
-    void fourRanksPassEveryCheck() throws Exception {
-        assertAllOk(4);
+    void fourRanksWithThreadMultiplePassEveryCheck() throws Exception {
+        String output = assertAllOk(4);
+        assertThat(output.lines().filter(l -> l.contains(": OK (")))
+                .hasSize(4).allSatisfy(line -> assertThat(line).endsWith("; MPI calls on their callers' threads"));
     }
 
     @Test
@@ -67,14 +71,15 @@ class MpiJobTest {
         assertThat(job.status).as(job.output).isNotZero();
     }
 
-    private static void assertAllOk(int ranks) throws Exception {
-        Job job = run(List.of("-np", String.valueOf(ranks), "sh", "-c", javaCommand("checks")));
+    private static String assertAllOk(int ranks, String... options) throws Exception {
+        Job job = run(List.of("-np", String.valueOf(ranks), "sh", "-c", javaCommand("checks", options)));
         for (int r = 0; r < ranks; r++) {
             assertThat(job.output).as(job.output).containsPattern("rank " + r + " of " + ranks + ": OK \\(mpi \\(.+\\)\\); "
                     + "errors return: MPI_Send to rank 1000000 failed: (?i).*invalid rank.* \\(error code \\d+\\)");
         }
         assertThat(job.output).doesNotContain("FAILED");
         assertThat(job.status).as(job.output).isZero();
+        return job.output;
     }
 
     private record Job(int status, String output) {}
@@ -96,12 +101,13 @@ class MpiJobTest {
         }
     }
 
-    /** This JVM's java on this test class path, running {@link MpiCheckMain}, as one shell-quoted line. */
-    private static String javaCommand(String mode) {
+    /** This JVM's java with {@code options} on this test class path, running {@link MpiCheckMain}, as one shell-quoted line. */
+    private static String javaCommand(String mode, String... options) {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> words = List.of(java, "--enable-native-access=ALL-UNNAMED", "--add-modules", "jdk.incubator.vector",
-                "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xmx256m",
-                "-cp", System.getProperty("java.class.path"), MpiCheckMain.class.getName(), mode);
+        List<String> words = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "--add-modules",
+                "jdk.incubator.vector", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xmx256m"));
+        words.addAll(List.of(options));
+        words.addAll(List.of("-cp", System.getProperty("java.class.path"), MpiCheckMain.class.getName(), mode));
         return String.join(" ", words.stream().map(w -> "'" + w.replace("'", "'\\''") + "'").toList());
     }
 
