@@ -61,6 +61,21 @@ public final class MpiCommunicator implements Communicator {
         return new MpiCommunicator(world, world.mpi.constants().commWorld(), world.rank, world.size, false, MAX_COUNT);
     }
 
+    /**
+     * Ends this process at once with status 1 and without MPI_Finalize, after one line on standard error
+     * naming this rank and {@code reason}: for a rank that has failed (say, a command's error path before
+     * {@code System.exit}). A normal exit would wait in MPI_Finalize, which every rank must reach, while the
+     * other ranks wait for this one in a collective; this way the launcher ends the job, or the others
+     * report this rank lost. An uncaught exception of the thread that started MPI does the same. Does
+     * nothing where MPI was never started.
+     */
+    public static void abandon(String reason) {
+        MpiWorld world = MpiWorld.started();
+        if (world != null) {
+            world.abandon(reason);
+        }
+    }
+
     /** Whether an MPI library is loadable here ({@link MpiProbe#probe()} says which, or why not). */
     public static boolean available() {
         return MpiProbe.probe().available();

@@ -101,7 +101,35 @@ final class MpiWorld {
                 "mpi (" + (comma < 0 ? version : version.substring(0, comma)) + ")", watch, timeout);
         watch.start();
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("gptneo-mpi-exit").unstarted(world::exit));
+        abandonOnUncaughtException(Thread.currentThread(), world);
         return world;
+    }
+
+    /**
+     * When {@code thread} (the one that started MPI: the rank's main work) dies of an exception, the rank
+     * leaves at once without MPI_Finalize, after the thread's usual handler has reported the exception: a
+     * normal exit would wait in MPI_Finalize for ranks that are waiting for this one.
+     */
+    private static void abandonOnUncaughtException(Thread thread, MpiWorld world) {
+        Thread.UncaughtExceptionHandler previous = thread.getUncaughtExceptionHandler();
+        thread.setUncaughtExceptionHandler((t, e) -> {
+            previous.uncaughtException(t, e);
+            world.abandon("its thread " + t.getName() + " died of " + e);
+        });
+    }
+
+    /** The process's MPI if it has been started, else null (nothing to finalise or abandon). */
+    static synchronized MpiWorld started() {
+        return instance;
+    }
+
+    /**
+     * Ends the process at once with status {@value PeerWatch#EXIT_STATUS}, without MPI_Finalize, after one
+     * line "gptneo mpi: rank r of n leaves without MPI_Finalize: {@code reason}". The launcher then ends the
+     * job, or the other ranks' watches report this rank lost.
+     */
+    void abandon(String reason) {
+        watch.fail("leaves without MPI_Finalize: " + reason);
     }
 
     /** MPI_Init_thread asking for {@code required}, errors returned on the world: {rank, size, provided}. */

@@ -10,9 +10,9 @@ import org.gptneo.tensor.Tensor;
 /**
  * One rank of the jobs {@link MpiJobTest} starts with {@code mpirun}. {@code checks}: runs
  * {@link CommunicatorChecks} on the world, then again with chunks of 7 elements (so every chunked path
- * runs), and prints "rank r of n: OK (...)" or "rank r of n: FAILED ...". {@code lose-rank-1}: all ranks
- * all-reduce in a loop; after a few rounds rank 1 halts (no MPI_Finalize, no shutdown hooks) and the
- * others go on until they are stopped: the watch must end them, naming rank 1.
+ * runs), and prints "rank r of n: OK (...)" or "rank r of n: FAILED ...". {@code lose-rank-1 halt|throw}:
+ * all ranks all-reduce in a loop; after a few rounds rank 1 halts (no MPI_Finalize, no shutdown hooks)
+ * or its main thread throws, and the others go on until they are stopped: they must end, naming rank 1.
  */
 public final class MpiCheckMain {
     private MpiCheckMain() {}
@@ -38,7 +38,10 @@ public final class MpiCheckMain {
                 long deadline = System.nanoTime() + 120_000_000_000L;
                 for (int round = 0; System.nanoTime() < deadline; round++) {
                     if (world.rank() == 1 && round == 20) {
-                        Runtime.getRuntime().halt(0);
+                        if (args[1].equals("halt")) {
+                            Runtime.getRuntime().halt(0);
+                        }
+                        throw new IllegalStateException("rank 1 fails on purpose");
                     }
                     world.allReduce(t, ReduceOp.SUM);
                 }

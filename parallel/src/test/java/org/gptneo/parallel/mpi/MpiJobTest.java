@@ -48,7 +48,7 @@ class MpiJobTest {
 
     @Test
     void aProcessStartedWithoutMpirunIsAWorldOfOne() throws Exception {
-        Process process = new ProcessBuilder("sh", "-c", javaCommand("checks")).redirectErrorStream(true).start();
+        Process process = new ProcessBuilder("sh", "-c", javaCommand(List.of("checks"))).redirectErrorStream(true).start();
         String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(process.waitFor(60, TimeUnit.SECONDS)).as(output).isTrue();
         assertThat(output).contains("rank 0 of 1: OK (mpi (");
@@ -56,9 +56,22 @@ class MpiJobTest {
     }
 
     @Test
-    void losingRankOneEndsRankZeroWithinAMinuteNamingIt() throws Exception {
+    void rankOneHaltingEndsRankZeroWithinAMinuteNamingIt() throws Exception {
+        assertRankZeroNamesLostRankOne("halt");
+    }
+
+    @Test
+    void rankOneDyingOfAnExceptionLeavesAtOnceAndRankZeroNamesIt() throws Exception {
+        String output = assertRankZeroNamesLostRankOne("throw");
+        assertThat(output).contains("java.lang.IllegalStateException: rank 1 fails on purpose")
+                .contains("gptneo mpi: rank 1 of 2 leaves without MPI_Finalize: its thread main died of "
+                        + "java.lang.IllegalStateException: rank 1 fails on purpose")
+                .contains("exit status of rank 1: 1");
+    }
+
+    private static String assertRankZeroNamesLostRankOne(String how) throws Exception {
         // sh reports the exit status of each rank's JVM; mpirun's own status is that of the whole job
-        String rank = javaCommand("lose-rank-1") + "; echo \"exit status of rank $OMPI_COMM_WORLD_RANK: $?\"";
+        String rank = javaCommand(List.of("lose-rank-1", how)) + "; echo \"exit status of rank $OMPI_COMM_WORLD_RANK: $?\"";
         long start = System.nanoTime();
         Job job = run(List.of("-np", "2", "sh", "-c", rank));
         double seconds = (System.nanoTime() - start) / 1e9;
@@ -69,10 +82,11 @@ class MpiJobTest {
         // (then its shell may be stopped too, before it reports): either way never a clean exit
         assertThat(job.output.lines()).as(job.output).doesNotContain("exit status of rank 0: 0");
         assertThat(job.status).as(job.output).isNotZero();
+        return job.output;
     }
 
     private static String assertAllOk(int ranks, String... options) throws Exception {
-        Job job = run(List.of("-np", String.valueOf(ranks), "sh", "-c", javaCommand("checks", options)));
+        Job job = run(List.of("-np", String.valueOf(ranks), "sh", "-c", javaCommand(List.of("checks"), options)));
         for (int r = 0; r < ranks; r++) {
             assertThat(job.output).as(job.output).containsPattern("rank " + r + " of " + ranks + ": OK \\(mpi \\(.+\\)\\); "
                     + "errors return: MPI_Send to rank 1000000 failed: (?i).*invalid rank.* \\(error code \\d+\\)");
@@ -101,13 +115,14 @@ class MpiJobTest {
         }
     }
 
-    /** This JVM's java with {@code options} on this test class path, running {@link MpiCheckMain}, as one shell-quoted line. */
-    private static String javaCommand(String mode, String... options) {
+    /** This JVM's java with {@code options} on this test class path, running {@link MpiCheckMain} with {@code arguments}, as one shell-quoted line. */
+    private static String javaCommand(List<String> arguments, String... options) {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> words = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "--add-modules",
                 "jdk.incubator.vector", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xmx256m"));
         words.addAll(List.of(options));
-        words.addAll(List.of("-cp", System.getProperty("java.class.path"), MpiCheckMain.class.getName(), mode));
+        words.addAll(List.of("-cp", System.getProperty("java.class.path"), MpiCheckMain.class.getName()));
+        words.addAll(arguments);
         return String.join(" ", words.stream().map(w -> "'" + w.replace("'", "'\\''") + "'").toList());
     }
 
