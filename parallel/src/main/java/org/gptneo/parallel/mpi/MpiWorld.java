@@ -84,8 +84,9 @@ final class MpiWorld {
         } catch (IllegalStateException e) {
             throw new CommunicatorException("MPI from " + library.candidate() + " is unusable: " + e.getMessage());
         }
-        MpiThread thread = new MpiThread();
         int required = requiredThreadLevel(mpi);
+        long timeout = timeoutSetting();
+        MpiThread thread = new MpiThread();
         int[] rankSize = thread.call(() -> initialise(mpi, required));
         if (rankSize[2] == mpi.constants().threadMultiple()) {
             thread.allowAnyThread();
@@ -93,7 +94,6 @@ final class MpiWorld {
         int rank = rankSize[0];
         int size = rankSize[1];
         List<PeerWatch.Peer> peers = thread.call(() -> exchangePeers(mpi, rank, size));
-        long timeout = timeoutSetting();
         PeerWatch watch = new PeerWatch(rank, size, peers, timeout, System.err, Runtime.getRuntime()::halt);
         String version = library.version();
         int comma = version.indexOf(',');
