@@ -183,7 +183,9 @@ final class Mpi {
             MemorySegment text = arena.allocate(ERROR_BYTES);
             MemorySegment length = arena.allocate(JAVA_INT);
             int status = errorString(rc, text, length);
-            return (status == SUCCESS ? text.getString(0).strip() : "no error string (MPI_Error_string returned " + status + ")")
+            // MPICH's text is an error stack of several lines: one line here
+            String said = text.getString(0).strip().replaceAll("\\s*\\R\\s*", "; ");
+            return (status == SUCCESS ? said : "no error string (MPI_Error_string returned " + status + ")")
                     + " (error code " + rc + ")";
         }
     }

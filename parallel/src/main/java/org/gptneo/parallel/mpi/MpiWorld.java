@@ -95,10 +95,7 @@ final class MpiWorld {
         int size = rankSize[1];
         List<PeerWatch.Peer> peers = thread.call(() -> exchangePeers(mpi, rank, size));
         PeerWatch watch = new PeerWatch(rank, size, peers, timeout, System.err, Runtime.getRuntime()::halt);
-        String version = library.version();
-        int comma = version.indexOf(',');
-        MpiWorld world = new MpiWorld(mpi, thread, rank, size,
-                "mpi (" + (comma < 0 ? version : version.substring(0, comma)) + ")", watch, timeout);
+        MpiWorld world = new MpiWorld(mpi, thread, rank, size, "mpi (" + shortVersion(library.version()) + ")", watch, timeout);
         watch.start();
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("gptneo-mpi-exit").unstarted(world::exit));
         abandonOnUncaughtException(Thread.currentThread(), world);
@@ -130,6 +127,15 @@ final class MpiWorld {
      */
     void abandon(String reason) {
         watch.fail("leaves without MPI_Finalize: " + reason);
+    }
+
+    /**
+     * The library's version line up to its first comma, "Version:" dropped and spaces collapsed: "Open MPI
+     * v4.1.4" of "Open MPI v4.1.4, package: Debian OpenMPI, ...", "MPICH 4.0.2" of "MPICH Version:\t4.0.2".
+     */
+    static String shortVersion(String line) {
+        int comma = line.indexOf(',');
+        return (comma < 0 ? line : line.substring(0, comma)).replace("Version:", " ").strip().replaceAll("\\s+", " ");
     }
 
     /** MPI_Init_thread asking for {@code required}, errors returned on the world: {rank, size, provided}. */

@@ -3,6 +3,7 @@ package org.gptneo.parallel.mpi;
 import java.lang.foreign.Arena;
 import org.gptneo.parallel.CommunicatorChecks;
 import org.gptneo.parallel.CommunicatorException;
+import org.gptneo.parallel.LaunchEnvironment;
 import org.gptneo.parallel.ReduceOp;
 import org.gptneo.tensor.DType;
 import org.gptneo.tensor.Tensor;
@@ -20,13 +21,20 @@ public final class MpiCheckMain {
     public static void main(String[] args) {
         MpiCommunicator world = MpiCommunicator.world();
         String who = "rank " + world.rank() + " of " + world.size();
+        LaunchEnvironment launch = LaunchEnvironment.current();
+        if (launch.rank() != world.rank() || launch.worldSize() != world.size()) {
+            System.out.println(who + ": FAILED the launch environment says rank " + launch.rank() + " of "
+                    + launch.worldSize() + " (" + launch.launcher() + ")");
+            Runtime.getRuntime().halt(2);
+        }
         switch (args[0]) {
             case "checks" -> {
                 try {
                     CommunicatorChecks.runAll(world);
                     CommunicatorChecks.runAll(world.withChunk(7));
                     System.out.println(who + ": OK (" + world.name() + "); " + errorsReturn() + "; MPI calls "
-                            + (MpiWorld.get().thread.anyThread() ? "on their callers' threads" : "on the MPI thread"));
+                            + (MpiWorld.get().thread.anyThread() ? "on their callers' threads" : "on the MPI thread")
+                            + "; launched by " + launch.launcher());
                 } catch (AssertionError | RuntimeException e) {
                     System.out.println(who + ": FAILED " + e);
                     System.out.flush();

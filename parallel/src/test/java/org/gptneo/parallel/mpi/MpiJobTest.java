@@ -12,38 +12,52 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * Real MPI jobs: {@code mpirun -np 2} and {@code -np 4} of {@link MpiCheckMain} on this test class
- * path, every rank running every collective; and a job that loses rank 1 mid-run. Skipped, saying why,
- * where {@code mpirun} or an MPI library is missing.
+ * Real MPI jobs of {@link MpiCheckMain} on this test class path: Open MPI's {@code mpirun -np 2} and
+ * {@code -np 4}, every rank running every collective; jobs that lose rank 1 mid-run; a process without a
+ * launcher; and, where MPICH is installed too, {@code mpiexec.mpich -n 2} on {@code libmpich.so.12}.
+ * Skipped, saying why, where the launcher or the library is missing.
  */
 class MpiJobTest {
-    private static Path mpirun;
 
-    @BeforeAll
-    static void needsMpi() {
-        Optional<Path> found = onPath("mpirun");
-        assumeTrue(found.isPresent(), "mpirun is not on the PATH (Debian: apt-get install openmpi-bin)");
+    /**
+     * Open MPI's {@code mpirun} ({@code mpirun.openmpi} where MPICH's may own the plain name) with
+     * {@code ranks} processes, as root too and with more ranks than cores; the library found must be Open MPI.
+     */
+    private static List<String> openMpi(int ranks) {
+        Optional<Path> mpirun = onPath("mpirun.openmpi").or(() -> onPath("mpirun"));
+        assumeTrue(mpirun.isPresent(), "mpirun is not on the PATH (Debian: apt-get install openmpi-bin)");
         MpiProbe probe = MpiProbe.probe();
         assumeTrue(probe.available(), "no MPI library: " + probe.description());
-        mpirun = found.get();
+        assumeTrue(probe.description().contains("(Open MPI ABI)"), "the MPI library found is not Open MPI: "
+                + probe.description());
+        return List.of(mpirun.get().toString(), "--allow-run-as-root", "--oversubscribe", "-np", String.valueOf(ranks));
     }
 
     @Test
     void twoRanksWithEveryCallOnTheMpiThreadPassEveryCheck() throws Exception {
-        String output = assertAllOk(2, "-Dgptneo.mpi.threads=funneled");
-        assertThat(output.lines().filter(l -> l.contains(": OK (")))
-                .hasSize(2).allSatisfy(line -> assertThat(line).endsWith("; MPI calls on the MPI thread"));
+        String output = assertAllOk(openMpi(2), 2, "-Dgptneo.mpi.threads=funneled");
+        assertThat(output.lines().filter(l -> l.contains(": OK ("))).hasSize(2).allSatisfy(line -> assertThat(line)
+                .contains("OK (mpi (Open MPI v").endsWith("; MPI calls on the MPI thread; launched by Open MPI"));
     }
 
     @Test
     void fourRanksWithThreadMultiplePassEveryCheck() throws Exception {
-        String output = assertAllOk(4);
-        assertThat(output.lines().filter(l -> l.contains(": OK (")))
-                .hasSize(4).allSatisfy(line -> assertThat(line).endsWith("; MPI calls on their callers' threads"));
+        String output = assertAllOk(openMpi(4), 4);
+        assertThat(output.lines().filter(l -> l.contains(": OK ("))).hasSize(4).allSatisfy(line -> assertThat(line)
+                .endsWith("; MPI calls on their callers' threads; launched by Open MPI"));
+    }
+
+    @Test
+    void twoRanksOfMpichPassEveryCheck() throws Exception {
+        Optional<Path> mpiexec = onPath("mpiexec.mpich");
+        assumeTrue(mpiexec.isPresent(), "MPICH is not installed (Debian: apt-get install mpich)");
+        String output = assertAllOk(List.of(mpiexec.get().toString(), "-n", "2"), 2,
+                "-D" + MpiLibrary.PROPERTY + "=" + MpiAbi.MPICH.soname());
+        assertThat(output.lines().filter(l -> l.contains(": OK ("))).hasSize(2).allSatisfy(line -> assertThat(line)
+                .contains("OK (mpi (MPICH ").endsWith("; launched by PMI"));
     }
 
     @Test
@@ -51,7 +65,7 @@ class MpiJobTest {
         Process process = new ProcessBuilder("sh", "-c", javaCommand(List.of("checks"))).redirectErrorStream(true).start();
         String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(process.waitFor(60, TimeUnit.SECONDS)).as(output).isTrue();
-        assertThat(output).contains("rank 0 of 1: OK (mpi (");
+        assertThat(output).contains("rank 0 of 1: OK (mpi (").contains("; launched by single process");
         assertThat(process.exitValue()).as("exit status after MPI_Finalize in the shutdown hook\n" + output).isZero();
     }
 
@@ -73,7 +87,7 @@ class MpiJobTest {
         // sh reports the exit status of each rank's JVM; mpirun's own status is that of the whole job
         String rank = javaCommand(List.of("lose-rank-1", how)) + "; echo \"exit status of rank $OMPI_COMM_WORLD_RANK: $?\"";
         long start = System.nanoTime();
-        Job job = run(List.of("-np", "2", "sh", "-c", rank));
+        Job job = run(openMpi(2), rank);
         double seconds = (System.nanoTime() - start) / 1e9;
         assertThat(seconds).as("seconds until the job ended\n" + job.output).isLessThan(60);
         assertThat(job.output).contains("gptneo mpi: rank 0 of 2 lost rank 1 (pid ")
@@ -85,8 +99,8 @@ class MpiJobTest {
         return job.output;
     }
 
-    private static String assertAllOk(int ranks, String... options) throws Exception {
-        Job job = run(List.of("-np", String.valueOf(ranks), "sh", "-c", javaCommand(List.of("checks"), options)));
+    private static String assertAllOk(List<String> launcher, int ranks, String... options) throws Exception {
+        Job job = run(launcher, javaCommand(List.of("checks"), options));
         for (int r = 0; r < ranks; r++) {
             assertThat(job.output).as(job.output).containsPattern("rank " + r + " of " + ranks + ": OK \\(mpi \\(.+\\)\\); "
                     + "errors return: MPI_Send to rank 1000000 failed: (?i).*invalid rank.* \\(error code \\d+\\)");
@@ -98,16 +112,17 @@ class MpiJobTest {
 
     private record Job(int status, String output) {}
 
-    private static Job run(List<String> arguments) throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of(mpirun.toString(), "--allow-run-as-root", "--oversubscribe"));
-        command.addAll(arguments);
+    /** Runs {@code shellCommand} on every rank of {@code launcher}'s job. */
+    private static Job run(List<String> launcher, String shellCommand) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(launcher);
+        command.addAll(List.of("sh", "-c", shellCommand));
         Path log = Files.createTempFile("gptneo-mpi-job", ".log");
         try {
             Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
             if (!process.waitFor(90, TimeUnit.SECONDS)) {
                 process.descendants().forEach(ProcessHandle::destroyForcibly);
                 process.destroyForcibly();
-                throw new AssertionError("mpirun did not finish within 90 s:\n" + Files.readString(log));
+                throw new AssertionError(launcher.getFirst() + " did not finish within 90 s:\n" + Files.readString(log));
             }
             return new Job(process.exitValue(), Files.readString(log, StandardCharsets.UTF_8));
         } finally {

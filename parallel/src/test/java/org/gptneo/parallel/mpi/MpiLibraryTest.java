@@ -100,6 +100,15 @@ class MpiLibraryTest {
     }
 
     @Test
+    void theNameShowsTheLibraryAndItsVersion() {
+        assertThat(MpiWorld.shortVersion("Open MPI v4.1.4, package: Debian OpenMPI, ident: 4.1.4, repo rev: v4.1.4"))
+                .isEqualTo("Open MPI v4.1.4");
+        assertThat(MpiWorld.shortVersion("MPICH Version:\t4.0.2")).isEqualTo("MPICH 4.0.2");
+        assertThat(MpiWorld.shortVersion("Intel(R) MPI Library 2021.10 for Linux* OS"))
+                .isEqualTo("Intel(R) MPI Library 2021.10 for Linux* OS");
+    }
+
+    @Test
     void beforeMpiIsInitialisedAnErrorIsOnlyItsCode() {
         MpiLibrary.Found found = installed();
         Mpi mpi = new Mpi(found.lookup(), found.abi().constants(found.lookup()), found.candidate().target());
