@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks the module map with jdeps on the built jars (run ./build first):
-#  - each module requires only the modules below it (layers ← cuda-ffi, parallel, presets ← api ← samples);
-#    api uses parallel for data-parallel training
+#  - each module requires only the modules below it (layers ← cuda-ffi ← parallel; layers ← presets;
+#    parallel, presets ← api ← samples): api trains data-, tensor- and pipeline-parallel through parallel,
+#    whose NCCL communicator computes on the CUDA backend;
 #  - layers needs nothing outside the JDK (no IO, JSON or tokenizer library);
 #  - no two packages of the project depend on each other in a cycle (tsort finds loops).
 # Prints the module graph and "modules: ok", or what is wrong, exiting 1.
@@ -23,7 +24,8 @@ echo "$graph"
 allowed() {  # the project modules a module may require
   case "$1" in
     org.gptneo.layers) echo "" ;;
-    org.gptneo.cuda|org.gptneo.cuda.ffi|org.gptneo.parallel|org.gptneo.presets) echo "org.gptneo.layers" ;;
+    org.gptneo.cuda|org.gptneo.cuda.ffi|org.gptneo.presets) echo "org.gptneo.layers" ;;
+    org.gptneo.parallel) echo "org.gptneo.layers org.gptneo.cuda" ;;
     org.gptneo.api) echo "org.gptneo.layers org.gptneo.presets org.gptneo.parallel" ;;
     org.gptneo.samples) echo "org.gptneo.layers org.gptneo.presets org.gptneo.parallel org.gptneo.api" ;;
   esac

@@ -25,11 +25,13 @@ if [[ $mode == pack ]]; then
   (cd "$root" && mvn -B -q -o install -DskipTests -Dstyle.color=never)
   stage=$(mktemp -d); trap 'rm -rf "$stage"' EXIT
   mkdir -p "$stage/lib"
-  for module in api cuda-ffi samples; do
+  for module in api cuda-ffi parallel samples; do
     (cd "$root" && mvn -B -q -o dependency:copy-dependencies -pl "$module" -DincludeScope=test -DoutputDirectory="$stage/lib")
   done
   cp "$root"/samples/target/gptneo-samples-*.jar "$root"/layers/target/*-tests.jar "$root"/cuda-ffi/target/*-tests.jar "$stage/lib/"
   "$JAVA_HOME/bin/jar" cf "$stage/lib/gptneo-api-tests.jar" -C "$root/api/target/test-classes" .
+  cp "$root"/parallel/target/gptneo-parallel-*.jar "$stage/lib/"  # the one-rank NCCL test (tagged gpu)
+  "$JAVA_HOME/bin/jar" cf "$stage/lib/gptneo-parallel-tests.jar" -C "$root/parallel/target/test-classes" .
   # the JDK modules the CLI and library need (the test jars split packages with them: left out here)
   mods=$("$JAVA_HOME/bin/jdeps" --ignore-missing-deps --multi-release 25 --print-module-deps \
           --module-path "$root/samples/target/lib" "$root"/samples/target/gptneo-samples-*.jar "$root"/samples/target/lib/*.jar \

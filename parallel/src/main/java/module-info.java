@@ -5,6 +5,9 @@
  */
 module org.gptneo.parallel {
     requires org.gptneo.layers;
+    requires org.gptneo.cuda;
 
     exports org.gptneo.parallel;
+    exports org.gptneo.parallel.mpi;
+    exports org.gptneo.parallel.nccl;
 }

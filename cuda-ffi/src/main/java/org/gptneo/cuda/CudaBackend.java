@@ -1,12 +1,15 @@
 package org.gptneo.cuda;
 
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.function.Function;
 import java.util.function.LongUnaryOperator;
 import java.util.function.Supplier;
 import org.gptneo.backend.AdamWStep;
 import org.gptneo.backend.AttentionMask;
 import org.gptneo.backend.Backend;
 import org.gptneo.cuda.runtime.CachingAllocator;
+import org.gptneo.cuda.runtime.CudaDeviceRuntime;
 import org.gptneo.cuda.runtime.DeviceRuntime;
 import org.gptneo.cuda.runtime.GemmCall;
 import org.gptneo.cuda.runtime.MemoryStats;
@@ -77,6 +80,22 @@ public final class CudaBackend implements Backend {
     /** What the device is ("NVIDIA H200, sm_90, ..."). */
     public String describe() {
         return thread.call(() -> gpu.runtime().describe());
+    }
+
+    /**
+     * Runs {@code work} on this device's thread with the CUDA stream ({@code cudaStream_t}) every call of
+     * this backend is ordered on, and returns its result: a library such as NCCL queues its work there,
+     * behind the backend's kernels. A tensor's device address is its {@code memory().address()}. Throws
+     * {@link IllegalStateException} for a backend over an emulated device, which has no stream.
+     */
+    public <T> T onStream(Function<MemorySegment, T> work) {
+        return thread.call(() -> {
+            if (!(gpu.runtime() instanceof CudaDeviceRuntime cuda)) {
+                throw new IllegalStateException("the cuda backend runs on " + gpu.runtime().describe()
+                        + ", which has no CUDA stream");
+            }
+            return work.apply(cuda.stream());
+        });
     }
 
     /** How the GEMMs round their inputs. */

@@ -12,7 +12,8 @@ import org.gptneo.tensor.Tensor;
  * <p>Calls block until this rank's part is done and its output can be read (an implementation on a
  * device stream may return once the work is queued, as the device backend orders it). A rank that
  * fails or disappears makes the others' calls throw {@link CommunicatorException} naming it, within
- * the implementation's timeout, never hang.
+ * the implementation's timeout, never hang; where the library cannot go on after a lost rank (MPI,
+ * NCCL), the other ranks' processes end instead, with status 1 and one line naming it.
  */
 public interface Communicator extends AutoCloseable {
     /** {@link #split}'s colour for a rank that joins no new group. */

@@ -2,6 +2,7 @@ package org.gptneo.parallel;
 
 import java.util.List;
 import java.util.Map;
+import org.gptneo.parallel.mpi.MpiCommunicator;
 
 /**
  * The world of a process started by a launcher ({@code mpirun}, {@code torchrun}, Slurm's
@@ -19,8 +20,17 @@ public final class LauncherWorld {
         return MARKERS.stream().anyMatch(environment::containsKey);
     }
 
-    /** This process's communicator over every rank the launcher started; the caller closes it. */
+    /**
+     * This process's communicator over every rank the launcher started; the caller closes it. Ranks of
+     * {@code mpirun} or MPICH's {@code mpiexec} talk through MPI. Ranks started with torchrun's variables
+     * alone have no MPI to join: on CPUs they are refused with what to do instead.
+     */
     public static Communicator connect() {
-        throw new CommunicatorException("MPI launch is not wired in this build");
+        Map<String, String> environment = System.getenv();
+        if (environment.containsKey("OMPI_COMM_WORLD_SIZE") || environment.containsKey("PMI_SIZE")) {
+            return MpiCommunicator.world();
+        }
+        throw new CommunicatorException("ranks started with RANK and WORLD_SIZE alone (torchrun style) have no MPI to join;"
+                + " start them with mpirun -np N, or run --parallel in one process (ranks as threads)");
     }
 }

@@ -144,6 +144,11 @@ public final class CudaDeviceRuntime implements DeviceRuntime {
         return smMinor;
     }
 
+    /** The stream every call is ordered on (for libraries that queue work behind the kernels, such as NCCL). */
+    public MemorySegment stream() {
+        return stream;
+    }
+
     /** The device's total memory in bytes. */
     public long totalMemory() {
         return totalMemory;
