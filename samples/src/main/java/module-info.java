@@ -4,6 +4,7 @@
  */
 module org.gptneo.samples {
     requires org.gptneo.api;
+    requires org.gptneo.parallel;
     requires info.picocli;
     requires com.fasterxml.jackson.databind;
     requires com.fasterxml.jackson.dataformat.yaml;

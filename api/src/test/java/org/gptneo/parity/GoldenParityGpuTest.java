@@ -2,7 +2,7 @@ package org.gptneo.parity;
 
 import org.gptneo.backend.Backend;
 import org.gptneo.backend.Backends;
-import org.gptneo.cuda.RequiresGpu;
+import org.gptneo.cuda.testing.RequiresGpu;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 

@@ -3,6 +3,7 @@ package org.gptneo.cuda;
 import java.util.stream.Stream;
 import org.gptneo.backend.conformance.BackendConformance;
 import org.gptneo.cuda.runtime.CudaDeviceRuntime;
+import org.gptneo.cuda.testing.RequiresGpu;
 import org.gptneo.cuda.runtime.GemmCall;
 import org.gptneo.cuda.runtime.KernelSources;
 import org.junit.jupiter.api.DynamicTest;

@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Properties;
 import org.gptneo.backend.Backend;
 import org.gptneo.backend.Backends;
+import org.gptneo.parallel.mpi.MpiCommunicator;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.IExecutionExceptionHandler;
@@ -67,6 +68,10 @@ public final class Main implements Runnable {
         PrintWriter out = new PrintWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8), true);
         int code = commandLine().setOut(out).execute(args);
         out.flush();
+        if (code != 0) {
+            // a failed rank of an MPI job must not wait in MPI_Finalize for ranks that wait for it (nothing when MPI never started)
+            MpiCommunicator.abandon("the command failed (exit " + code + ")");
+        }
         System.exit(code);
     }
 

@@ -1,4 +1,4 @@
-package org.gptneo.cuda;
+package org.gptneo.cuda.testing;
 
 import java.lang.annotation.ElementType;
 import java.lang.annotation.Retention;
