@@ -45,6 +45,15 @@ import org.gptneo.tensor.Tensor;
  * Either way the loss trained is {@link GptNeoModel#loss(Tape, ModelOutput, Tensor)}: auxiliary
  * losses (mixture-of-experts balancing) included, and their routing statistics reported with each step.
  *
+ * <p>Data parallelism ({@link TrainerBuilder#dataParallel}): the trainer is one rank of a group, its
+ * model that rank's replica. The batch size is the global batch; each rank computes its block of
+ * batch/D rows, the gradients are averaged over the ranks (or reduce-scattered and the optimizer
+ * sharded, with {@link TrainerBuilder#zeroStage} 1), and the logged loss is the mean over the ranks,
+ * so the curve is the single process's up to float rounding (with dropout 0: a rank draws its
+ * dropout masks by index within its own rows). Only rank 0 evaluates and writes metrics and
+ * checkpoints; checkpoints hold the whole optimizer state either way, so runs resume across
+ * layouts. See docs/parallel.md.
+ *
  * <p>The trainer holds no global state and never exits the process; it does not close the model.
  */
 public final class Trainer {
@@ -60,7 +69,7 @@ public final class Trainer {
     private boolean started;
     private PipelineParallel pipeline;            // this rank's stage during fit() of a pipeline-parallel run, else null
 
-    /** Settings that change what a run writes and reports, not its loss curve. */
+    /** Settings that change what a run writes and reports, and where it computes (a data-parallel group), not its loss curve. */
     record Options(int evalEvery, int evalBatches, int logEvery, int checkpointEvery, int keepCheckpoints,
                    Path outputDir, boolean resume, Path resumeFrom, boolean activationCheckpointing,
                    CheckpointObserver observer, Communicator group, int zeroStage, Communicator pipelineGroup) {}
@@ -91,7 +100,10 @@ public final class Trainer {
         return settings;
     }
 
-    /** Asks a running {@link #fit()} to stop after the step in progress and save a checkpoint; safe from any thread. */
+    /**
+     * Asks a running {@link #fit()} to stop after the step in progress and save a checkpoint; safe from
+     * any thread. In a data-parallel group, a cancel on any rank stops every rank after the same step.
+     */
     public void cancel() {
         cancelled = true;
     }

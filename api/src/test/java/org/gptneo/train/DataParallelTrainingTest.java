@@ -113,6 +113,25 @@ class DataParallelTrainingTest {
     }
 
     @Test
+    void aCancelOnOneRankStopsEveryRankAfterTheSameStep(@TempDir Path out) {
+        List<TrainingResult> results = InProcessRanks.run(2, c -> {
+            try (GptNeoModel model = DataParallelRun.model()) {
+                Trainer[] trainer = new Trainer[1];
+                trainer[0] = DataParallelRun.trainer(model, 4, 1).outputDir(out).dataParallel(c).zeroStage(1)
+                        .listener(new TrainerListener() {
+                            @Override public void onStep(StepMetrics m) { if (c.rank() == 1 && m.step() == 2) trainer[0].cancel(); }
+                        }).build();
+                return trainer[0].fit();
+            }
+        });
+        for (TrainingResult r : results) {
+            assertThat(r.status()).isEqualTo(TrainingResult.Status.CANCELLED);
+            assertThat(r.steps()).isEqualTo(3);   // step 3 carries the cancel made after step 2 to every rank
+        }
+        assertThat(out.resolve("checkpoint-3")).isDirectory();
+    }
+
+    @Test
     void refusesZeroStagesItDoesNotHaveAndBatchesTheRanksCannotSplit() {
         try (GptNeoModel model = DataParallelRun.model()) {
             assertThatThrownBy(() -> DataParallelRun.trainer(model, 4, 1).zeroStage(2).build())

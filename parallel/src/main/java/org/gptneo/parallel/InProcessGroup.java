@@ -93,7 +93,9 @@ final class InProcessGroup {
             return completed;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new CommunicatorException("rank " + worldRanks[rank] + " was interrupted in " + call, e);
+            String message = "rank " + worldRanks[rank] + " was interrupted in " + call;
+            world.fail(message);   // its post stays in the round: the group cannot go on
+            throw new CommunicatorException(message, e);
         } finally {
             world.lock.unlock();
         }
@@ -140,7 +142,9 @@ final class InProcessGroup {
             return queue.poll();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new CommunicatorException("rank " + worldRanks[destination] + " was interrupted in receive", e);
+            String message = "rank " + worldRanks[destination] + " was interrupted in receive";
+            world.fail(message);
+            throw new CommunicatorException(message, e);
         } finally {
             world.lock.unlock();
         }
