@@ -207,7 +207,7 @@ public final class Trainer {
         int first = dataParallel == null ? 0 : dataParallel.firstRow(b);
         int lastSaved = checkpoint.isPresent() ? firstStep : -1;
         double loss = Double.NaN;
-        boolean stop = false;                                                  // a data-parallel group's agreed cancel
+        boolean stop = false;                                                  // a data-parallel or pipeline group's agreed cancel
         Optional<EvalMetrics> evaluation = Optional.empty();
         for (int step = firstStep; step < settings.steps(); step++) {
             if (dataParallel == null && pipeline == null ? cancelled : stop) {
