@@ -54,6 +54,12 @@ import org.gptneo.tensor.Tensor;
  * checkpoints; checkpoints hold the whole optimizer state either way, so runs resume across
  * layouts. See docs/parallel.md.
  *
+ * <p>Pipeline parallelism ({@link TrainerBuilder#pipelineParallel}): the trainer is one stage of a
+ * pipeline group, every rank given the same full model and data. Each step's micro-batches (the
+ * accumulation) run through the stages by the 1F1B schedule, and the curve is gradient
+ * accumulation's on one process up to float rounding; the model receives the stages' weights before
+ * each evaluation and checkpoint and at the end. Only rank 0 evaluates and writes.
+ *
  * <p>The trainer holds no global state and never exits the process; it does not close the model.
  */
 public final class Trainer {
@@ -69,7 +75,7 @@ public final class Trainer {
     private boolean started;
     private PipelineParallel pipeline;            // this rank's stage during fit() of a pipeline-parallel run, else null
 
-    /** Settings that change what a run writes and reports, and where it computes (a data-parallel group), not its loss curve. */
+    /** Settings that change what a run writes and reports, and where it computes (a data-parallel or pipeline group), not its loss curve. */
     record Options(int evalEvery, int evalBatches, int logEvery, int checkpointEvery, int keepCheckpoints,
                    Path outputDir, boolean resume, Path resumeFrom, boolean activationCheckpointing,
                    CheckpointObserver observer, Communicator group, int zeroStage, Communicator pipelineGroup) {}
@@ -102,7 +108,7 @@ public final class Trainer {
 
     /**
      * Asks a running {@link #fit()} to stop after the step in progress and save a checkpoint; safe from
-     * any thread. In a data-parallel group, a cancel on any rank stops every rank after the same step.
+     * any thread. In a data-parallel or pipeline group, a cancel on any rank stops every rank after the same step.
      */
     public void cancel() {
         cancelled = true;
@@ -201,7 +207,7 @@ public final class Trainer {
         int first = dataParallel == null ? 0 : dataParallel.firstRow(b);
         int lastSaved = checkpoint.isPresent() ? firstStep : -1;
         double loss = Double.NaN;
-        boolean stop = false;                                                  // a data-parallel group's agreed cancel
+        boolean stop = false;                                                  // a data-parallel or pipeline group's agreed cancel
         Optional<EvalMetrics> evaluation = Optional.empty();
         for (int step = firstStep; step < settings.steps(); step++) {
             if (dataParallel == null && pipeline == null ? cancelled : stop) {
