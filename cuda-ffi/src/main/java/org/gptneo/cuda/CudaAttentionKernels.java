@@ -3,6 +3,7 @@ package org.gptneo.cuda;
 import static org.gptneo.cuda.CudaElementwise.requireDenseF32;
 
 import java.lang.foreign.Arena;
+import java.util.Arrays;
 import java.util.function.IntBinaryOperator;
 import org.gptneo.backend.AttentionMask;
 import org.gptneo.cuda.runtime.KernelArgs;
@@ -35,7 +36,7 @@ final class CudaAttentionKernels {
             CudaElementwise.fill(gpu, out, 0f);
             return;
         }
-        // q, k, v, o tiles and the probabilities
+        // shared memory: q, o, k, v tiles and the probabilities
         Tiles tiles = Tiles.fit(sh, 1, (rows, cols) -> 2 * rows * (sh.hs() + 1) + 2 * cols * (sh.hs() + 1) + rows * (cols + 1));
         try (Arena scratch = Arena.ofConfined()) {
             long keys = CudaSoftmaxKernels.firstKeys(gpu, scratch, mask.firstKeys(), sh.pairs(), "attention");
@@ -80,7 +81,7 @@ final class CudaAttentionKernels {
     }
 
     private static long[] append(long[] pointers, long pointer) {
-        long[] more = java.util.Arrays.copyOf(pointers, pointers.length + 1);
+        long[] more = Arrays.copyOf(pointers, pointers.length + 1);
         more[pointers.length] = pointer;
         return more;
     }
