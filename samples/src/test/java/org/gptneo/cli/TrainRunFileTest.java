@@ -183,6 +183,44 @@ class TrainRunFileTest {
     }
 
     @Test
+    void theReadmeRunFileReadsAsItSays() throws IOException {
+        List<String> readme = Files.readAllLines(Path.of("..", "README.md"));
+        int section = 0;
+        while (!readme.get(section).startsWith("**Run files.**")) section++;
+        int start = readme.subList(section, readme.size()).indexOf("```yaml") + section + 1, end = start;
+        while (!readme.get(end).startsWith("```")) end++;
+        Path file = write("readme.yml", String.join("\n", readme.subList(start, end)) + "\n");
+        JsonNode c = printed("--run", file.toString());
+        assertThat(c.at("/model/preset").asText()).isEqualTo("125M");
+        assertThat(c.at("/optimizer/beta2").asDouble()).isEqualTo(0.95);
+        assertThat(c.at("/schedule/kind").asText()).isEqualTo("cosine");
+        assertThat(c.at("/parallel/dp").asInt()).isEqualTo(2);
+        assertThat(c.at("/parallel/zero").asInt()).isEqualTo(1);
+        assertThat(c.at("/checkpointing/keep").asInt()).isEqualTo(3);
+    }
+
+    @Test
+    void gptNeoxParallelKeysMakeTheLayout() throws IOException {
+        Path neox = write("neox-parallel.yml", """
+                num_layers: 2
+                pipe-parallel-size: 2
+                model-parallel-size: 1
+                zero_optimization: {stage: 1, reduce_bucket_size: 500000000}
+                train_micro_batch_size_per_gpu: 3
+                """);
+        Cli r = Cli.run("train", "--run", neox.toString(), "--preset", "125M", "--data", data.toString(), "--steps", "1",
+                "--out", dir.resolve("np").toString(), "--print-config");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        JsonNode c = YAML.readTree(r.out());
+        assertThat(c.at("/parallel/tp").asInt()).isEqualTo(1);
+        assertThat(c.at("/parallel/pp").asInt()).isEqualTo(2);
+        assertThat(c.at("/parallel/zero").asInt()).isEqualTo(1);
+        assertThat(c.at("/training/batch-size").asInt()).isEqualTo(3);          // micro-batch 3 × dp 1
+        assertThat(c.at("/model/preset").asText()).isEqualTo("125M");           // the flag's model over the file's keys
+        assertThat(r.err()).contains("zero_optimization's buffer and overlap settings");
+    }
+
+    @Test
     void keysWithoutAGptNeoEquivalentAreRefusedByName() throws IOException {
         for (String[] c : new String[][] {
             {"gpt_j_residual: true", "'gpt_j_residual' is true"},
