@@ -21,7 +21,6 @@ final class InProcessGroup {
     private int arrived;
     private Object[] posts;
     private String[] calls;
-    private Object[] completed;               // the posts of the last completed generation
 
     @SuppressWarnings("unchecked")
     InProcessGroup(InProcessWorld world, int[] worldRanks) {
@@ -71,7 +70,6 @@ final class InProcessGroup {
             round[rank] = post;
             roundCalls[rank] = call;
             if (++arrived == size()) {
-                completed = round;
                 arrived = 0;
                 generation++;
                 world.changed.signalAll();
@@ -90,7 +88,7 @@ final class InProcessGroup {
                 }
             }
             checkSameCall(roundCalls);
-            return completed;
+            return round;                     // complete: the next round starts with fresh arrays
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             String message = "rank " + worldRanks[rank] + " was interrupted in " + call;

@@ -66,7 +66,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--steps", required = true, paramLabel = "N", description = "Optimizer steps.")
     int steps;
 
-    @Option(names = "--batch-size", defaultValue = "8", paramLabel = "B", description = "Sequences per micro-batch (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--batch-size", defaultValue = "8", paramLabel = "B", description = "Sequences per micro-batch, over all data-parallel ranks (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
     @Option(names = "--seq-len", paramLabel = "T", description = "Tokens per sequence (default: the model's context length).")
