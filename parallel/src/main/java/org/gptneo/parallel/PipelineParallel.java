@@ -33,9 +33,10 @@ import org.gptneo.tensor.Tensor;
  * {@code transformer.wte.weight}; after the flush their gradients are summed between the two (the
  * embedding group), so both copies receive the whole gradient and, updated alike, stay equal.
  *
- * <p>Every rank of the pipeline calls every method here, in the same order (they communicate).
- * Optimizer steps, clipping and saving use {@link #parameters()}, {@link #gradientReport()} and
- * {@link #gatherModel()}.
+ * <p>Every rank of the pipeline calls every method here, in the same order (they communicate), except
+ * {@link #loadFrom}. An optimizer updates {@link #parameters()}; clipping uses {@link #gradientReport()};
+ * saving {@link #gatherModel()} and {@link #gatherMoments}, or {@link #copyInto} for a caller that keeps
+ * a full model on every rank (the Trainer).
  */
 public final class PipelineParallel implements AutoCloseable {
     private final Communicator pipeline;

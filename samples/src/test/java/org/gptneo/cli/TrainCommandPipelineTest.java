@@ -1,7 +1,6 @@
 package org.gptneo.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.within;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -44,9 +43,17 @@ class TrainCommandPipelineTest {
         assertThat(staged.resolve("checkpoint-2")).isDirectory();
         try (GptNeoModel a = GptNeo.load(single); GptNeoModel b = GptNeo.load(staged)) {
             Map<String, Var> expected = a.parameters();
-            b.parameters().forEach((name, p) -> assertThat(p.value().toFloatArray()).as(name)
-                    .containsExactly(expected.get(name).value().toFloatArray(), within(1e-5f)));
+            b.parameters().forEach((name, p) -> assertThat(maxDifference(p.value().toFloatArray(), expected.get(name).value().toFloatArray()))
+                    .as(name).isLessThanOrEqualTo(1e-5));
         }
+    }
+
+    /** max |a − b| over two arrays of one length (a plain loop: the embedding has 50257 × 16 elements). */
+    private static double maxDifference(float[] a, float[] b) {
+        assertThat(a).hasSameSizeAs(b);
+        double max = 0;
+        for (int i = 0; i < a.length; i++) max = Math.max(max, Math.abs((double) a[i] - b[i]));
+        return max;
     }
 
     private static String[] concat(String[] a, String... b) {
