@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.Map;
+import org.gptneo.parallel.mpi.LauncherWorld;
 import org.junit.jupiter.api.Test;
 
 /** {@code --parallel dp=D,tp=T,pp=P,ep=E}, and how a process knows a launcher started it. */

@@ -1,8 +1,9 @@
-package org.gptneo.parallel;
+package org.gptneo.parallel.mpi;
 
 import java.util.List;
 import java.util.Map;
-import org.gptneo.parallel.mpi.MpiCommunicator;
+import org.gptneo.parallel.Communicator;
+import org.gptneo.parallel.CommunicatorException;
 
 /**
  * The world of a process started by a launcher ({@code mpirun}, {@code torchrun}, Slurm's
