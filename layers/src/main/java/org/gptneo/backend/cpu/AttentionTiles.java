@@ -23,9 +23,13 @@ final class AttentionTiles {
      * of each row, and rows count .. upTo, 0.
      */
     static void load(MemorySegment memory, long first, long stride, int count, int hs, float[] rows, int w, int upTo) {
-        for (int r = 0; r < count; r++) {
-            MemorySegment.copy(memory, FLOAT, (first + r * stride) * Float.BYTES, rows, r * w, hs);
-            if (hs < w) Arrays.fill(rows, r * w + hs, (r + 1) * w, 0f);
+        if (stride == w && hs == w) {                                   // dense rows, no padding: one copy
+            MemorySegment.copy(memory, FLOAT, first * Float.BYTES, rows, 0, count * w);
+        } else {
+            for (int r = 0; r < count; r++) {
+                MemorySegment.copy(memory, FLOAT, (first + r * stride) * Float.BYTES, rows, r * w, hs);
+                if (hs < w) Arrays.fill(rows, r * w + hs, (r + 1) * w, 0f);
+            }
         }
         Arrays.fill(rows, count * w, upTo * w, 0f);
     }
