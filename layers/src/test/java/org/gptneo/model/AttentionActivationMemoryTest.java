@@ -13,7 +13,9 @@ import org.junit.jupiter.api.Test;
  * A training step's activation memory (the tape's peak bytes, no timing) grows linearly in T: the
  * attention layers keep their output and one number per query row, never the T × S scores or
  * probabilities, so 4× the tokens cost about 4× the bytes, where a [T, T] tensor per layer would
- * cost 16×.
+ * cost 16×. The tape counts what it keeps between forward and backward; scratch a backend uses
+ * inside one kernel call (the composed default's [T, S] arena, the fused kernels' tiles) is not
+ * counted, so this guards the tape's side only.
  */
 class AttentionActivationMemoryTest {
 
