@@ -6,20 +6,25 @@ import java.util.Map;
 import org.gptneo.backend.Backend;
 import org.gptneo.nn.AdamW;
 import org.gptneo.nn.GradientClipping;
+import org.gptneo.parallel.DataParallel;
 import org.gptneo.parallel.PipelineParallel;
 
 /**
  * AdamW on one pipeline stage's parameters: the gradient norm and clipping are global over the
  * stages ({@link PipelineParallel#gradientReport}), each stage updates its own parameters (both copies
- * of the tied embedding alike), and a checkpoint's moments are gathered on the first stage.
+ * of the tied embedding alike), and a checkpoint's moments are gathered on the first stage. With a
+ * data-parallel group (each stage replicated over it), the stage's gradients are first averaged over
+ * the replicas, so the norm is that of the whole batch.
  */
 final class PipelineOptimizer implements StepOptimizer {
     private final PipelineParallel pipeline;
+    private final DataParallel dataParallel;    // null: pipeline parallelism alone
     private final AdamW adam;
     private final Backend backend;
 
-    PipelineOptimizer(PipelineParallel pipeline, AdamW.Settings settings) {
+    PipelineOptimizer(PipelineParallel pipeline, AdamW.Settings settings, DataParallel dataParallel) {
         this.pipeline = pipeline;
+        this.dataParallel = dataParallel;
         this.backend = pipeline.stage().backend();
         this.adam = new AdamW(backend, pipeline.parameters(), settings, AdamW.decayExceptBiasAndNorm());
     }
@@ -29,9 +34,13 @@ final class PipelineOptimizer implements StepOptimizer {
         adam.setLearningRate(lr);
     }
 
-    /** The step's gradients are final after {@link PipelineParallel#step}; this measures them over every stage (collective). */
+    /**
+     * The step's gradients are final after {@link PipelineParallel#step} (and the data-parallel mean,
+     * taken here); this measures them over every stage (collectives).
+     */
     @Override
     public GradientClipping.Report reduceGradients() {
+        if (dataParallel != null) dataParallel.averageGradients();
         return pipeline.gradientReport();
     }
 

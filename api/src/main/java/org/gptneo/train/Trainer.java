@@ -25,6 +25,7 @@ import org.gptneo.parallel.MicroBatch;
 import org.gptneo.parallel.PipelineParallel;
 import org.gptneo.parallel.PipelineSchedule;
 import org.gptneo.parallel.ShardedAdamW;
+import org.gptneo.parallel.TensorParallelModel;
 import org.gptneo.tensor.Tensor;
 
 /**
@@ -58,7 +59,16 @@ import org.gptneo.tensor.Tensor;
  * pipeline group, every rank given the same full model and data. Each step's micro-batches (the
  * accumulation) run through the stages by the 1F1B schedule, and the curve is gradient
  * accumulation's on one process up to float rounding; the model receives the stages' weights before
- * each evaluation and checkpoint and at the end. Only rank 0 evaluates and writes.
+ * each evaluation and checkpoint and at the end. Only rank 0 evaluates and writes. With a
+ * data-parallel group as well, each stage is replicated over it: every replica runs its rows of each
+ * micro-batch through its pipeline, and the stages' gradients are averaged over the replicas.
+ *
+ * <p>Tensor parallelism ({@link TrainerBuilder#tensorParallel}): the trainer cuts the model into this
+ * rank's Megatron shards ({@code TensorParallelModel}) and trains them; every rank of the group reads
+ * the same rows. With a data-parallel group as well, the shards' gradients are averaged over it
+ * before the norm is measured across the tensor-parallel ranks. The model receives the full weights
+ * (gathered from the shards) before each evaluation and checkpoint and at the end, and checkpoints
+ * hold full-sized weights and AdamW moments, so they resume on any layout.
  *
  * <p>The trainer holds no global state and never exits the process; it does not close the model.
  */
@@ -74,11 +84,16 @@ public final class Trainer {
     private volatile boolean cancelled;
     private boolean started;
     private PipelineParallel pipeline;            // this rank's stage during fit() of a pipeline-parallel run, else null
+    private TensorParallelModel tensorParallel;   // this rank's shards during fit() of a tensor-parallel run, else null
 
-    /** Settings that change what a run writes and reports, and where it computes (a data-parallel or pipeline group), not its loss curve. */
+    /**
+     * Settings that change what a run writes and reports, and where it computes (data-parallel,
+     * tensor-parallel and pipeline groups), not its loss curve.
+     */
     record Options(int evalEvery, int evalBatches, int logEvery, int checkpointEvery, int keepCheckpoints,
                    Path outputDir, boolean resume, Path resumeFrom, boolean activationCheckpointing,
-                   CheckpointObserver observer, Communicator group, int zeroStage, Communicator pipelineGroup) {}
+                   CheckpointObserver observer, Communicator group, int zeroStage, Communicator pipelineGroup,
+                   Communicator tensorGroup) {}
 
     /** Sees a checkpoint's folder once all its files are written, before it is renamed into place (tests). */
     @FunctionalInterface
@@ -130,9 +145,14 @@ public final class Trainer {
         CheckpointStore store = options.outputDir() == null ? null : new CheckpointStore(options.outputDir(), options.keepCheckpoints());
         try (PipelineParallel stages = options.pipelineGroup() == null ? null
                      : PipelineParallel.create(model, options.pipelineGroup(), PipelineSchedule.ONE_F_ONE_B);
-             DataParallel dataParallel = options.group() == null ? null : new DataParallel(options.group(), backend, weights.parameters());
-             StepOptimizer optimizer = stages != null ? new PipelineOptimizer(stages, adam) : optimizer(backend, adam, dataParallel)) {
+             TensorParallelModel shards = options.tensorGroup() == null ? null : TensorParallelModel.shard(model, options.tensorGroup());
+             DataParallel dataParallel = options.group() == null ? null
+                     : new DataParallel(options.group(), backend, stages != null ? stages.parameters()
+                             : shards != null ? shards.registry().trainable().asVars() : weights.parameters());
+             StepOptimizer optimizer = stages != null ? new PipelineOptimizer(stages, adam, dataParallel)
+                     : shards != null ? new TensorParallelOptimizer(shards, adam, dataParallel) : optimizer(backend, adam, dataParallel)) {
             pipeline = stages;
+            tensorParallel = shards;
             int step = 0;
             long position = 0;
             Optional<Path> checkpoint = Optional.empty();
@@ -149,6 +169,7 @@ public final class Trainer {
                     position = state.sequencesSeen();
                     checkpoint = from;
                     if (stages != null) stages.loadFrom(model);                  // every rank restored the whole model
+                    if (shards != null) shards.loadFrom(model);
                 }
             }
             if (dataParallel != null) dataParallel.broadcastParameters();
@@ -175,10 +196,17 @@ public final class Trainer {
         return new ReplicatedOptimizer(new AdamW(backend, trained, adam, AdamW.decayExceptBiasAndNorm()), dataParallel, backend, trained);
     }
 
-    /** Whether this process writes metrics and checkpoints: a single process, or rank 0 of a data-parallel or pipeline group. */
+    /** Whether this process writes metrics and checkpoints: a single process, or rank 0 of every group it is in (global rank 0). */
     private boolean writes() {
         return (options.group() == null || options.group().rank() == 0)
-                && (options.pipelineGroup() == null || options.pipelineGroup().rank() == 0);
+                && (options.pipelineGroup() == null || options.pipelineGroup().rank() == 0)
+                && (options.tensorGroup() == null || options.tensorGroup().rank() == 0);
+    }
+
+    /** Every rank: the stages' or shards' current weights into the caller's full model (collectives), for evaluation and saving. */
+    private void syncModel() {
+        if (pipeline != null) pipeline.copyInto(model);
+        if (tensorParallel != null) tensorParallel.copyInto(model);
     }
 
     private Optional<Path> resumePoint(CheckpointStore store) {
@@ -200,19 +228,20 @@ public final class Trainer {
     private TrainingResult run(int firstStep, SequenceCursor cursor, StepOptimizer optimizer, DataParallel dataParallel,
                                CheckpointStore store, Optional<Path> checkpoint, List<TrainerListener> all) {
         Backend backend = model.backend();
-        Map<String, Var> trained = weights.parameters();
+        Map<String, Var> trained = tensorParallel != null ? tensorParallel.registry().trainable().asVars() : weights.parameters();
         LearningRateSchedule schedule = settings.learningRateSchedule();
         int b = settings.batchSize(), t = settings.seqLen(), k = settings.accumulate();
         int rows = dataParallel == null ? b : dataParallel.localRows(b);       // this rank's rows of each micro-batch
         int first = dataParallel == null ? 0 : dataParallel.firstRow(b);
         int lastSaved = checkpoint.isPresent() ? firstStep : -1;
         double loss = Double.NaN;
-        boolean stop = false;                                                  // a data-parallel or pipeline group's agreed cancel
+        boolean stop = false;                                                  // the parallel groups' agreed cancel
+        boolean grouped = dataParallel != null || pipeline != null || tensorParallel != null;
         Optional<EvalMetrics> evaluation = Optional.empty();
         for (int step = firstStep; step < settings.steps(); step++) {
-            if (dataParallel == null && pipeline == null ? cancelled : stop) {
+            if (grouped ? stop : cancelled) {
                 if (store != null && lastSaved != step) checkpoint = Optional.of(save(store, step, cursor, optimizer, all));
-                if (pipeline != null) pipeline.copyInto(model);
+                syncModel();
                 return new TrainingResult(TrainingResult.Status.CANCELLED, step, loss, evaluation, checkpoint);
             }
             long start = System.nanoTime();
@@ -221,9 +250,15 @@ public final class Trainer {
             trained.values().forEach(p -> p.zeroGrad(backend));
             RoutingMetrics.Sum routing = new RoutingMetrics.Sum();
             if (pipeline != null) {
-                loss = pipelineStep(cursor, step);                               // gradients averaged over the micro-batches
+                loss = pipelineStep(cursor, step, first, rows);                   // gradients averaged over the micro-batches
+                boolean anyCancel = cancelled;
+                if (dataParallel != null) {
+                    float[] agreed = dataParallel.average(new float[] {(float) loss, cancelled ? 1 : 0});   // the whole batch's loss
+                    loss = agreed[0];
+                    anyCancel = agreed[1] > 0;
+                }
                 if (!Double.isFinite(loss)) throw new TrainingDivergedException(step + 1, "loss", loss);
-                stop = pipeline.anyStage(cancelled);                              // any rank's cancel
+                stop = pipeline.anyStage(anyCancel);                              // any rank's cancel
             } else {
                 float[] microLosses = new float[k + 1];                           // [k losses, cancel flag]
                 for (int micro = 0; micro < k; micro++) {
@@ -240,14 +275,19 @@ public final class Trainer {
                         Tensor input = backend.upload(Tensor.ofInts(host, localInputs, rows, t), host);
                         Tensor labels = labelIds == inputIds ? input : backend.upload(Tensor.ofInts(host, localLabels, rows, t), host);
                         TrainingPass pass = new TrainingPass(dropoutSeed(settings.seed(), step, micro), options.activationCheckpointing());
-                        ModelOutput output = model.run(tape, input, pass);
-                        Var microLoss = model.loss(tape, output, labels);                   // LM loss + auxiliary losses
+                        Var microLoss;
+                        if (tensorParallel != null) {                                        // the same loss on every tensor-parallel rank
+                            microLoss = tensorParallel.loss(tape, tensorParallel.forward(tape, input, pass), labels);
+                        } else {
+                            ModelOutput output = model.run(tape, input, pass);
+                            microLoss = model.loss(tape, output, labels);                   // LM loss + auxiliary losses
+                            double aux = output.auxLoss() == null ? 0 : backend.download(output.auxLoss().value(), host).getFloat(0);
+                            routing.add(aux, output.routing());
+                        }
                         tape.backward(microLoss);
                         float value = backend.download(microLoss.value(), host).getFloat(0);
                         if (!Float.isFinite(value)) throw new TrainingDivergedException(step + 1, "loss", value);
                         microLosses[micro] = value;
-                        double aux = output.auxLoss() == null ? 0 : backend.download(output.auxLoss().value(), host).getFloat(0);
-                        routing.add(aux, output.routing());
                     }
                 }
                 if (dataParallel != null) {
@@ -255,6 +295,7 @@ public final class Trainer {
                     microLosses = dataParallel.average(microLosses);                   // the whole batch's losses; any rank's cancel
                     stop = microLosses[k] > 0;
                 }
+                if (tensorParallel != null) stop = tensorParallel.anyRank(dataParallel != null ? stop : cancelled);
                 double lossSum = 0;
                 for (int micro = 0; micro < k; micro++) lossSum += microLosses[micro];
                 loss = lossSum / k;
@@ -276,7 +317,7 @@ public final class Trainer {
                 all.forEach(l -> l.onStep(metrics));
             }
             boolean evaluate = validation != null && options.evalEvery() > 0 && (done % options.evalEvery() == 0 || last);
-            if (evaluate && pipeline != null) pipeline.copyInto(model);             // every rank: the stages' weights into the model
+            if (evaluate) syncModel();                                             // every rank: the stages' or shards' weights
             if (evaluate && writes()) {
                 EvalMetrics metrics = Evaluation.run(model, validation, b, options.evalBatches(), done);
                 evaluation = Optional.of(metrics);
@@ -287,15 +328,16 @@ public final class Trainer {
                 lastSaved = done;
             }
         }
-        if (pipeline != null) pipeline.copyInto(model);                           // the caller's model holds the trained weights
+        syncModel();                                                             // the caller's model holds the trained weights
         return new TrainingResult(TrainingResult.Status.COMPLETED, settings.steps(), loss, evaluation, checkpoint);
     }
 
     /**
      * One pipeline-parallel step's forward and backward passes over its k micro-batches, read (and
-     * masked) alike on every rank; returns the mean of their losses.
+     * masked) alike on every rank, of which this data-parallel replica runs rows [first, first + rows);
+     * returns the mean of their losses.
      */
-    private double pipelineStep(SequenceCursor cursor, int step) {
+    private double pipelineStep(SequenceCursor cursor, int step, int first, int rows) {
         Backend backend = model.backend();
         int b = settings.batchSize(), t = settings.seqLen();
         try (Arena host = Arena.ofShared()) {
@@ -309,8 +351,9 @@ public final class Trainer {
                     inputIds = masked.inputs();
                     labelIds = masked.labels();
                 }
-                Tensor input = backend.upload(Tensor.ofInts(host, inputIds, b, t), host);
-                Tensor labels = labelIds == inputIds ? input : backend.upload(Tensor.ofInts(host, labelIds, b, t), host);
+                int[] localInputs = rowsOf(inputIds, first, rows, t), localLabels = rowsOf(labelIds, first, rows, t);  // [rows, T]
+                Tensor input = backend.upload(Tensor.ofInts(host, localInputs, rows, t), host);
+                Tensor labels = labelIds == inputIds ? input : backend.upload(Tensor.ofInts(host, localLabels, rows, t), host);
                 batches.add(new MicroBatch(input, labels, new TrainingPass(dropoutSeed(settings.seed(), step, micro),
                         options.activationCheckpointing())));
             }
@@ -328,7 +371,7 @@ public final class Trainer {
      * the writing rank writes; returns the checkpoint's folder.
      */
     private Path save(CheckpointStore store, int step, SequenceCursor cursor, StepOptimizer optimizer, List<TrainerListener> all) {
-        if (pipeline != null) pipeline.copyInto(model);                           // every rank: the stages' weights into the model
+        syncModel();                                                             // every rank: the stages' or shards' weights
         try (Arena staging = Arena.ofShared()) {
             Map<String, AdamW.Moments> moments = optimizer.moments(staging);
             if (!writes()) return store.root().resolve("checkpoint-" + step);

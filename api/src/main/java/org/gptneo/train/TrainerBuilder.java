@@ -12,6 +12,7 @@ import org.gptneo.model.GptNeoModel;
 import org.gptneo.parallel.Communicator;
 import org.gptneo.parallel.DataParallel;
 import org.gptneo.parallel.LayerPartition;
+import org.gptneo.parallel.TensorParallelLayout;
 
 /**
  * Settings of a {@link Trainer}. Defaults follow Hugging Face's {@code TrainingArguments} where it
@@ -50,6 +51,7 @@ public final class TrainerBuilder {
     private Communicator group;
     private int zeroStage;
     private Communicator pipelineGroup;
+    private Communicator tensorGroup;
     private final List<TrainerListener> listeners = new ArrayList<>();
 
     TrainerBuilder() {}
@@ -143,7 +145,8 @@ public final class TrainerBuilder {
      * Trains as one rank of a data-parallel group (the model is this rank's replica): the batch size
      * is the global batch, of which each rank computes batch/D rows, and the gradients are averaged
      * over the ranks; rank 0's parameters are broadcast at the start. Only rank 0 writes metrics and
-     * checkpoints. Every rank must be given the same settings and data.
+     * checkpoints. Every rank must be given the same settings and data. With {@link #tensorParallel}
+     * or {@link #pipelineParallel} the group holds the ranks with the same shards or stage.
      */
     public TrainerBuilder dataParallel(Communicator g) { this.group = Objects.requireNonNull(g, "group"); return this; }
 
@@ -162,6 +165,17 @@ public final class TrainerBuilder {
      * checkpoint and at the end. Only rank 0 writes metrics and checkpoints (ordinary ones).
      */
     public TrainerBuilder pipelineParallel(Communicator g) { this.pipelineGroup = Objects.requireNonNull(g, "group"); return this; }
+
+    /**
+     * Trains as one rank of a tensor-parallel group: the model (the same on every rank) is cut into
+     * this rank's Megatron shards ({@code TensorParallelModel}: attention heads, MLP slices and
+     * vocabulary rows), every rank of the group computes the same rows, and the loss and gradient norm
+     * are the whole model's. Combines with {@link #dataParallel} (a group of the ranks holding the same
+     * shards: gradients are averaged over it first), not yet with pipeline parallelism, ZeRO or a LoRA
+     * adapter. The model receives the full weights before each evaluation and checkpoint and at the
+     * end; checkpoints are ordinary ones (full weights and moments). Only global rank 0 writes.
+     */
+    public TrainerBuilder tensorParallel(Communicator g) { this.tensorGroup = Objects.requireNonNull(g, "group"); return this; }
 
     public TrainerBuilder listener(TrainerListener l) { this.listeners.add(Objects.requireNonNull(l, "listener")); return this; }
 
@@ -187,11 +201,16 @@ public final class TrainerBuilder {
         require(accumulate < 65_536, "accumulate must be below 65536, got " + accumulate);
         require(checkpointEvery == 0 || outputDir != null, "checkpointEvery needs an outputDir");
         require(zeroStage == 0 || zeroStage == 1, "ZeRO stage " + zeroStage + " is not available (1 is)");
+        require(zeroStage == 0 || (pipelineGroup == null && tensorGroup == null),
+                "ZeRO stage 1 together with " + (pipelineGroup != null ? "pipeline" : "tensor") + " parallelism is not available yet");
         require(zeroStage == 0 || group != null, "ZeRO stage 1 shards the optimizer over a data-parallel group: give dataParallel(group)");
         if (group != null) DataParallel.rowsPerRank(batchSize, group.size());
-        require(pipelineGroup == null || group == null, "pipeline and data parallelism together are not available yet");
+        require(pipelineGroup == null || tensorGroup == null, "pipeline and tensor parallelism together are not available yet");
         require(pipelineGroup == null || adapter == null, "pipeline parallelism trains the whole model, not a LoRA adapter");
+        require(tensorGroup == null || adapter == null, "tensor parallelism trains the whole model, not a LoRA adapter");
         if (pipelineGroup != null) new LayerPartition(model.config().layers(), pipelineGroup.size());
+        if (tensorGroup != null) TensorParallelLayout.of(model.config(), tensorGroup.size(), tensorGroup.rank(),
+                TensorParallelLayout.DEFAULT_VOCAB_MULTIPLE);
         require(!resume && resumeFrom == null || outputDir != null, "resuming needs the outputDir the run writes to");
         boolean hasEvalData = evalTokens != null || evalSequences != null;
         require(!(hasEvalData && validationSplit > 0), "give evaluation data or a validation split, not both");
@@ -211,7 +230,7 @@ public final class TrainerBuilder {
                     + ", the training ones " + length);
         }
         Trainer.Options options = new Trainer.Options(evalEvery, evalBatches, logEvery, checkpointEvery, keep, outputDir,
-                resume, resumeFrom, activationCheckpointing, observer, group, zeroStage, pipelineGroup);
+                resume, resumeFrom, activationCheckpointing, observer, group, zeroStage, pipelineGroup, tensorGroup);
         return new Trainer(model, adapter != null ? TrainedWeights.adapter(adapter) : TrainedWeights.wholeModel(model), trainSet, validation, settings, options, listeners);
     }
 

@@ -11,6 +11,8 @@ import org.gptneo.backend.cpu.CpuBackend;
 import org.gptneo.model.GptNeoModel;
 import org.gptneo.parallel.Communicator;
 import org.gptneo.parallel.InProcessRanks;
+import org.gptneo.parallel.ParallelGroups;
+import org.gptneo.parallel.ParallelLayout;
 
 /**
  * The data-parallel tests' run: a tiny GPT-Neo without dropout (so that a rank's rows see the masks a
@@ -47,6 +49,22 @@ final class DataParallelRun {
         return InProcessRanks.run(ranks, (Communicator c) -> {
             try (GptNeoModel model = model()) {
                 return run(model, more.apply(trainer(model, batch, accumulate)).dataParallel(c).zeroStage(zero));
+            }
+        });
+    }
+
+    /**
+     * Every rank's outcome, in global rank order, of {@code layout.worldSize()} in-process ranks split
+     * into GPT-NeoX's groups ({@link ParallelGroups}); each group of more than one rank is given to the trainer.
+     */
+    static List<Outcome> parallel(ParallelLayout layout, int batch, int accumulate, UnaryOperator<TrainerBuilder> more) {
+        return InProcessRanks.run(layout.worldSize(), (Communicator world) -> {
+            try (ParallelGroups groups = ParallelGroups.split(world, layout); GptNeoModel model = model()) {
+                TrainerBuilder builder = more.apply(trainer(model, batch, accumulate));
+                if (layout.dp() > 1) builder.dataParallel(groups.data());
+                if (layout.tp() > 1) builder.tensorParallel(groups.tensor());
+                if (layout.pp() > 1) builder.pipelineParallel(groups.pipeline());
+                return run(model, builder);
             }
         });
     }

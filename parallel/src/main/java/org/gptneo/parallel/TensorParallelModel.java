@@ -351,6 +351,35 @@ public final class TensorParallelModel implements AutoCloseable {
     }
 
     /**
+     * Copies every parameter's full value into {@code model} (an ordinary model of this configuration,
+     * F32) on every rank (a collective): so that a caller holding a full model per rank can evaluate or
+     * save it with the single-device paths.
+     */
+    public void copyInto(GptNeoModel model) {
+        if (!model.config().equals(config)) {
+            throw new IllegalArgumentException("copyInto needs a model of the tensor-parallel model's configuration");
+        }
+        ParameterRegistry full = model.registry();
+        for (Parameter p : registry().all()) {
+            try (Arena scratch = Arena.ofShared()) {
+                backend.copy(gather(p.name(), p.value(), scratch), full.get(p.name()).value());
+            }
+        }
+    }
+
+    /**
+     * Cuts {@code model}'s parameters into this rank's shards (no communication): after the full model
+     * was changed on every rank alike, e.g. restored from a checkpoint.
+     */
+    public void loadFrom(GptNeoModel model) {
+        if (!model.config().equals(config)) {
+            throw new IllegalArgumentException("loadFrom needs a model of the tensor-parallel model's configuration");
+        }
+        ParameterRegistry full = model.registry();
+        registry().all().forEach(p -> TensorParallelShards.cut(backend, layout, p.name(), full.get(p.name()).value(), p.value()));
+    }
+
+    /**
      * The global gradient norm of the whole model, as the single-device model's
      * {@link GradientClipping#inspect} measures it: the shards' squares summed over the ranks (one
      * all-reduce), the replicated parameters counted once; the same on every rank. Names the first
@@ -369,6 +398,11 @@ public final class TensorParallelModel implements AutoCloseable {
         double norm = Math.sqrt(replicated + tp.allReduce(new float[] {(float) sharded}, ReduceOp.SUM)[0]);
         if (bad == null && !Double.isFinite(norm)) bad = "a gradient shard of another tensor-parallel rank";
         return new GradientClipping.Report(norm, Optional.ofNullable(bad));
+    }
+
+    /** Whether any rank of the tensor-parallel group passes true (a collective): for the ranks to agree, e.g. on stopping. */
+    public boolean anyRank(boolean flag) {
+        return tp.allReduce(new float[] {flag ? 1 : 0}, ReduceOp.MAX)[0] > 0;
     }
 
     private synchronized long nextDropoutSeed() {
