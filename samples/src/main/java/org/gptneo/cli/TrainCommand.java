@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
@@ -25,6 +26,7 @@ import org.gptneo.model.Objective;
 import org.gptneo.parallel.Communicator;
 import org.gptneo.parallel.DataParallel;
 import org.gptneo.parallel.InProcessRanks;
+import org.gptneo.parallel.ParallelGroups;
 import org.gptneo.parallel.ParallelLayout;
 import org.gptneo.parallel.mpi.LauncherWorld;
 import org.gptneo.tokenizer.Gpt2Tokenizer;
@@ -171,9 +173,12 @@ final class TrainCommand implements Callable<Integer> {
     Path out;
 
     @Option(names = "--parallel", paramLabel = "dp=D,...",
-            description = {"Data parallelism over D ranks: --batch-size is the global batch, each rank takes batch/D rows.",
-                "Or pipeline parallelism over P ranks (pp=P): each holds a stage of the layers; --accumulate micro-batches per step.",
-                "Ranks are threads of this JVM, or the processes of mpirun/torchrun (RANK, WORLD_SIZE, ...); rank 0 writes OUT."})
+            description = {"dp=D,tp=T,pp=P (omitted parts are 1; D·T·P ranks). dp: data parallelism, --batch-size is the global",
+                "batch and each replica takes batch/D rows. tp: Megatron tensor parallelism, each rank holds a slice of every",
+                "layer (heads, MLP, vocabulary). pp: pipeline parallelism, each rank holds a stage of the layers and runs",
+                "--accumulate micro-batches per step. dp combines with tp or pp (tp with pp: not yet); global rank =",
+                "tp + T·(dp + D·pp). Ranks are threads of this JVM, or the processes of mpirun/torchrun (RANK,",
+                "WORLD_SIZE, ...); global rank 0 writes OUT, as one process would."})
     String parallel;
 
     @Option(names = "--zero", defaultValue = "0", paramLabel = "STAGE",
@@ -219,33 +224,40 @@ final class TrainCommand implements Callable<Integer> {
         DatasetOptions dataOptions = DatasetOptions.defaults().withTokenizer(tokenizer).withTextField(textField);
         layout.requireAvailable();
         if (zero != 0 && zero != 1) throw new IllegalArgumentException("ZeRO stage " + zero + " is not available (1 is)");
+        if (zero == 1 && (layout.tp() > 1 || layout.pp() > 1)) {
+            throw new IllegalArgumentException("ZeRO stage 1 together with " + (layout.pp() > 1 ? "pipeline" : "tensor")
+                    + " parallelism is not available yet");
+        }
         DataParallel.rowsPerRank(batch, layout.dp());
         if (parallel == null && zero == 0) {
-            report(train(null, batch, dataOptions, kind, split, err), saved);
+            report(train(null, layout, batch, dataOptions, kind, split, err), saved);
         } else if (LauncherWorld.launched(System.getenv())) {
             try (Communicator world = LauncherWorld.connect()) {
                 layout.requireWorldSize(world.size());
-                TrainingResult result = train(world, batch, dataOptions, kind, split, err);
+                TrainingResult result = train(world, layout, batch, dataOptions, kind, split, err);
                 if (world.rank() == 0) report(result, saved);
             }
         } else {
             Datasets.open(data, dataOptions).close();                         // text is tokenized into its cache once, not by every rank
             if (evalData != null) Datasets.open(evalData, dataOptions).close();
-            List<TrainingResult> results = InProcessRanks.run(layout.worldSize(), rank -> train(rank, batch, dataOptions, kind, split, err));
+            List<TrainingResult> results = InProcessRanks.run(layout.worldSize(),
+                    world -> train(world, layout, batch, dataOptions, kind, split, err));
             report(results.getFirst(), saved);
         }
         return 0;
     }
 
     /**
-     * Trains as {@code rank} of a data-parallel group (null: one process) on global batches of
-     * {@code batch} sequences and, on rank 0, saves the final model or adapter into OUT; every rank
-     * opens its own data and its own model replica.
+     * Trains as one rank of {@code world} (null: one process), split into the layout's data-, tensor-
+     * and pipeline-parallel groups, on global batches of {@code batch} sequences and, on global rank 0,
+     * saves the final model or adapter into OUT; every rank opens its own data and its own full model.
      */
-    private TrainingResult train(Communicator rank, int batch, DatasetOptions dataOptions, Schedule kind, double split, PrintWriter err) {
-        boolean writer = rank == null || rank.rank() == 0;
+    private TrainingResult train(Communicator world, ParallelLayout layout, int batch, DatasetOptions dataOptions, Schedule kind,
+                                 double split, PrintWriter err) {
+        boolean writer = world == null || world.rank() == 0;
         boolean lora = loraRank != null;
-        try (TokenSource tokens = Datasets.open(data, dataOptions);
+        try (ParallelGroups groups = world == null ? null : ParallelGroups.split(world, layout);
+             TokenSource tokens = Datasets.open(data, dataOptions);
              TokenSource evalTokens = evalData == null ? null : Datasets.open(evalData, dataOptions);
              GptNeoModel model = source.model(lora ? LoadOptions.defaults() : LoadOptions.training());
              LoraAdapter adapter = lora ? lora().apply(model) : null) {
@@ -258,18 +270,18 @@ final class TrainCommand implements Callable<Integer> {
             if (seqLen > 0) builder.seqLen(seqLen);
             if (evalTokens != null) builder.evalData(evalTokens);
             if (adapter != null) builder.adapter(adapter);
-            boolean pipeline = rank != null && parallel != null && ParallelLayout.parse(parallel).pp() > 1;
-            if (pipeline) {
-                builder.pipelineParallel(rank).zeroStage(zero);
-            } else if (rank != null) {
-                builder.dataParallel(rank).zeroStage(zero);
+            if (groups != null) {
+                // --zero 1 alone is ZeRO over one data-parallel rank; otherwise only groups of several ranks are given
+                if (layout.dp() > 1 || (layout.tp() == 1 && layout.pp() == 1)) builder.dataParallel(groups.data());
+                if (layout.tp() > 1) builder.tensorParallel(groups.tensor());
+                if (layout.pp() > 1) builder.pipelineParallel(groups.pipeline());
+                builder.zeroStage(zero);
             }
             if (!writer) return builder.build().fit();
             err.println(tokens.description());
             err.printf(Locale.ROOT, "training %,d of %,d parameters%s for %d steps%s%n", model.registry().trainable().elementCount(),
                     model.parameterCount(), adapter != null ? " (" + describe(adapter.config()) + ")" : "", steps,
-                    rank == null ? "" : " on " + rank.size() + (pipeline ? " pipeline stages (" : " data-parallel ranks (") + rank.name()
-                            + (zero == 1 ? ", ZeRO-1)" : ")"));
+                    world == null ? "" : " on " + describe(layout) + " (" + world.name() + (zero == 1 ? ", ZeRO-1)" : ")"));
             err.flush();
             TrainingResult result;
             try (TrainingProgress progress = new TrainingProgress(err, steps, 0, TrainingProgress.onTerminal())) {
@@ -321,6 +333,19 @@ final class TrainCommand implements Callable<Integer> {
                         + "): add --resume to continue from them, or choose another --out");
             }
         }
+    }
+
+    /** "2 data-parallel ranks", "2 pipeline stages", "2 tensor-parallel ranks", or "4 ranks, dp=2 × tp=2" for a mix. */
+    private static String describe(ParallelLayout layout) {
+        int d = layout.dp(), t = layout.tp(), p = layout.pp();
+        if (t == 1 && p == 1) return d + " data-parallel ranks";
+        if (d == 1 && t == 1) return p + " pipeline stages";
+        if (d == 1 && p == 1) return t + " tensor-parallel ranks";
+        List<String> parts = new ArrayList<>();
+        if (d > 1) parts.add("dp=" + d);
+        if (t > 1) parts.add("tp=" + t);
+        if (p > 1) parts.add("pp=" + p);
+        return layout.worldSize() + " ranks, " + String.join(" × ", parts);
     }
 
     private static String describe(LoRA config) {
