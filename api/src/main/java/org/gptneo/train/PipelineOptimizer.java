@@ -25,7 +25,7 @@ final class PipelineOptimizer implements StepOptimizer {
     PipelineOptimizer(PipelineParallel pipeline, AdamW.Settings settings, DataParallel dataParallel) {
         this.pipeline = pipeline;
         this.dataParallel = dataParallel;
-        this.backend = pipeline.stage().backend();
+        this.backend = pipeline.backend();
         this.adam = new AdamW(backend, pipeline.parameters(), settings, AdamW.decayExceptBiasAndNorm());
     }
 
@@ -65,14 +65,19 @@ final class PipelineOptimizer implements StepOptimizer {
         return pipeline.gatherMoments(adam, arena);
     }
 
-    /** Takes this stage's parameters' moments from {@code moments} (a checkpoint's, of the whole model). */
+    /** Takes this stage's parameters' moments (its shards of them under tensor parallelism) from {@code moments} (a checkpoint's, of the whole model). */
     @Override
     public void restore(int stepCount, Map<String, AdamW.Moments> moments) {
-        Map<String, AdamW.Moments> own = new LinkedHashMap<>();
-        for (String name : pipeline.parameters().keySet()) {
-            if (moments.containsKey(name)) own.put(name, moments.get(name));
+        try (Arena staging = Arena.ofShared()) {
+            Map<String, AdamW.Moments> own = new LinkedHashMap<>();
+            for (String name : pipeline.parameters().keySet()) {
+                AdamW.Moments m = moments.get(name);
+                if (m != null) {
+                    own.put(name, new AdamW.Moments(pipeline.partOf(name, m.m(), staging), pipeline.partOf(name, m.v(), staging)));
+                }
+            }
+            adam.restore(stepCount, own);
         }
-        adam.restore(stepCount, own);
     }
 
     @Override

@@ -61,7 +61,8 @@ import org.gptneo.tensor.Tensor;
  * accumulation's on one process up to float rounding; the model receives the stages' weights before
  * each evaluation and checkpoint and at the end. Only rank 0 evaluates and writes. With a
  * data-parallel group as well, each stage is replicated over it: every replica runs its rows of each
- * micro-batch through its pipeline, and the stages' gradients are averaged over the replicas.
+ * micro-batch through its pipeline, and the stages' gradients are averaged over the replicas. With a
+ * tensor-parallel group as well, each stage is split over it (tensor × pipeline, and dp × tp × pp).
  *
  * <p>Tensor parallelism ({@link TrainerBuilder#tensorParallel}): the trainer cuts the model into this
  * rank's Megatron shards ({@code TensorParallelModel}) and trains them; every rank of the group reads
@@ -144,8 +145,9 @@ public final class Trainer {
                 (float) settings.beta2(), (float) settings.eps(), (float) settings.weightDecay());
         CheckpointStore store = options.outputDir() == null ? null : new CheckpointStore(options.outputDir(), options.keepCheckpoints());
         try (PipelineParallel stages = options.pipelineGroup() == null ? null
-                     : PipelineParallel.create(model, options.pipelineGroup(), PipelineSchedule.ONE_F_ONE_B);
-             TensorParallelModel shards = options.tensorGroup() == null ? null : TensorParallelModel.shard(model, options.tensorGroup());
+                     : PipelineParallel.create(model, options.pipelineGroup(), options.tensorGroup(), PipelineSchedule.ONE_F_ONE_B);
+             TensorParallelModel shards = options.tensorGroup() == null || stages != null ? null   // a pipeline splits its own stages
+                     : TensorParallelModel.shard(model, options.tensorGroup());
              DataParallel dataParallel = options.group() == null ? null
                      : new DataParallel(options.group(), backend, stages != null ? stages.parameters()
                              : shards != null ? shards.registry().trainable().asVars() : weights.parameters());

@@ -171,8 +171,8 @@ public final class TrainerBuilder {
      * this rank's Megatron shards ({@code TensorParallelModel}: attention heads, MLP slices and
      * vocabulary rows), every rank of the group computes the same rows, and the loss and gradient norm
      * are the whole model's. Combines with {@link #dataParallel} (a group of the ranks holding the same
-     * shards: gradients are averaged over it first), not yet with pipeline parallelism, ZeRO or a LoRA
-     * adapter. The model receives the full weights before each evaluation and checkpoint and at the
+     * shards: gradients are averaged over it first) and with {@link #pipelineParallel} (each stage is
+     * split over the group), not yet with ZeRO or a LoRA adapter. The model receives the full weights before each evaluation and checkpoint and at the
      * end; checkpoints are ordinary ones (full weights and moments). Only global rank 0 writes.
      */
     public TrainerBuilder tensorParallel(Communicator g) { this.tensorGroup = Objects.requireNonNull(g, "group"); return this; }
@@ -205,7 +205,6 @@ public final class TrainerBuilder {
                 "ZeRO stage 1 together with " + (pipelineGroup != null ? "pipeline" : "tensor") + " parallelism is not available yet");
         require(zeroStage == 0 || group != null, "ZeRO stage 1 shards the optimizer over a data-parallel group: give dataParallel(group)");
         if (group != null) DataParallel.rowsPerRank(batchSize, group.size());
-        require(pipelineGroup == null || tensorGroup == null, "pipeline and tensor parallelism together are not available yet");
         require(pipelineGroup == null || adapter == null, "pipeline parallelism trains the whole model, not a LoRA adapter");
         require(tensorGroup == null || adapter == null, "tensor parallelism trains the whole model, not a LoRA adapter");
         if (pipelineGroup != null) new LayerPartition(model.config().layers(), pipelineGroup.size());

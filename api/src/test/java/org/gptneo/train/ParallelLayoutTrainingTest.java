@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.within;
 
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.gptneo.backend.cpu.CpuBackend;
 import org.gptneo.io.HfCheckpoint;
@@ -19,18 +20,19 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The Trainer with {@code tensorParallel(group)} (alone and with {@code dataParallel}) and with
- * {@code dataParallel} × {@code pipelineParallel}, over in-process ranks split by
- * {@code ParallelGroups}, against one process with the same global batch and accumulation (the
- * tiny model of {@link DataParallelRun}, dropout 0, warm-up, weight decay, clipping, 5 steps).
+ * The Trainer on every composition of {@code dataParallel}, {@code tensorParallel} and
+ * {@code pipelineParallel} groups (tp2, dp2×tp2, dp2×pp2, tp2×pp2 and dp2×tp2×pp2 on eight ranks),
+ * in-process ranks split by {@code ParallelGroups}, against one process with the same global batch
+ * and accumulation (the tiny model of {@link DataParallelRun}: 2 layers, 2 heads, dropout 0; warm-up,
+ * weight decay, clipping, 5 steps).
  *
  * <p>Tolerance: tensor parallelism sums each row-parallel product in t partial sums and takes the
  * cross-entropy's statistics in another order, so gradients differ from one process's by float
  * rounding (about 1e-6 of their size); AdamW divides by √v + ε, which turns that rounding into a
  * part of a step of size lr on near-zero gradients; data parallelism averages the ranks' means.
  * Measured over 5 steps (lr 1e-2), worst loss difference relative / worst parameter difference:
- * tp=2 2.2e-8 / 1.2e-7, dp=2×tp=2 3.0e-8 / 6.0e-8, dp=2×pp=2 3.3e-8 / 6.0e-8, resumed across
- * layouts ≤ 6.5e-8 / 6.0e-8. The tests allow 1e-6 for both. A wrong shard, a missing average or a
+ * tp2 2.2e-8 / 1.2e-7, dp2×tp2 3.0e-8 / 6.0e-8, dp2×pp2 3.3e-8 / 6.0e-8, tp2×pp2 0 / 6.0e-8,
+ * dp2×tp2×pp2 3.3e-8 / 1.2e-7, resumed across layouts ≤ 6.5e-8 / 6.0e-8. The tests allow 1e-6 for both. A wrong shard, a missing average or a
  * norm over one rank's shards moves them by 1e-3 and up.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
@@ -63,8 +65,25 @@ class ParallelLayoutTrainingTest {
     }
 
     @Test
+    void tensorTimesPipelineParallelFollowsTheSingleProcessCurve() {
+        DataParallelRun.Outcome one = DataParallelRun.single(4, 2, b -> b);
+        List<DataParallelRun.Outcome> ranks = DataParallelRun.parallel(new ParallelLayout(1, 2, 2, 1), 4, 2, b -> b);
+        assertClose(ranks.getFirst(), one, "tp=2,pp=2");
+        assertRanksAgree(ranks);
+    }
+
+    @Test
+    void dataTimesTensorTimesPipelineParallelOnEightRanksFollowsTheSingleProcessCurve() {
+        DataParallelRun.Outcome one = DataParallelRun.single(4, 2, b -> b);
+        List<DataParallelRun.Outcome> ranks = DataParallelRun.parallel(new ParallelLayout(2, 2, 2, 1), 4, 2, b -> b);
+        assertClose(ranks.getFirst(), one, "dp=2,tp=2,pp=2");
+        assertRanksAgree(ranks);
+    }
+
+    @Test
     void aTensorParallelCheckpointIsOrdinaryAndResumesEitherWay(@TempDir Path single, @TempDir Path parallel,
-                                                               @TempDir Path fromParallel, @TempDir Path fromSingle) {
+                                                               @TempDir Path fromParallel, @TempDir Path fromSingle,
+                                                               @TempDir Path fromTpPp) {
         ParallelLayout tp2 = new ParallelLayout(1, 2, 1, 1);
         DataParallelRun.Outcome uninterrupted = DataParallelRun.single(4, 1, b -> b.outputDir(single).checkpointEvery(2));
         List<DataParallelRun.Outcome> ranks = DataParallelRun.parallel(tp2, 4, 1, b -> b.outputDir(parallel).checkpointEvery(2));
@@ -80,19 +99,26 @@ class ParallelLayoutTrainingTest {
         List<DataParallelRun.Outcome> resumedOnTwo = DataParallelRun.parallel(tp2, 4, 1, b -> b.outputDir(fromSingle)
                 .resumeFrom(single.resolve("checkpoint-2")));
         assertClose(resumedOnTwo.getFirst(), tail(uninterrupted, 2), "tp=2 resumed from a single process's checkpoint");
+
+        List<DataParallelRun.Outcome> resumedOnFour = DataParallelRun.parallel(new ParallelLayout(1, 2, 2, 1), 4, 1,
+                b -> b.outputDir(fromTpPp).resumeFrom(parallel.resolve("checkpoint-2")));
+        assertClose(resumedOnFour.getFirst(), tail(uninterrupted, 2), "tp=2,pp=2 resumed from a tp=2 checkpoint");
     }
 
     @Test
-    void aCancelOnTheLastRankStopsEveryRankAfterTheSameStep(@TempDir Path dpTp, @TempDir Path dpPp) {
-        for (ParallelLayout layout : List.of(new ParallelLayout(2, 2, 1, 1), new ParallelLayout(2, 1, 2, 1))) {
-            Path out = layout.tp() > 1 ? dpTp : dpPp;
+    void aCancelOnRankThreeStopsEveryRankAfterTheSameStep(@TempDir Path dpTp, @TempDir Path dpPp, @TempDir Path tpPp) {
+        Map<ParallelLayout, Path> outs = Map.of(new ParallelLayout(2, 2, 1, 1), dpTp, new ParallelLayout(2, 1, 2, 1), dpPp,
+                new ParallelLayout(1, 2, 2, 1), tpPp);
+        for (ParallelLayout layout : outs.keySet()) {
+            Path out = outs.get(layout);
             List<TrainingResult> results = InProcessRanks.run(layout.worldSize(), world -> {
                 try (ParallelGroups groups = ParallelGroups.split(world, layout); GptNeoModel model = DataParallelRun.model()) {
                     Trainer[] trainer = new Trainer[1];
-                    TrainerBuilder builder = DataParallelRun.trainer(model, 4, 1).outputDir(out).dataParallel(groups.data())
+                    TrainerBuilder builder = DataParallelRun.trainer(model, 4, 1).outputDir(out)
                             .listener(new TrainerListener() {
                                 @Override public void onStep(StepMetrics m) { if (world.rank() == 3 && m.step() == 2) trainer[0].cancel(); }
                             });
+                    if (layout.dp() > 1) builder.dataParallel(groups.data());
                     if (layout.tp() > 1) builder.tensorParallel(groups.tensor());
                     if (layout.pp() > 1) builder.pipelineParallel(groups.pipeline());
                     trainer[0] = builder.build();
@@ -111,9 +137,6 @@ class ParallelLayoutTrainingTest {
     void refusesWhatItCannotCombine() {
         try (GptNeoModel model = DataParallelRun.model()) {
             List<InProcessCommunicator> two = InProcessCommunicator.group(2), three = InProcessCommunicator.group(3);
-            assertThatThrownBy(() -> DataParallelRun.trainer(model, 4, 1).tensorParallel(two.getFirst())
-                    .pipelineParallel(two.getLast()).build())
-                    .hasMessage("pipeline and tensor parallelism together are not available yet");
             assertThatThrownBy(() -> DataParallelRun.trainer(model, 4, 1).tensorParallel(two.getFirst())
                     .dataParallel(two.getLast()).zeroStage(1).build())
                     .hasMessage("ZeRO stage 1 together with tensor parallelism is not available yet");

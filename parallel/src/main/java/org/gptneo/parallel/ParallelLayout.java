@@ -47,15 +47,8 @@ public record ParallelLayout(int dp, int tp, int pp, int ep) {
         return dp * tp * pp * ep;
     }
 
-    /**
-     * Throws for the degrees this build cannot run yet: tensor parallelism together with pipeline
-     * parallelism (a pipeline stage is not split over tensor-parallel ranks), and expert parallelism.
-     */
+    /** Throws for the degrees this build cannot run yet: expert parallelism. */
     public void requireAvailable() {
-        if (tp > 1 && pp > 1) {
-            throw new IllegalArgumentException("tensor parallelism (tp=" + tp + ") together with pipeline parallelism (pp=" + pp
-                    + ") is not available yet");
-        }
         if (ep > 1) throw new IllegalArgumentException("expert parallelism (ep=" + ep + ") is not available yet");
     }
 

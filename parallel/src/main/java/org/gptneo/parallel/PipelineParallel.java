@@ -33,6 +33,12 @@ import org.gptneo.tensor.Tensor;
  * {@code transformer.wte.weight}; after the flush their gradients are summed between the two (the
  * embedding group), so both copies receive the whole gradient and, updated alike, stay equal.
  *
+ * <p>Tensor × pipeline parallelism: given a tensor-parallel group, each stage is split over it
+ * ({@link TensorParallelModel#shardStage}); the pipeline group then holds one rank of each stage with
+ * the same tensor-parallel rank, activations and their gradients between stages are whole [B·T, C]
+ * (the same on every tensor-parallel rank), and norms, gathers and copies put the shards together
+ * over the tensor-parallel group first.
+ *
  * <p>Every rank of the pipeline calls every method here, in the same order (they communicate), except
  * {@link #loadFrom}. An optimizer updates {@link #parameters()}; clipping uses {@link #gradientReport()};
  * saving {@link #gatherModel()} and {@link #gatherMoments}, or {@link #copyInto} for a caller that keeps
@@ -43,12 +49,12 @@ public final class PipelineParallel implements AutoCloseable {
     private final Communicator embedding;        // the first and the last stage, when they differ; else null
     private final LayerPartition partition;
     private final PipelineSchedule schedule;
-    private final PipelineStage stage;
+    private final StageModel stage;
     private final List<String> trainable;        // the full model's trainable parameters, in checkpoint order
     private int mostHeld;
 
     private PipelineParallel(Communicator pipeline, Communicator embedding, LayerPartition partition, PipelineSchedule schedule,
-                             PipelineStage stage, List<String> trainable) {
+                             StageModel stage, List<String> trainable) {
         this.pipeline = pipeline;
         this.embedding = embedding;
         this.partition = partition;
@@ -64,21 +70,32 @@ public final class PipelineParallel implements AutoCloseable {
      * checkpoint) and the same schedule.
      */
     public static PipelineParallel create(GptNeoModel model, Communicator pipeline, PipelineSchedule schedule) {
+        return create(model, pipeline, null, schedule);
+    }
+
+    /**
+     * As {@link #create(GptNeoModel, Communicator, PipelineSchedule)}, each stage split over the
+     * tensor-parallel group {@code tensor} (null: not split): this rank holds its tensor-parallel
+     * rank's shards of its stage. The pipeline group's ranks share their tensor-parallel rank.
+     */
+    public static PipelineParallel create(GptNeoModel model, Communicator pipeline, Communicator tensor, PipelineSchedule schedule) {
         LayerPartition partition = new LayerPartition(model.config().layers(), pipeline.size());
         int s = pipeline.rank(), p = pipeline.size();
         Communicator embedding = p == 1 ? null
                 : pipeline.split(s == 0 || s == p - 1 ? 0 : Communicator.NO_COLOR, s);
         try {
-            return new PipelineParallel(pipeline, embedding, partition, schedule, PipelineStage.of(model, partition.from(s), partition.to(s)),
-                    List.copyOf(model.registry().trainable().names()));
+            StageModel stage = tensor == null ? StageModel.plain(PipelineStage.of(model, partition.from(s), partition.to(s)))
+                    : StageModel.tensorParallel(TensorParallelModel.shardStage(model, tensor, partition.from(s), partition.to(s)));
+            return new PipelineParallel(pipeline, embedding, partition, schedule, stage, List.copyOf(model.registry().trainable().names()));
         } catch (RuntimeException | Error e) {
             if (embedding != null) embedding.close();
             throw e;
         }
     }
 
-    public PipelineStage stage() {
-        return stage;
+    /** The backend this rank's stage computes on. */
+    public Backend backend() {
+        return stage.backend();
     }
 
     public LayerPartition partition() {
@@ -89,7 +106,7 @@ public final class PipelineParallel implements AutoCloseable {
         return schedule;
     }
 
-    /** This stage's trainable parameters by Hugging Face name: what its optimizer updates and clipping scales. */
+    /** This stage's trainable parameters by Hugging Face name (shards under tensor parallelism): what its optimizer updates and clipping scales. */
     public Map<String, Var> parameters() {
         return stage.registry().trainable().asVars();
     }
@@ -157,15 +174,20 @@ public final class PipelineParallel implements AutoCloseable {
     public GradientClipping.Report gradientReport() {
         Backend backend = stage.backend();
         List<String> names = new ArrayList<>(GptNeoModel.parameterShapes(stage.config()).keySet());
-        double sumOfSquares = 0;
+        double replicated = 0, split = 0;
         int firstBad = -1;
         for (Map.Entry<String, Var> e : parameters().entrySet()) {
             Tensor grad = e.getValue().grad();
             if (grad == null || ownerOf(e.getKey()) != pipeline.rank()) continue;     // the last stage's wte copy is counted on the first
             double s = backend.sumOfSquares(grad);
             if (!Double.isFinite(s) && firstBad < 0) firstBad = names.indexOf(e.getKey());
-            sumOfSquares += s;
+            if (stage.split(e.getKey())) split += s;
+            else replicated += s;
         }
+        // a tensor-parallel stage: the shards' squares summed over its group, replicated parameters once
+        double sumOfSquares = replicated + stage.acrossTensorParallel(new float[] {(float) split}, ReduceOp.SUM)[0];
+        float anyBad = stage.acrossTensorParallel(new float[] {firstBad < 0 ? Float.MAX_VALUE : firstBad}, ReduceOp.MIN)[0];
+        firstBad = anyBad == Float.MAX_VALUE ? -1 : (int) anyBad;
         long bits = Double.doubleToRawLongBits(sumOfSquares);
         int p = pipeline.size();
         try (Arena host = Arena.ofShared()) {                                  // a communicator may read it from another thread
@@ -231,16 +253,19 @@ public final class PipelineParallel implements AutoCloseable {
         Map<String, Tensor> out = new LinkedHashMap<>();
         for (String name : names) {
             int owner = ownerOf(name);
-            if (stage.isFirst()) {
-                Tensor t = backend.allocate(arena, DType.F32, shapes.get(name));
-                if (owner == 0) {
-                    backend.copy(own.apply(name), t);
-                } else {
-                    pipeline.receive(t, owner);
+            try (Arena scratch = Arena.ofShared()) {
+                Tensor whole = owner == pipeline.rank() ? stage.whole(name, own.apply(name), scratch) : null;   // shards put together
+                if (stage.isFirst()) {
+                    Tensor t = backend.allocate(arena, DType.F32, shapes.get(name));
+                    if (owner == 0) {
+                        backend.copy(whole, t);
+                    } else {
+                        pipeline.receive(t, owner);
+                    }
+                    out.put(name, t);
+                } else if (whole != null) {
+                    pipeline.send(whole, 0);
                 }
-                out.put(name, t);
-            } else if (owner == pipeline.rank()) {
-                pipeline.send(own.apply(name), 0);
             }
         }
         return stage.isFirst() ? out : null;
@@ -260,7 +285,11 @@ public final class PipelineParallel implements AutoCloseable {
         for (String name : GptNeoModel.parameterShapes(stage.config()).keySet()) {
             Tensor target = full.get(name).value();
             int owner = ownerOf(name);
-            if (owner == pipeline.rank()) backend.copy(own.get(name).value(), target);
+            if (owner == pipeline.rank()) {
+                try (Arena scratch = Arena.ofShared()) {
+                    backend.copy(stage.whole(name, own.get(name).value(), scratch), target);
+                }
+            }
             pipeline.broadcast(target, owner);
         }
     }
@@ -274,17 +303,30 @@ public final class PipelineParallel implements AutoCloseable {
             throw new IllegalArgumentException("loadFrom needs a model of the pipeline's configuration");
         }
         ParameterRegistry full = model.registry();
-        stage.registry().all().forEach(p -> stage.backend().copy(full.get(p.name()).value(), p.value()));
+        stage.registry().all().forEach(p -> stage.cut(p.name(), full.get(p.name()).value(), p.value()));
     }
 
-    /** Whether any stage passes true (a collective): for the ranks to agree, e.g. on stopping. */
+    /**
+     * This rank's part of {@code full}, a tensor shaped like parameter {@code name} of the whole model
+     * (a checkpoint's optimizer moment, say), in {@code arena}: a copy, or this rank's shard under
+     * tensor parallelism. No communication.
+     */
+    public Tensor partOf(String name, Tensor full, Arena arena) {
+        Tensor local = stage.backend().allocate(arena, DType.F32, stage.registry().get(name).shape());
+        stage.cut(name, full, local);
+        return local;
+    }
+
+    /** Whether any stage (or tensor-parallel rank of one) passes true (a collective): for the ranks to agree, e.g. on stopping. */
     public boolean anyStage(boolean flag) {
         Backend backend = stage.backend();
+        float any;
         try (Arena host = Arena.ofShared()) {                                  // a communicator may read it from another thread
             Tensor t = backend.upload(Tensor.of(host, new float[] {flag ? 1 : 0}, 1), host);
             pipeline.allReduce(t, ReduceOp.MAX);
-            return backend.download(t, host).getFloat(0) > 0;
+            any = backend.download(t, host).getFloat(0);
         }
+        return stage.acrossTensorParallel(new float[] {any}, ReduceOp.MAX)[0] > 0;
     }
 
     /** The stage whose copy of parameter {@code name} counts: its block's, the last for ln_f, else (embeddings) the first. */

@@ -6,7 +6,6 @@ import java.util.List;
 import org.gptneo.autograd.Tape;
 import org.gptneo.autograd.Var;
 import org.gptneo.backend.Backend;
-import org.gptneo.model.PipelineStage;
 import org.gptneo.tensor.DType;
 import org.gptneo.tensor.Tensor;
 
@@ -22,7 +21,7 @@ final class StageExecutor implements AutoCloseable {
     /** A micro-batch between its forward and its backward pass: its tape, input (null on the first stage), output and loss (last stage). */
     private record InFlight(Tape tape, Var input, Var output, Var loss) {}
 
-    private final PipelineStage stage;
+    private final StageModel stage;
     private final Communicator pipeline;
     private final List<MicroBatch> batches;
     private final Backend backend;
@@ -34,7 +33,7 @@ final class StageExecutor implements AutoCloseable {
     private InFlight finished;                  // backward done, input gradient not yet sent
     private int forwards, mostHeld;
 
-    StageExecutor(PipelineStage stage, Communicator pipeline, List<MicroBatch> batches) {
+    StageExecutor(StageModel stage, Communicator pipeline, List<MicroBatch> batches) {
         this.stage = stage;
         this.pipeline = pipeline;
         this.batches = batches;

@@ -55,7 +55,8 @@ import org.gptneo.tensor.Tensor;
  * valid draw, not the same one).
  *
  * <p>Made by {@link #shard} from a full model (the same on every rank, e.g. initialised from the same
- * seed), which the caller may close afterwards; {@link #gatherFullModel} puts an ordinary model back
+ * seed), which the caller may close afterwards; {@link #shardStage} makes the shards of one pipeline
+ * stage's layers instead, which {@code PipelineParallel} runs (tensor × pipeline parallelism); {@link #gatherFullModel} puts an ordinary model back
  * together for saving. The model owns its parameter memory: {@link #close()} frees it. Tensors the
  * ranks exchange live in shared arenas (an in-process group's ranks read them from their own threads)
  * and pass through {@link Collectives}, which stages them when the communicator cannot take the
@@ -67,30 +68,34 @@ public final class TensorParallelModel implements AutoCloseable {
     private final Collectives tp;
     private final Backend backend;
     private final Arena arena;
-    private final VocabParallelEmbedding wte;    // [V′/t, C], also the LM head
-    private final Embedding wpe;                 // [P, C] with learned positions, else null
-    private final AxialPositions axial;          // with axial positions, else null
+    private final int from, to;                  // the layers held: [0, L) for the whole model, else a pipeline stage's
+    private final VocabParallelEmbedding wte;    // [V′/t, C], also the LM head; null on a middle pipeline stage
+    private final Embedding wpe;                 // [P, C] with learned positions (first layers only), else null
+    private final AxialPositions axial;          // with axial positions (first layers only), else null
     private final List<TensorParallelBlock> blocks = new ArrayList<>();
-    private final LayerNorm lnF;
+    private final LayerNorm lnF;                 // null unless the last layer is held
     private long dropoutCalls;
 
-    private TensorParallelModel(GptNeoModel full, Communicator tp, TensorParallelLayout layout, Arena arena) {
+    private TensorParallelModel(GptNeoModel full, Communicator tp, TensorParallelLayout layout, Arena arena, int from, int to) {
         this.config = full.config();
         this.arena = arena;
         this.layout = layout;
+        this.from = from;
+        this.to = to;
         this.backend = full.backend();
         this.tp = new Collectives(tp, backend);
         ParameterSource source = shardSource(full.registry());
         int c = config.hiddenSize();
-        this.wte = new VocabParallelEmbedding(source.take("transformer.wte.weight", new int[] {config.vocabSize(), c},
-                ParameterSource.Init.NORMAL, true), layout, this.tp);
+        boolean first = from == 0, last = to == config.layers();
+        this.wte = first || last ? new VocabParallelEmbedding(source.take("transformer.wte.weight", new int[] {config.vocabSize(), c},
+                ParameterSource.Init.NORMAL, true), layout, this.tp) : null;
         Positions positions = config.positions();
-        this.wpe = positions.kind() == PositionEmbedding.LEARNED
+        this.wpe = first && positions.kind() == PositionEmbedding.LEARNED
                 ? Embedding.create(source, "transformer.wpe.weight", config.contextLength(), c) : null;
-        this.axial = positions.kind() == PositionEmbedding.AXIAL
+        this.axial = first && positions.kind() == PositionEmbedding.AXIAL
                 ? new AxialPositions(source, positions.axialRows(), positions.axialColumns(), c) : null;
-        for (int i = 0; i < config.layers(); i++) blocks.add(block(i, source));
-        this.lnF = LayerNorm.create(source, "transformer.ln_f.", c, config.layerNormEpsilon());
+        for (int i = from; i < to; i++) blocks.add(block(i, source));
+        this.lnF = last ? LayerNorm.create(source, "transformer.ln_f.", c, config.layerNormEpsilon()) : null;
     }
 
     /** Rank {@code tp.rank()}'s shards of {@code full}, the vocabulary padded to a multiple of 128·t (Megatron's default). */
@@ -105,6 +110,25 @@ public final class TensorParallelModel implements AutoCloseable {
      * over {@code tp.size()} ranks.
      */
     public static TensorParallelModel shard(GptNeoModel full, Communicator tp, int vocabMultiple) {
+        return shard(full, tp, vocabMultiple, 0, full.config().layers());
+    }
+
+    /**
+     * Rank {@code tp.rank()}'s shards of the pipeline stage of {@code full} that holds layers [from, to)
+     * (as {@code PipelineStage} cuts a stage: the embeddings with the first layer, the final LayerNorm
+     * and the tied LM head with the last), the vocabulary padded to a multiple of 128·t. Runs through
+     * {@code PipelineParallel}; the whole-model methods ({@link #forward}, {@link #gatherFullModel})
+     * need all the layers.
+     */
+    public static TensorParallelModel shardStage(GptNeoModel full, Communicator tp, int from, int to) {
+        if (from < 0 || from >= to || to > full.config().layers()) {
+            throw new IllegalArgumentException("a pipeline stage holds layers [from, to) with 0 <= from < to <= "
+                    + full.config().layers() + ", got [" + from + ", " + to + ")");
+        }
+        return shard(full, tp, TensorParallelLayout.DEFAULT_VOCAB_MULTIPLE, from, to);
+    }
+
+    private static TensorParallelModel shard(GptNeoModel full, Communicator tp, int vocabMultiple, int from, int to) {
         GptNeoConfig config = full.config();
         TensorParallelLayout layout = TensorParallelLayout.of(config, tp.size(), tp.rank(), vocabMultiple);
         Set<String> expected = GptNeoModel.parameterShapes(config).keySet();
@@ -123,7 +147,7 @@ public final class TensorParallelModel implements AutoCloseable {
         }
         Arena arena = Arena.ofShared();
         try {
-            TensorParallelModel model = new TensorParallelModel(full, tp, layout, arena);
+            TensorParallelModel model = new TensorParallelModel(full, tp, layout, arena, from, to);
             model.registry().all().forEach(p -> p.setTrainable(full.registry().get(p.name()).isTrainable()));
             return model;
         } catch (RuntimeException | Error e) {
@@ -197,12 +221,40 @@ public final class TensorParallelModel implements AutoCloseable {
     }
 
     private List<Parameter> layerParameters() {
-        List<Parameter> all = new ArrayList<>(wte.parameters());
+        List<Parameter> all = new ArrayList<>();
+        if (wte != null) all.addAll(wte.parameters());
         if (wpe != null) all.addAll(wpe.parameters());
         if (axial != null) all.addAll(axial.parameters());
         blocks.forEach(b -> all.addAll(b.parameters()));
-        all.addAll(lnF.parameters());
+        if (lnF != null) all.addAll(lnF.parameters());
         return all;
+    }
+
+    /** Whether this holds every layer (made by {@link #shard}), not one pipeline stage's. */
+    public boolean isWhole() {
+        return from == 0 && to == config.layers();
+    }
+
+    /** Whether the first layer (and so the embeddings) is held. */
+    boolean holdsFirstLayer() {
+        return from == 0;
+    }
+
+    /** Whether the last layer (and so the final LayerNorm and the LM head) is held. */
+    boolean holdsLastLayer() {
+        return to == config.layers();
+    }
+
+    private void requireWhole(String what) {
+        if (!isWhole()) {
+            throw new IllegalStateException(what + " needs the whole model; this one holds the pipeline stage of layers ["
+                    + from + ", " + to + ")");
+        }
+    }
+
+    /** This rank's tied token embedding shard [V′/t, C] (with the first or the last layer), else null. */
+    Parameter tiedEmbedding() {
+        return wte == null ? null : wte.parameters().getFirst();
     }
 
     /** This rank's parameters' values and gradients by name: what its optimizer takes. */
@@ -232,6 +284,39 @@ public final class TensorParallelModel implements AutoCloseable {
     }
 
     private Var logits(Pass pass, Tensor ids, boolean checkpointBlocks) {
+        requireWhole("forward");
+        Var logits = wte.logits(pass, hidden(pass, ids, null, checkpointBlocks));  // [N, V′/t]
+        return pass.tape().reshape(logits, ids.dim(0), ids.dim(1), layout.vocabRows());
+    }
+
+    /**
+     * A pipeline stage's part of the training forward pass (as {@code PipelineStage.forward}): [B·T, C],
+     * the hidden states after its last block, after the final LayerNorm on the last stage. {@code input}
+     * [B·T, C] is the previous stage's output (the same on every tensor-parallel rank); null on the first.
+     */
+    Var stageForward(Tape tape, Tensor ids, Var input, TrainingPass pass) {
+        if ((from == 0) != (input == null)) {
+            throw new IllegalArgumentException(from == 0 ? "the first stage embeds the ids and takes no input"
+                    : "stage of layers [" + from + ", " + to + ") needs the previous stage's output as input");
+        }
+        return hidden(new Pass(tape, true, pass.dropoutSeed()), ids, input, pass.checkpointBlocks());
+    }
+
+    /** The last pipeline stage's loss for its hidden states [B·T, C]: the vocabulary-parallel LM head and cross-entropy. */
+    Var stageLoss(Tape tape, Var hidden, Tensor labels) {
+        if (to != config.layers()) {
+            throw new IllegalStateException("only the last stage computes the loss; this one holds layers [" + from + ", " + to + ")");
+        }
+        Var logits = wte.logits(new Pass(tape, true, 0), hidden);                  // [N, V′/t]
+        return loss(tape, tape.reshape(logits, labels.dim(0), labels.dim(1), layout.vocabRows()), labels);
+    }
+
+    /**
+     * The hidden states [B·T, C] after the held blocks (and the final LayerNorm with the last layer):
+     * from the embeddings of {@code ids} when {@code input} is null (the first layers are held), else
+     * from {@code input}.
+     */
+    private Var hidden(Pass pass, Tensor ids, Var input, boolean checkpointBlocks) {
         Tape tape = pass.tape();
         if (ids.dtype() != DType.I32 || ids.rank() != 2 || ids.dim(0) < 1 || ids.dim(1) < 1
                 || ids.dim(1) > config.contextLength()) {
@@ -242,13 +327,19 @@ public final class TensorParallelModel implements AutoCloseable {
         Tensor positions = tape.allocate(DType.I32, b, t);
         backend.iota(positions);                                                    // [B, T]: 0..T−1 in each row
         Tokens tokens = new Tokens(b, t, positions.reshape(n));
-        Var h = wte.forward(pass, ids.reshape(n));                                  // [N, C]
-        if (wpe != null) {
-            h = tape.add(h, wpe.forward(pass, tokens.positions()));
-        } else if (axial != null) {
-            h = tape.add(h, axial.forward(pass, tokens.positions()));
+        Var h = input;
+        if (input == null) {
+            h = wte.forward(pass, ids.reshape(n));                                  // [N, C]
+            if (wpe != null) {
+                h = tape.add(h, wpe.forward(pass, tokens.positions()));
+            } else if (axial != null) {
+                h = tape.add(h, axial.forward(pass, tokens.positions()));
+            }
+            h = pass.dropout(h, config.embedDropout(), 0);
+        } else if (input.value().rank() != 2 || input.value().dim(0) != n || input.value().dim(1) != config.hiddenSize()) {
+            throw new IllegalArgumentException("the stage's input must be [" + n + ", " + config.hiddenSize() + "] for ids " + ids
+                    + ", got " + input.value());
         }
-        h = pass.dropout(h, config.embedDropout(), 0);
         for (TensorParallelBlock block : blocks) {
             if (checkpointBlocks) {
                 h = tape.checkpoint((sub, x) -> block.forward(new Pass(sub, pass.training(), pass.seed()), x, tokens), h);
@@ -256,8 +347,7 @@ public final class TensorParallelModel implements AutoCloseable {
                 h = block.forward(pass, h, tokens);
             }
         }
-        Var logits = wte.logits(pass, lnF.forward(pass, h));                        // [N, V′/t]
-        return tape.reshape(logits, b, t, layout.vocabRows());
+        return lnF != null ? lnF.forward(pass, h) : h;
     }
 
     /**
@@ -344,6 +434,7 @@ public final class TensorParallelModel implements AutoCloseable {
      * writes as one checkpoint, loadable at any layout. The caller closes it.
      */
     public GptNeoModel gatherFullModel() {
+        requireWhole("gatherFullModel");
         try (Arena scratch = Arena.ofShared()) {
             Map<String, Tensor> full = gatherParameters(scratch);
             return GptNeoModel.create(config, backend, (name, host) -> host.copyFrom(backend.download(full.get(name), scratch)));

@@ -27,13 +27,12 @@ class ParallelLayoutTest {
     }
 
     @Test
-    void everythingButTensorWithPipelineAndExpertParallelismIsAvailable() {
+    void everythingButExpertParallelismIsAvailable() {
         ParallelLayout.parse("dp=8").requireAvailable();
         ParallelLayout.parse("dp=2,tp=2").requireAvailable();
         ParallelLayout.parse("pp=4").requireAvailable();
         ParallelLayout.parse("dp=2,pp=4").requireAvailable();
-        assertThatThrownBy(() -> ParallelLayout.parse("tp=2,pp=2").requireAvailable())
-                .hasMessage("tensor parallelism (tp=2) together with pipeline parallelism (pp=2) is not available yet");
+        ParallelLayout.parse("dp=2,tp=2,pp=2").requireAvailable();
         assertThatThrownBy(() -> ParallelLayout.parse("ep=2").requireAvailable()).hasMessage("expert parallelism (ep=2) is not available yet");
     }
 

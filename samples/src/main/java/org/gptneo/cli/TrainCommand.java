@@ -176,7 +176,7 @@ final class TrainCommand implements Callable<Integer> {
             description = {"dp=D,tp=T,pp=P (omitted parts are 1; D·T·P ranks). dp: data parallelism, --batch-size is the global",
                 "batch and each replica takes batch/D rows. tp: Megatron tensor parallelism, each rank holds a slice of every",
                 "layer (heads, MLP, vocabulary). pp: pipeline parallelism, each rank holds a stage of the layers and runs",
-                "--accumulate micro-batches per step. dp combines with tp or pp (tp with pp: not yet); global rank =",
+                "--accumulate micro-batches per step. They combine (dp×tp, dp×pp, tp×pp, dp×tp×pp); global rank =",
                 "tp + T·(dp + D·pp). Ranks are threads of this JVM, or the processes of mpirun/torchrun (RANK,",
                 "WORLD_SIZE, ...); global rank 0 writes OUT, as one process would."})
     String parallel;
