@@ -105,7 +105,7 @@ final class PipelineFixture {
     static List<Run> pipeline(GptNeoBuilder builder, int stages, int m, int steps, PipelineSchedule schedule) {
         return RankThreads.run(InProcessCommunicator.group(stages), c -> {
             try {
-                return rank(builder, c, m, steps, schedule);
+                return rank(builder, c, null, m, steps, schedule);
             } catch (RuntimeException | Error e) {
                 c.abort(e);
                 throw e;
@@ -113,8 +113,25 @@ final class PipelineFixture {
         });
     }
 
-    private static Run rank(GptNeoBuilder builder, Communicator c, int m, int steps, PipelineSchedule schedule) {
-        try (CpuBackend backend = new CpuBackend(1); PipelineParallel pp = create(builder, backend, c, schedule);
+    /**
+     * As {@link #pipeline}, on tp·stages ranks laid out by {@link ParallelGroups} (tensor-parallel
+     * fastest), each stage split over its tensor-parallel group; element r is global rank r's run, its
+     * gradients this rank's shards.
+     */
+    static List<Run> tensorPipeline(GptNeoBuilder builder, int tp, int stages, int m, int steps) {
+        ParallelLayout layout = new ParallelLayout(1, tp, stages, 1);
+        return RankThreads.run(InProcessCommunicator.group(layout.worldSize()), c -> {
+            try (ParallelGroups groups = ParallelGroups.split(c, layout)) {
+                return rank(builder, groups.pipeline(), groups.tensor(), m, steps, PipelineSchedule.ONE_F_ONE_B);
+            } catch (RuntimeException | Error e) {
+                c.abort(e);
+                throw e;
+            }
+        });
+    }
+
+    private static Run rank(GptNeoBuilder builder, Communicator c, Communicator tensor, int m, int steps, PipelineSchedule schedule) {
+        try (CpuBackend backend = new CpuBackend(1); PipelineParallel pp = create(builder, backend, c, tensor, schedule);
              AdamW adam = new AdamW(backend, pp.parameters(), ADAM, AdamW.decayExceptBiasAndNorm())) {
             double[] losses = new double[steps];
             Map<String, float[]> gradients = null;
@@ -145,9 +162,10 @@ final class PipelineFixture {
     }
 
     /** The stage of a full model built here from {@code builder}'s seed, the full model closed again. */
-    private static PipelineParallel create(GptNeoBuilder builder, CpuBackend backend, Communicator c, PipelineSchedule schedule) {
+    private static PipelineParallel create(GptNeoBuilder builder, CpuBackend backend, Communicator c, Communicator tensor,
+                                           PipelineSchedule schedule) {
         try (GptNeoModel full = builder.build(backend)) {
-            return PipelineParallel.create(full, c, schedule);
+            return tensor == null ? PipelineParallel.create(full, c, schedule) : PipelineParallel.create(full, c, tensor, schedule);
         }
     }
 
