@@ -1,6 +1,7 @@
 package org.gptneo.parallel;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import java.lang.foreign.Arena;
@@ -66,6 +67,21 @@ class TensorPipelineParallelTest {
         assertThat(moments.keySet()).as("the gathered optimizer state is one device's").containsExactlyElementsOf(one.moments().keySet());
         moments.forEach((key, x) -> assertThat(x).as(key).containsExactly(one.moments().get(key),
                 within(1e-4f * maxAbs(one.moments().get(key)))));
+    }
+
+    @Test
+    void aStagesShardsRefuseTheWholeModelsMethodsAndBadRanges() {
+        try (CpuBackend backend = new CpuBackend(1); GptNeoModel full = PipelineFixture.tiny(0f).build(backend);
+             InProcessCommunicator lone = InProcessCommunicator.group(1).getFirst();
+             TensorParallelModel stage = TensorParallelModel.shardStage(full, lone, 1, 3)) {
+            assertThat(stage.isWhole()).isFalse();
+            assertThat(stage.registry().names()).as("blocks 1 and 2 only").allMatch(n -> n.startsWith("transformer.h.1.")
+                    || n.startsWith("transformer.h.2."));
+            assertThatThrownBy(stage::gatherFullModel)
+                    .hasMessage("gatherFullModel needs the whole model; this one holds the pipeline stage of layers [1, 3)");
+            assertThatThrownBy(() -> TensorParallelModel.shardStage(full, lone, 2, 2))
+                    .hasMessage("a pipeline stage holds layers [from, to) with 0 <= from < to <= 4, got [2, 2)");
+        }
     }
 
     /** This rank's shard of a full tensor shaped like parameter {@code name}, as {@link TensorParallelShards#cut} makes it. */
