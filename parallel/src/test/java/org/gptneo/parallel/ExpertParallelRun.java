@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import org.gptneo.autograd.Tape;
 import org.gptneo.autograd.Var;
 import org.gptneo.backend.Backend;
@@ -47,8 +48,8 @@ final class ExpertParallelRun {
      * the group's tokens); 0.5 with groups of 8 tokens drops many.
      */
     static GptNeoConfig tiny(int topK, float capacityFactor) {
-        MoeSettings moe = new MoeSettings(List.of(0, 1), 4, topK, 24, "relu", capacityFactor, 2f, 1, capacityFactor < 1 ? 8 : 1024,
-                SecondExpertPolicy.RANDOM, SecondExpertPolicy.ALL, 0.2f, 0.01f);
+        MoeSettings moe = new MoeSettings(List.of(0, 1), 4, topK, 24, "relu", capacityFactor, 2f, 1,
+                capacityFactor < 1 ? 8 : 1024, SecondExpertPolicy.RANDOM, SecondExpertPolicy.ALL, 0.2f, 0.01f);
         return GptNeoBuilder.create().vocabSize(101).contextLength(16).hiddenSize(16).heads(2).layers(2)
                 .attention(AttentionType.GLOBAL, AttentionType.LOCAL).windowSize(3).dropout(0f).embedDropout(0.1f)
                 .residDropout(0.1f).initializerRange(0.3f).seed(11).moe(moe).config();
@@ -63,8 +64,13 @@ final class ExpertParallelRun {
 
     /** One step of data-parallel replicas over {@code ranks} threads, every expert on every rank; each rank's, in rank order. */
     static List<Step> replicated(GptNeoConfig config, int ranks) {
+        return replicated(config, ranks, full -> { });
+    }
+
+    /** {@link #replicated(GptNeoConfig, int)} with the initialised model changed by {@code prepare} first. */
+    static List<Step> replicated(GptNeoConfig config, int ranks, Consumer<GptNeoModel> prepare) {
         return RankThreads.run(InProcessCommunicator.group(ranks), world -> {
-            try (Backend backend = new CpuBackend(1); GptNeoModel model = GptNeoModel.initialize(config, backend);
+            try (Backend backend = new CpuBackend(1); GptNeoModel model = prepared(config, backend, prepare);
                  DataParallel data = new DataParallel(world, backend, model.parameters());
                  AdamW adam = new AdamW(backend, model.parameters(), ADAM, AdamW.decayExceptBiasAndNorm())) {
                 try (Tape tape = new Tape(backend, true); Arena arena = Arena.ofShared()) {
@@ -87,11 +93,16 @@ final class ExpertParallelRun {
      * {@code world.split(d, e)}, expert-data-parallel groups {@code world.split(e, d)}.
      */
     static List<Step> expertParallel(GptNeoConfig config, int dp, int ep) {
+        return expertParallel(config, dp, ep, full -> { });
+    }
+
+    /** {@link #expertParallel(GptNeoConfig, int, int)} with the initialised full model changed by {@code prepare} before sharding. */
+    static List<Step> expertParallel(GptNeoConfig config, int dp, int ep, Consumer<GptNeoModel> prepare) {
         int ranks = dp * ep;
         return RankThreads.run(InProcessCommunicator.group(ranks), world -> {
             int e = world.rank() % ep, d = world.rank() / ep;
             try (Communicator epGroup = world.split(d, e); Communicator expertData = world.split(e, d);
-                 Backend backend = new CpuBackend(1); ExpertParallelModel model = shardOfFreshModel(config, backend, epGroup);
+                 Backend backend = new CpuBackend(1); ExpertParallelModel model = shardOfFreshModel(config, backend, epGroup, prepare);
                  ExpertParallelGradients gradients = new ExpertParallelGradients(model, world, expertData);
                  AdamW adam = new AdamW(backend, model.model().parameters(), ADAM, AdamW.decayExceptBiasAndNorm())) {
                 try (Tape tape = new Tape(backend, true); Arena arena = Arena.ofShared()) {
@@ -106,11 +117,50 @@ final class ExpertParallelRun {
         });
     }
 
+    /**
+     * Every rank's logits [2, 8, V] of an inference pass (evaluation capacity and second-expert policy,
+     * no dropout, a tape that records nothing) over its own rows: replicas holding every expert, or
+     * expert-parallel over all {@code ranks}.
+     */
+    static List<float[]> inferenceLogits(GptNeoConfig config, int ranks, boolean expertParallel) {
+        return RankThreads.run(InProcessCommunicator.group(ranks), world -> {
+            try (Backend backend = new CpuBackend(1); Arena arena = Arena.ofShared(); Tape tape = new Tape(backend, false)) {
+                int[] mine = Arrays.copyOfRange(ids(ranks), world.rank() * ROWS_PER_RANK * TIME, (world.rank() + 1) * ROWS_PER_RANK * TIME);
+                Tensor input = Tensor.ofInts(arena, mine, ROWS_PER_RANK, TIME);
+                if (!expertParallel) {
+                    try (GptNeoModel model = GptNeoModel.initialize(config, backend)) {
+                        return model.forward(tape, input, false).value().toFloatArray();
+                    }
+                }
+                try (ExpertParallelModel model = shardOfFreshModel(config, backend, world)) {
+                    return model.model().forward(tape, input, false).value().toFloatArray();
+                }
+            }
+        });
+    }
+
     /** Every rank initialises the same full model from the seed and keeps its share. */
     static ExpertParallelModel shardOfFreshModel(GptNeoConfig config, Backend backend, Communicator ep) {
-        try (GptNeoModel full = GptNeoModel.initialize(config, backend)) {
+        return shardOfFreshModel(config, backend, ep, full -> { });
+    }
+
+    private static ExpertParallelModel shardOfFreshModel(GptNeoConfig config, Backend backend, Communicator ep,
+                                                         Consumer<GptNeoModel> prepare) {
+        try (GptNeoModel full = prepared(config, backend, prepare)) {
             return ExpertParallelModel.shard(full, ep);
         }
+    }
+
+    private static GptNeoModel prepared(GptNeoConfig config, Backend backend, Consumer<GptNeoModel> prepare) {
+        GptNeoModel model = GptNeoModel.initialize(config, backend);
+        prepare.accept(model);
+        return model;
+    }
+
+    /** Zero gates: every token's probabilities are uniform, so (ties to the lowest expert) all choose experts 0 and 1. */
+    static void zeroGates(GptNeoModel model) {
+        model.registry().all().stream().filter(p -> p.name().endsWith(".mlp.gate.weight"))
+                .forEach(p -> model.backend().fill(p.value(), 0f));
     }
 
     private record Forward(float[] logits, float loss, float aux, List<RoutingStats> routing) {

@@ -54,6 +54,34 @@ class ExpertParallelTest {
         else assertThat(dropped).as("assignments dropped by capacity").isZero();
     }
 
+    /**
+     * With zero gates every token picks experts 0 and 1, both held by rank 0: rank 1 receives no row,
+     * its experts get zero gradients, and it still takes part in every exchange of both passes.
+     */
+    @ParameterizedTest(name = "top-{0}")
+    @CsvSource({"1", "2"})
+    void aRankWhoseExpertsReceiveNothingStillExchanges(int topK) {
+        GptNeoConfig config = ExpertParallelRun.tiny(topK, 4);
+        List<ExpertParallelRun.Step> want = ExpertParallelRun.replicated(config, 2, ExpertParallelRun::zeroGates);
+        List<ExpertParallelRun.Step> got = ExpertParallelRun.expertParallel(config, 1, 2, ExpertParallelRun::zeroGates);
+        for (int r = 0; r < 2; r++) {
+            assertStepClose(got.get(r), want.get(r));
+            for (RoutingStats layer : want.get(r).routing()) {
+                assertThat(layer.tokensPerExpert()[2] + layer.tokensPerExpert()[3]).isZero();
+            }
+        }
+        assertThat(got.getFirst().gradients().get("transformer.h.0.mlp.experts.3.c_fc.weight")).containsOnly(0f);
+    }
+
+    /** An inference pass (evaluation capacity, second choices all kept, nothing recorded) exchanges in its forward pass alone. */
+    @Test
+    void inferenceLogitsEqualTheReplicas() {
+        GptNeoConfig config = ExpertParallelRun.tiny(2, 0.5f);
+        List<float[]> want = ExpertParallelRun.inferenceLogits(config, 2, false);
+        List<float[]> got = ExpertParallelRun.inferenceLogits(config, 2, true);
+        for (int r = 0; r < 2; r++) assertClose("logits of rank " + r, got.get(r), want.get(r));
+    }
+
     @Test
     void expertsThatDoNotSplitEvenlyAreRefused() {
         GptNeoConfig config = ExpertParallelRun.tiny(2, 4);
