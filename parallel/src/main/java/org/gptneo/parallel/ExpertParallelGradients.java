@@ -25,21 +25,30 @@ public final class ExpertParallelGradients implements AutoCloseable {
     private final DataParallel dense;
     private final DataParallel expertData;     // null when D = 1
 
+    /** Without further data parallelism (D = 1): the replicated gradients average over the expert-parallel group. */
+    public ExpertParallelGradients(ExpertParallelModel model) {
+        this(model, model.communicator(), 1, null);
+    }
+
     /**
      * @param dataParallel       every rank computing other rows: D·ep ranks (the world, without tensor or pipeline parallelism)
-     * @param expertDataParallel the D ranks holding this rank's experts (of size 1 without data parallelism)
+     * @param expertDataParallel the D ranks holding this rank's experts
      */
     public ExpertParallelGradients(ExpertParallelModel model, Communicator dataParallel, Communicator expertDataParallel) {
+        this(model, dataParallel, expertDataParallel.size(), expertDataParallel);
+    }
+
+    private ExpertParallelGradients(ExpertParallelModel model, Communicator dataParallel, int d, Communicator expertDataParallel) {
         int ep = model.layout().ranks();
-        if (dataParallel.size() != ep * expertDataParallel.size()) {
+        if (dataParallel.size() != ep * d) {
             throw new IllegalArgumentException("the data-parallel group of " + dataParallel.size() + " ranks is not the "
-                    + ep + " expert-parallel ranks times the " + expertDataParallel.size() + " ranks holding the same experts");
+                    + ep + " expert-parallel ranks times the " + d + " ranks holding the same experts");
         }
         this.backend = model.model().backend();
         this.experts = model.expertParameters();
         this.expertParallelRanks = ep;
         this.dense = new DataParallel(dataParallel, backend, model.denseParameters());
-        this.expertData = expertDataParallel.size() > 1 ? new DataParallel(expertDataParallel, backend, experts) : null;
+        this.expertData = d > 1 ? new DataParallel(expertDataParallel, backend, experts) : null;
     }
 
     /** Replaces every gradient by its mean over the D·ep data-parallel ranks (collectives over both groups). */

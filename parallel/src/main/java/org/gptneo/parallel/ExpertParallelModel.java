@@ -189,6 +189,21 @@ public final class ExpertParallelModel implements AutoCloseable {
         return out;
     }
 
+    /**
+     * This rank's share of {@code full} (the whole model's tensors by name, such as a checkpoint's
+     * AdamW moments on resume): the replicated ones and its experts', in {@link #model()}'s parameter
+     * order; the same tensors, not copies. A one-line error names a parameter {@code full} lacks.
+     */
+    public Map<String, Tensor> shardOf(Map<String, Tensor> full) {
+        Map<String, Tensor> held = new LinkedHashMap<>();
+        for (String name : model.registry().names()) {
+            Tensor t = full.get(name);
+            if (t == null) throw new IllegalArgumentException("no tensor for parameter '" + name + "' among the " + full.size() + " given");
+            held.put(name, t);
+        }
+        return held;
+    }
+
     /** Every parameter's value by name, the whole model's, on every rank (a collective). */
     public Map<String, Tensor> gatherParameters(Arena arena) {
         return gather(byName(Parameter::value), arena);

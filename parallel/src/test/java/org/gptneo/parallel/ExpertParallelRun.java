@@ -171,10 +171,19 @@ final class ExpertParallelRun {
 
     /** Rank {@code rank}'s rows through {@code model} in a training pass: loss = LM + aux, and its backward pass. */
     private static Forward forward(Tape tape, GptNeoModel model, int rank, int ranks, Arena arena) {
+        return forward(tape, model, rank, ranks, 500, arena);
+    }
+
+    /** {@link #forward(Tape, GptNeoModel, int, int, Arena)} with the dropout seed {@code seed}; returns the loss. */
+    static float trainingLoss(Tape tape, GptNeoModel model, int rank, int ranks, long seed, Arena arena) {
+        return forward(tape, model, rank, ranks, seed, arena).loss();
+    }
+
+    private static Forward forward(Tape tape, GptNeoModel model, int rank, int ranks, long seed, Arena arena) {
         int[] all = ids(ranks);
         int[] mine = Arrays.copyOfRange(all, rank * ROWS_PER_RANK * TIME, (rank + 1) * ROWS_PER_RANK * TIME);
         Tensor input = Tensor.ofInts(arena, mine, ROWS_PER_RANK, TIME);
-        ModelOutput output = model.run(tape, input, new TrainingPass(500, false));
+        ModelOutput output = model.run(tape, input, new TrainingPass(seed, false));
         Var loss = model.loss(tape, output, input);
         tape.backward(loss);
         return new Forward(output.logits().value().toFloatArray(), loss.value().getFloat(0),
