@@ -19,7 +19,9 @@ record DispatchToExperts(ExpertExchange exchange, Collectives ep) implements Dif
         Tensor send = tape.allocate(exchange.ranks() * m, c);                        // [ep·M, C]
         for (int j = 0; j < exchange.ranks(); j++) {
             int[] rows = exchange.sendRows(j);
-            if (rows.length > 0) tape.backend().embedding(x, tape.uploadInts(rows, rows.length), send.rows(j * m, j * m + rows.length));
+            if (rows.length > 0) {
+                tape.backend().embedding(x, tape.uploadInts(rows, rows.length), send.rows(j * m, j * m + rows.length));
+            }
         }
         Tensor received = tape.allocate(exchange.ranks() * m, c);                    // [ep·M, C]
         ep.allToAll(send, received);
@@ -35,7 +37,9 @@ record DispatchToExperts(ExpertExchange exchange, Collectives ep) implements Dif
         if (inputGrads[0] == null) return;
         for (int j = 0; j < exchange.ranks(); j++) {
             int[] rows = exchange.sendRows(j);
-            if (rows.length > 0) backend.embeddingBackward(tape.uploadInts(rows, rows.length), back.rows(j * m, j * m + rows.length), inputGrads[0]);
+            if (rows.length > 0) {
+                backend.embeddingBackward(tape.uploadInts(rows, rows.length), back.rows(j * m, j * m + rows.length), inputGrads[0]);
+            }
         }
     }
 }

@@ -28,8 +28,8 @@ import org.junit.jupiter.params.provider.CsvSource;
  * <p>One training step (forward, backward, averaging, AdamW at lr 1e-2): every rank's logits, loss,
  * aux loss, the global gradient norm and every gradient (experts gathered) agree within
  * |Δ| ≤ 2e-6·max|x| per tensor (measured at most 1.26e-6 on a replicated parameter's gradient, 1.07e-6
- * on an expert's; logits 3.7e-7, aux losses 9.5e-8); every rank's routing statistics are equal (counts exactly, the aux loss
- * within the same bound). The updated parameters agree within 2e-2·lr (measured 1.01e-2·lr): Adam's
+ * on an expert's; logits 3.7e-7, aux losses 9.5e-8); every rank's routing statistics are equal
+ * (counts exactly, the aux loss within the same bound). The updated parameters agree within 2e-2·lr (measured 1.01e-2·lr): Adam's
  * first step is about lr·g/(|g| + ε), so a gradient near zero turns its rounding into a visible part
  * of a step (for the same reason a second step's gradients differ by up to 3.4e-5 of their largest
  * element, which this class does not assert).
