@@ -197,14 +197,6 @@ public final class MixtureOfExperts implements FeedForward {
         return fc.size();
     }
 
-    public MoeSettings settings() {
-        return settings;
-    }
-
-    public int layer() {
-        return layer;
-    }
-
     /** The gate probabilities on the host, for the routing decisions. */
     private static float[] hostValues(Backend backend, Tensor t) {
         try (Arena scratch = Arena.ofConfined()) {

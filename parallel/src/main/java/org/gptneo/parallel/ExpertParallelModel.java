@@ -159,7 +159,7 @@ public final class ExpertParallelModel implements AutoCloseable {
             String name = e.getKey();
             if (!ExpertParallelLayout.isExpert(name)) {
                 Tensor copy = backend.allocate(arena, DType.F32, e.getValue());
-                backend.copy(local.get(name), copy);
+                backend.copy(required(local, name), copy);
                 gathered.put(name, copy);
             } else if (ExpertParallelLayout.expertOf(name) < layout.held()) {   // slot i of every rank's share, together
                 gathered.putAll(allGatherExperts(local, name, e.getValue(), arena));
@@ -174,7 +174,7 @@ public final class ExpertParallelModel implements AutoCloseable {
     private Map<String, Tensor> allGatherExperts(Map<String, Tensor> local, String name, int[] shape, Arena arena) {
         Backend backend = model.backend();
         int slot = ExpertParallelLayout.expertOf(name);
-        Tensor mine = local.get(ExpertParallelLayout.renamed(name, layout.first() + slot));
+        Tensor mine = required(local, ExpertParallelLayout.renamed(name, layout.first() + slot));
         Tensor all = backend.allocate(arena, DType.F32, Math.toIntExact(mine.size() * layout.ranks()));
         try (Arena scratch = Arena.ofShared()) {
             Tensor flat = backend.allocate(scratch, DType.F32, Math.toIntExact(mine.size()));
@@ -196,12 +196,14 @@ public final class ExpertParallelModel implements AutoCloseable {
      */
     public Map<String, Tensor> shardOf(Map<String, Tensor> full) {
         Map<String, Tensor> held = new LinkedHashMap<>();
-        for (String name : model.registry().names()) {
-            Tensor t = full.get(name);
-            if (t == null) throw new IllegalArgumentException("no tensor for parameter '" + name + "' among the " + full.size() + " given");
-            held.put(name, t);
-        }
+        for (String name : model.registry().names()) held.put(name, required(full, name));
         return held;
+    }
+
+    private static Tensor required(Map<String, Tensor> tensors, String name) {
+        Tensor t = tensors.get(name);
+        if (t == null) throw new IllegalArgumentException("no tensor for parameter '" + name + "' among the " + tensors.size() + " given");
+        return t;
     }
 
     /** Every parameter's value by name, the whole model's, on every rank (a collective). */

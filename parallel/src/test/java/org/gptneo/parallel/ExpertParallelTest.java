@@ -1,6 +1,7 @@
 package org.gptneo.parallel;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.lang.foreign.Arena;
 import java.util.List;
@@ -125,6 +126,8 @@ class ExpertParallelTest {
                             .containsExactly(full.registry().get(name).value().toFloatArray());
                 }
                 assertThat(rank.expertParameters()).hasSize(2 * 2 * 2);          // 2 layers × 2 experts × (c_fc, c_proj)
+                assertThatThrownBy(() -> rank.shardOf(Map.of())).isInstanceOf(IllegalArgumentException.class)
+                        .hasMessage("no tensor for parameter 'transformer.wte.weight' among the 0 given");
                 try (Arena arena = Arena.ofShared()) {
                     Map<String, org.gptneo.tensor.Tensor> values = rank.gatherParameters(arena);
                     assertThat(values.keySet()).containsExactlyElementsOf(full.registry().names());
