@@ -54,7 +54,7 @@ public final class GptNeoModel implements AutoCloseable {
     private boolean ownsBackend;
 
     private GptNeoModel(GptNeoConfig config, Backend backend, Arena arena, AutoCloseable storage,
-                        ParameterSource source, FeedForward.Factory feedForward) {
+                        ParameterSource source, FeedForward.Factory feedForward, MixtureOfExperts.Factory mixtures) {
         this.config = config;
         this.backend = backend;
         this.arena = arena;
@@ -65,13 +65,14 @@ public final class GptNeoModel implements AutoCloseable {
                 ? Embedding.create(source, "transformer.wpe.weight", config.contextLength(), config.hiddenSize()) : null;
         this.axial = positions.kind() == PositionEmbedding.AXIAL
                 ? new AxialPositions(source, positions.axialRows(), positions.axialColumns(), config.hiddenSize()) : null;
-        this.blocks = List.copyOf(blocks(config, source, feedForward));
+        this.blocks = List.copyOf(blocks(config, source, feedForward, mixtures));
         this.lnF = LayerNorm.create(source, "transformer.ln_f.", config.hiddenSize(), config.layerNormEpsilon());
     }
 
-    private static List<Block> blocks(GptNeoConfig c, ParameterSource source, FeedForward.Factory feedForward) {
+    private static List<Block> blocks(GptNeoConfig c, ParameterSource source, FeedForward.Factory feedForward,
+                                      MixtureOfExperts.Factory mixtures) {
         List<Block> out = new ArrayList<>();
-        for (int i = 0; i < c.layers(); i++) out.add(block(c, i, source, feedForward));
+        for (int i = 0; i < c.layers(); i++) out.add(block(c, i, source, feedForward, mixtures));
         return out;
     }
 
@@ -81,13 +82,18 @@ public final class GptNeoModel implements AutoCloseable {
      * pipeline stage's ({@link PipelineStage}).
      */
     static Block block(GptNeoConfig c, int i, ParameterSource source, FeedForward.Factory feedForward) {
+        return block(c, i, source, feedForward, MixtureOfExperts.Factory.ALL_EXPERTS);
+    }
+
+    private static Block block(GptNeoConfig c, int i, ParameterSource source, FeedForward.Factory feedForward,
+                               MixtureOfExperts.Factory mixtures) {
         String p = "transformer.h." + i + ".";
         AttentionType kind = c.attentionLayers().get(i);
         LayerNorm ln1 = kind == AttentionType.NONE ? null : LayerNorm.create(source, p + "ln_1.", c.hiddenSize(), c.layerNormEpsilon());
         Attention attention = attention(c, i, kind, source, p + "attn.attention.");
         LayerNorm ln2 = LayerNorm.create(source, p + "ln_2.", c.hiddenSize(), c.layerNormEpsilon());
         FeedForward.Spec spec = new FeedForward.Spec(i, p + "mlp.", c.hiddenSize(), c.mlpWidth(), c.residDropout(), source);
-        FeedForward ff = c.moe().hasLayer(i) ? new MixtureOfExperts(spec, c.moe()) : feedForward.create(spec);
+        FeedForward ff = c.moe().hasLayer(i) ? mixtures.create(spec, c.moe()) : feedForward.create(spec);
         return new Block(ln1, attention, ln2, ff);
     }
 
@@ -171,7 +177,8 @@ public final class GptNeoModel implements AutoCloseable {
         Arena arena = Arena.ofShared();
         try {
             return new GptNeoModel(config, backend, arena, null,
-                    new ModelParameters.Initializer(backend, arena, config.seed(), config.initializerRange()), feedForward);
+                    new ModelParameters.Initializer(backend, arena, config.seed(), config.initializerRange()), feedForward,
+                    MixtureOfExperts.Factory.ALL_EXPERTS);
         } catch (RuntimeException | Error e) {
             arena.close();
             throw e;
@@ -210,10 +217,20 @@ public final class GptNeoModel implements AutoCloseable {
      */
     public static GptNeoModel fromTensors(GptNeoConfig config, Backend backend, Map<String, Tensor> tensors,
                                           AutoCloseable storage) {
+        return fromTensors(config, backend, tensors, storage, MixtureOfExperts.Factory.ALL_EXPERTS);
+    }
+
+    /**
+     * {@link #fromTensors(GptNeoConfig, Backend, Map, AutoCloseable)} with each mixture-of-experts layer
+     * made by {@code mixtures}: expert parallelism's layers, which hold a share of the experts, so
+     * that {@code tensors} holds only those experts' weights.
+     */
+    public static GptNeoModel fromTensors(GptNeoConfig config, Backend backend, Map<String, Tensor> tensors,
+                                          AutoCloseable storage, MixtureOfExperts.Factory mixtures) {
         Arena arena = Arena.ofShared();
         try {
             return new GptNeoModel(config, backend, arena, storage, new ModelParameters.FromTensors(tensors, arena),
-                    FeedForward.Factory.STANDARD);
+                    FeedForward.Factory.STANDARD, mixtures);
         } catch (RuntimeException | Error e) {
             arena.close();
             throw e;

@@ -20,6 +20,10 @@ import org.gptneo.tensor.Tensor;
  * experts process exactly the kept assignments, about N·topK rows whatever E is. The layer reports
  * its load-balancing loss (times the coefficient, differentiable through the gate probabilities)
  * with {@link Auxiliary#addLoss} and its {@link RoutingStats} with {@link Auxiliary#addRouting}.
+ *
+ * <p>Expert parallelism makes a layer that holds only a share of the experts ([first, first + held))
+ * and hands the kept assignments to a {@link Dispatch}, which moves the rows to the ranks that hold
+ * their experts and back; the gate, the routing, the gate weights and the auxiliary loss stay here.
  */
 public final class MixtureOfExperts implements FeedForward {
     private static final Set<String> ACTIVATIONS = Set.of("relu", "gelu_new");
@@ -28,18 +32,65 @@ public final class MixtureOfExperts implements FeedForward {
     private final int layer;
     private final float residDropout;
     private final Parameter gate;
+    private final int first;                    // the experts held: [first, first + fc.size())
     private final List<Parameter> fc = new ArrayList<>(), proj = new ArrayList<>();
+    private final Dispatch dispatch;            // null: every expert is here
+
+    /**
+     * Where the kept assignments' expert outputs are computed and combined when this layer holds only
+     * some experts (expert parallelism): it returns what {@code combine} does here.
+     */
+    @FunctionalInterface
+    public interface Dispatch {
+        /**
+         * y [N, C] = Σ over kept assignments of gate weight × expert output, at the tokens' rows.
+         *
+         * @param x           [N, C], this pass's tokens
+         * @param rows        per expert (all E), the rows of x it processes, in slot order
+         * @param weightSlots per expert, for each of its rows, n·topK + j: which gate weight scales it
+         * @param flatGates   [N·topK, 1], the gate weights
+         */
+        Var combine(Pass pass, MixtureOfExperts layer, Var x, int[][] rows, int[][] weightSlots, Var flatGates);
+    }
+
+    /** Makes the mixture of experts of a layer that has one (see {@code GptNeoModel.fromTensors} with a factory). */
+    @FunctionalInterface
+    public interface Factory {
+        FeedForward create(FeedForward.Spec spec, MoeSettings settings);
+
+        /** Every expert in the layer, computed on this device. */
+        Factory ALL_EXPERTS = MixtureOfExperts::new;
+    }
 
     /** Parameters {@code <prefix>gate.weight} [E, C], then per expert {@code experts.<e>.c_fc.weight} [H, C] and {@code c_proj.weight} [C, H]. */
     public MixtureOfExperts(FeedForward.Spec spec, MoeSettings settings) {
+        this(spec, settings, 0, settings.experts(), null);
+    }
+
+    /**
+     * A layer holding experts [first, first + held) only (their parameters are the only expert ones
+     * taken from the source); {@code dispatch} computes and combines the kept assignments instead of
+     * this layer. With every expert held and no dispatch, the ordinary layer.
+     */
+    public MixtureOfExperts(FeedForward.Spec spec, MoeSettings settings, int first, int held, Dispatch dispatch) {
         validate(settings);
+        if (first < 0 || held < 1 || first + held > settings.experts()) {
+            throw new IllegalArgumentException("a mixture of experts holds experts [" + first + ", " + (first + held)
+                    + ") of its " + settings.experts() + ": not a range of them");
+        }
+        if (dispatch == null && held != settings.experts()) {
+            throw new IllegalArgumentException("a mixture of experts holding " + held + " of its " + settings.experts()
+                    + " experts needs a dispatch for the others");
+        }
         this.settings = settings;
         this.layer = spec.layer();
         this.residDropout = spec.residDropout();
+        this.first = first;
+        this.dispatch = dispatch;
         int c = spec.hiddenSize(), h = settings.width(c);
         ParameterSource source = spec.source();
         this.gate = source.take(spec.prefix() + "gate.weight", new int[] {settings.experts(), c}, ParameterSource.Init.NORMAL, true);
-        for (int e = 0; e < settings.experts(); e++) {
+        for (int e = first; e < first + held; e++) {
             String p = spec.prefix() + "experts." + e + ".";
             fc.add(source.take(p + "c_fc.weight", new int[] {h, c}, ParameterSource.Init.NORMAL, true));
             proj.add(source.take(p + "c_proj.weight", new int[] {c, h}, ParameterSource.Init.NORMAL, true));
@@ -64,7 +115,9 @@ public final class MixtureOfExperts implements FeedForward {
         Var top = tape.reshape(tape.gatherRows(flatProbs, tape.uploadInts(picked, n * k)), n, k); // [N, k]
         Var gates = k == 2 ? tape.normalizeRows(top, ExpertRouting.EPSILON) : top;          // [N, k]
 
-        Var y = withUnusedExperts(tape, combine(pass, x, routing, tape.reshape(gates, n * k, 1)), routing);   // [N, C]
+        Var flatGates = tape.reshape(gates, n * k, 1);                                      // [N·k, 1]
+        Var y = dispatch != null ? dispatch.combine(pass, this, x, routing.rows(), routing.weightSlots(), flatGates)
+                : withUnusedExperts(tape, combine(pass, x, routing, flatGates), routing);  // [N, C]
         Var aux = tape.reshape(tape.matmul(tape.reshape(probs, 1, n * e), false,
                 Var.constant(tape.uploadFloats(routing.auxWeights(), n * e, 1)), false), 1);   // [1]
         pass.auxiliary().addLoss(aux);
@@ -101,19 +154,47 @@ public final class MixtureOfExperts implements FeedForward {
         List<Var> inputs = new ArrayList<>(List.of(y));
         for (int e = 0; e < settings.experts(); e++) {
             if (routing.rows()[e].length == 0) {
-                inputs.add(fc.get(e).var());
-                inputs.add(proj.get(e).var());
+                inputs.add(fc(e).var());
+                inputs.add(proj(e).var());
             }
         }
         return inputs.size() == 1 ? y : tape.apply(new UnusedParameters(), inputs.toArray(Var[]::new));
     }
 
-    /** Expert e on its rows: act(xe·W_fcᵀ)·W_projᵀ. */
-    private Var expert(Pass pass, int e, Var xe) {
+    /** Expert e (one this layer holds) on its rows xe [M_e, C]: act(xe·W_fcᵀ)·W_projᵀ → [M_e, C]. */
+    public Var expert(Pass pass, int e, Var xe) {
         Tape tape = pass.tape();
-        Var hidden = tape.linear(xe, fc.get(e).var(), null);                                // [M_e, H]
+        Var hidden = tape.linear(xe, fc(e).var(), null);                                    // [M_e, H]
         hidden = settings.activation().equals("relu") ? tape.relu(hidden) : tape.geluNew(hidden);
-        return tape.linear(hidden, proj.get(e).var(), null);                                // [M_e, C]
+        return tape.linear(hidden, proj(e).var(), null);                                    // [M_e, C]
+    }
+
+    /** Expert e's c_fc.weight [H, C]; e must be held. */
+    public Parameter fc(int e) {
+        return fc.get(held(e));
+    }
+
+    /** Expert e's c_proj.weight [C, H]; e must be held. */
+    public Parameter proj(int e) {
+        return proj.get(held(e));
+    }
+
+    private int held(int e) {
+        if (e < first || e >= first + fc.size()) {
+            throw new IllegalArgumentException("expert " + e + " is not held here (experts [" + first + ", "
+                    + (first + fc.size()) + "))");
+        }
+        return e - first;
+    }
+
+    /** The first expert this layer holds. */
+    public int firstExpert() {
+        return first;
+    }
+
+    /** How many experts this layer holds (all of them unless expert-parallel). */
+    public int heldExperts() {
+        return fc.size();
     }
 
     /** The gate probabilities on the host, for the routing decisions. */
@@ -126,9 +207,9 @@ public final class MixtureOfExperts implements FeedForward {
     @Override
     public List<Parameter> parameters() {
         List<Parameter> all = new ArrayList<>(List.of(gate));
-        for (int e = 0; e < settings.experts(); e++) {
-            all.add(fc.get(e));
-            all.add(proj.get(e));
+        for (int i = 0; i < fc.size(); i++) {
+            all.add(fc.get(i));
+            all.add(proj.get(i));
         }
         return all;
     }

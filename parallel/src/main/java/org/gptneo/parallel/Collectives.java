@@ -55,6 +55,14 @@ final class Collectives {
         }
     }
 
+    void allToAll(Tensor input, Tensor output) {
+        try (Arena arena = Arena.ofShared()) {
+            Tensor out = accepted(output, arena);
+            group.allToAll(accepted(input, arena), out);
+            copyBack(out, output, arena);
+        }
+    }
+
     /** op over every rank's {@code values}, element by element (small host vectors: losses, flags). */
     float[] allReduce(float[] values, ReduceOp op) {
         try (Arena arena = Arena.ofShared()) {
