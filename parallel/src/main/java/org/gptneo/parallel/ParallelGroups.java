@@ -1,48 +1,55 @@
 package org.gptneo.parallel;
 
 /**
- * The data-, tensor- and pipeline-parallel groups of one rank of a world, in GPT-NeoX's (Megatron's)
- * rank layout: tensor-parallel fastest, then data-parallel, then pipeline-parallel, so that global
- * rank = tp + T·(dp + D·pp) (shared/spec/parallel.md §9). The tensor-parallel group holds the T
- * ranks of one (dp, pp), the data-parallel group the D ranks of one (tp, pp), the pipeline group the
- * P ranks of one (tp, dp); each is ordered by its own coordinate. Every group is split from the world
- * here, once, so that the layout lives in one place. Closing this closes the three groups, not the world.
+ * The data-, tensor-, pipeline- and expert-parallel groups of one rank of a world, in GPT-NeoX's
+ * (Megatron's) rank layout with expert parallelism where Megatron-Core puts it (its default order
+ * tp-ep-dp-pp): tensor-parallel fastest, then expert-parallel, then data-parallel, then
+ * pipeline-parallel, so that global rank = tp + T·(ep + E·(dp + D·pp)) (shared/spec/parallel.md §9;
+ * with E = 1 that is tp + T·(dp + D·pp)). The tensor-parallel group holds the T ranks of one
+ * (ep, dp, pp), the expert-parallel group the E ranks of one (tp, dp, pp), the data-parallel group
+ * the D ranks of one (tp, ep, pp), which hold the same shards, stage and experts, the pipeline group
+ * the P ranks of one (tp, ep, dp); each is ordered by its own coordinate. For dp=D,ep=E alone that is
+ * rank = e + E·d, expert-parallel group {@code world.split(d, e)}, data-parallel group
+ * {@code world.split(e, d)}: the groups {@link ExpertParallelGradients} documents. Every group is
+ * split from the world here, once, so that the layout lives in one place. Closing this closes the
+ * four groups, not the world.
  */
 public final class ParallelGroups implements AutoCloseable {
     private final ParallelLayout layout;
     private final int rank;
-    private final Communicator data, tensor, pipeline;
+    private final Communicator data, tensor, pipeline, expert;
 
-    private ParallelGroups(ParallelLayout layout, int rank, Communicator data, Communicator tensor, Communicator pipeline) {
+    private ParallelGroups(ParallelLayout layout, int rank, Communicator data, Communicator tensor, Communicator pipeline,
+                           Communicator expert) {
         this.layout = layout;
         this.rank = rank;
         this.data = data;
         this.tensor = tensor;
         this.pipeline = pipeline;
+        this.expert = expert;
     }
 
     /**
      * Splits {@code world} (every rank calls this, a collective) into this rank's groups of
-     * {@code layout}, whose world size must be the world's; expert parallelism is not split here.
+     * {@code layout}, whose world size must be the world's.
      */
     public static ParallelGroups split(Communicator world, ParallelLayout layout) {
-        if (layout.ep() != 1) {
-            throw new IllegalArgumentException("the data/tensor/pipeline groups take no expert parallelism, got " + layout);
-        }
         layout.requireWorldSize(world.size());
-        int t = layout.tp(), d = layout.dp();
+        int t = layout.tp(), e = layout.ep(), d = layout.dp();
         int r = world.rank();
-        int tp = r % t, dp = r / t % d, pp = r / (t * d);
-        Communicator tensor = null, data = null;
+        int tp = r % t, ep = r / t % e, dp = r / (t * e) % d, pp = r / (t * e * d);
+        Communicator tensor = null, expert = null, data = null;
         try {
-            tensor = world.split(dp + d * pp, tp);
-            data = world.split(tp + t * pp, dp);
-            Communicator pipeline = world.split(tp + t * dp, pp);
-            return new ParallelGroups(layout, r, data, tensor, pipeline);
-        } catch (RuntimeException | Error e) {
+            tensor = world.split(ep + e * (dp + d * pp), tp);
+            expert = world.split(tp + t * (dp + d * pp), ep);
+            data = world.split(tp + t * (ep + e * pp), dp);
+            Communicator pipeline = world.split(tp + t * (ep + e * dp), pp);
+            return new ParallelGroups(layout, r, data, tensor, pipeline, expert);
+        } catch (RuntimeException | Error failure) {
             if (tensor != null) tensor.close();
+            if (expert != null) expert.close();
             if (data != null) data.close();
-            throw e;
+            throw failure;
         }
     }
 
@@ -55,7 +62,7 @@ public final class ParallelGroups implements AutoCloseable {
         return rank;
     }
 
-    /** The ranks that hold the same shards and stage and see other rows of each batch (size dp). */
+    /** The ranks that hold the same shards, stage and experts and see other rows of each batch (size dp). */
     public Communicator data() {
         return data;
     }
@@ -70,6 +77,11 @@ public final class ParallelGroups implements AutoCloseable {
         return pipeline;
     }
 
+    /** The ranks that hold the other experts of one replica, each computing its own rows (size ep). */
+    public Communicator expert() {
+        return expert;
+    }
+
     @Override
     public void close() {
         try {
@@ -78,7 +90,11 @@ public final class ParallelGroups implements AutoCloseable {
             try {
                 data.close();
             } finally {
-                tensor.close();
+                try {
+                    expert.close();
+                } finally {
+                    tensor.close();
+                }
             }
         }
     }

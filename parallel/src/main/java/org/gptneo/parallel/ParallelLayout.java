@@ -47,9 +47,15 @@ public record ParallelLayout(int dp, int tp, int pp, int ep) {
         return dp * tp * pp * ep;
     }
 
-    /** Throws for the degrees this build cannot run yet: expert parallelism. */
+    /**
+     * Throws for the combinations this build cannot run yet: expert parallelism together with tensor or
+     * pipeline parallelism (it runs alone or with data parallelism).
+     */
     public void requireAvailable() {
-        if (ep > 1) throw new IllegalArgumentException("expert parallelism (ep=" + ep + ") is not available yet");
+        if (ep > 1 && (tp > 1 || pp > 1)) {
+            throw new IllegalArgumentException("expert parallelism together with " + (tp > 1 ? "tensor" : "pipeline")
+                    + " parallelism is not available yet");
+        }
     }
 
     /** Throws unless the layout's ranks are exactly {@code worldSize}, naming both. */

@@ -27,13 +27,18 @@ class ParallelLayoutTest {
     }
 
     @Test
-    void everythingButExpertParallelismIsAvailable() {
+    void everythingButExpertParallelismWithTensorOrPipelineParallelismIsAvailable() {
         ParallelLayout.parse("dp=8").requireAvailable();
         ParallelLayout.parse("dp=2,tp=2").requireAvailable();
         ParallelLayout.parse("pp=4").requireAvailable();
         ParallelLayout.parse("dp=2,pp=4").requireAvailable();
         ParallelLayout.parse("dp=2,tp=2,pp=2").requireAvailable();
-        assertThatThrownBy(() -> ParallelLayout.parse("ep=2").requireAvailable()).hasMessage("expert parallelism (ep=2) is not available yet");
+        ParallelLayout.parse("ep=2").requireAvailable();
+        ParallelLayout.parse("dp=2,ep=4").requireAvailable();
+        assertThatThrownBy(() -> ParallelLayout.parse("ep=2,tp=2").requireAvailable())
+                .hasMessage("expert parallelism together with tensor parallelism is not available yet");
+        assertThatThrownBy(() -> ParallelLayout.parse("dp=2,ep=2,pp=2").requireAvailable())
+                .hasMessage("expert parallelism together with pipeline parallelism is not available yet");
     }
 
     @Test
