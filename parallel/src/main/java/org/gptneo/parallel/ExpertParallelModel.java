@@ -236,6 +236,33 @@ public final class ExpertParallelModel implements AutoCloseable {
         }
     }
 
+    /**
+     * Writes every parameter of the whole model into {@code full}'s parameters of the same names, on every
+     * rank (a collective): the trained weights, for evaluating or saving the ordinary model.
+     */
+    public void copyInto(GptNeoModel full) {
+        requireConfiguration(full, "copyInto");
+        Backend backend = model.backend();
+        try (Arena scratch = Arena.ofShared()) {
+            gatherParameters(scratch).forEach((name, t) -> backend.copy(t, full.registry().get(name).value()));
+        }
+    }
+
+    /**
+     * Copies this rank's share of {@code full} into its parameters (no communication): after the full
+     * model was changed on every rank alike, e.g. restored from a checkpoint.
+     */
+    public void loadFrom(GptNeoModel full) {
+        requireConfiguration(full, "loadFrom");
+        model.registry().all().forEach(p -> model.backend().copy(full.registry().get(p.name()).value(), p.value()));
+    }
+
+    private void requireConfiguration(GptNeoModel full, String method) {
+        if (!full.config().equals(model.config())) {
+            throw new IllegalArgumentException(method + " needs a model of the expert-parallel model's configuration");
+        }
+    }
+
     @Override
     public void close() {
         model.close();

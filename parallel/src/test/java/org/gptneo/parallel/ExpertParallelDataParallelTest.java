@@ -24,7 +24,22 @@ class ExpertParallelDataParallelTest {
     void expertGradientsAverageOverTheRanksHoldingThem() {
         GptNeoConfig config = ExpertParallelRun.tiny(2, 0.5f);
         List<ExpertParallelRun.Step> want = ExpertParallelRun.replicated(config, 4);
-        List<ExpertParallelRun.Step> got = ExpertParallelRun.expertParallel(config, 2, 2);
+        assertEqualsReplicasOnEveryRank(ExpertParallelRun.expertParallel(config, 2, 2), want);
+    }
+
+    /**
+     * Without a group of all four ranks (what the Trainer is given): the replicated gradients average over
+     * the expert-parallel pair, then over the ranks holding the same experts; the same bounds, and again
+     * every rank ends with the same bits.
+     */
+    @Test
+    void averagingStepwiseOverBothGroupsIsTheMeanOverAllRanks() {
+        GptNeoConfig config = ExpertParallelRun.tiny(2, 0.5f);
+        List<ExpertParallelRun.Step> want = ExpertParallelRun.replicated(config, 4);
+        assertEqualsReplicasOnEveryRank(ExpertParallelRun.expertParallelStepwise(config, 2, 2), want);
+    }
+
+    private static void assertEqualsReplicasOnEveryRank(List<ExpertParallelRun.Step> got, List<ExpertParallelRun.Step> want) {
         for (int r = 0; r < 4; r++) ExpertParallelTest.assertStepClose(got.get(r), want.get(r));
         for (ExpertParallelRun.Step rank : got.subList(1, 4)) {     // every rank ends with the same model, bit for bit
             got.getFirst().gradients().forEach((name, g) -> assertThat(rank.gradients().get(name)).as(name).containsExactly(g));

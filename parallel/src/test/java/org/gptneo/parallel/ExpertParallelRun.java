@@ -93,18 +93,35 @@ final class ExpertParallelRun {
      * {@code world.split(d, e)}, expert-data-parallel groups {@code world.split(e, d)}.
      */
     static List<Step> expertParallel(GptNeoConfig config, int dp, int ep) {
-        return expertParallel(config, dp, ep, full -> { });
+        return expertParallel(config, dp, ep, false, full -> { });
+    }
+
+    /**
+     * {@link #expertParallel(GptNeoConfig, int, int)} averaging the replicated gradients over the
+     * expert-parallel group, then the expert-data-parallel group ({@link ExpertParallelGradients#stepwise}),
+     * each rank's rows checked against {@link ExpertParallelGradients#firstRow}.
+     */
+    static List<Step> expertParallelStepwise(GptNeoConfig config, int dp, int ep) {
+        return expertParallel(config, dp, ep, true, full -> { });
     }
 
     /** {@link #expertParallel(GptNeoConfig, int, int)} with the initialised full model changed by {@code prepare} before sharding. */
     static List<Step> expertParallel(GptNeoConfig config, int dp, int ep, Consumer<GptNeoModel> prepare) {
+        return expertParallel(config, dp, ep, false, prepare);
+    }
+
+    private static List<Step> expertParallel(GptNeoConfig config, int dp, int ep, boolean stepwise, Consumer<GptNeoModel> prepare) {
         int ranks = dp * ep;
         return RankThreads.run(InProcessCommunicator.group(ranks), world -> {
             int e = world.rank() % ep, d = world.rank() / ep;
             try (Communicator epGroup = world.split(d, e); Communicator expertData = world.split(e, d);
                  Backend backend = new CpuBackend(1); ExpertParallelModel model = shardOfFreshModel(config, backend, epGroup, prepare);
-                 ExpertParallelGradients gradients = new ExpertParallelGradients(model, world, expertData);
+                 ExpertParallelGradients gradients = stepwise ? ExpertParallelGradients.stepwise(model, expertData)
+                         : new ExpertParallelGradients(model, world, expertData);
                  AdamW adam = new AdamW(backend, model.model().parameters(), ADAM, AdamW.decayExceptBiasAndNorm())) {
+                if (gradients.firstRow(ranks * ROWS_PER_RANK) != world.rank() * ROWS_PER_RANK) {
+                    throw new AssertionError("rank " + world.rank() + " would compute rows from " + gradients.firstRow(ranks * ROWS_PER_RANK));
+                }
                 try (Tape tape = new Tape(backend, true); Arena arena = Arena.ofShared()) {
                     Forward f = forward(tape, model.model(), world.rank(), ranks, arena);
                     gradients.averageGradients();
