@@ -21,6 +21,8 @@ import org.gptneo.nn.AdamW;
 import org.gptneo.nn.GradientClipping;
 import org.gptneo.parallel.Communicator;
 import org.gptneo.parallel.DataParallel;
+import org.gptneo.parallel.ExpertParallelGradients;
+import org.gptneo.parallel.ExpertParallelModel;
 import org.gptneo.parallel.MicroBatch;
 import org.gptneo.parallel.PipelineParallel;
 import org.gptneo.parallel.PipelineSchedule;
@@ -71,6 +73,15 @@ import org.gptneo.tensor.Tensor;
  * (gathered from the shards) before each evaluation and checkpoint and at the end, and checkpoints
  * hold full-sized weights and AdamW moments, so they resume on any layout.
  *
+ * <p>Expert parallelism ({@link TrainerBuilder#expertParallel}): the trainer keeps this rank's share of
+ * every mixture-of-experts layer's experts and a replica of everything else
+ * ({@code ExpertParallelModel}), and computes its own rows, as a data-parallel rank would: the batch
+ * is split over the D·ep ranks of the expert-parallel group times the data-parallel group (the ranks
+ * holding the same experts), the tokens travel to their experts by all-to-all, and the gradients are
+ * averaged so that each step is a data-parallel replica's holding every expert. The model receives the
+ * full weights before each evaluation and checkpoint and at the end; checkpoints hold full-sized
+ * weights and moments; only global rank 0 evaluates and writes.
+ *
  * <p>The trainer holds no global state and never exits the process; it does not close the model.
  */
 public final class Trainer {
@@ -86,15 +97,17 @@ public final class Trainer {
     private boolean started;
     private PipelineParallel pipeline;            // this rank's stage during fit() of a pipeline-parallel run, else null
     private TensorParallelModel tensorParallel;   // this rank's shards during fit() of a tensor-parallel run, else null
+    private ExpertParallelModel expertParallel;   // this rank's experts and replicas during fit() of an expert-parallel run, else null
+    private ExpertParallelGradients expertGradients;   // their averaging over the D·ep ranks, likewise
 
     /**
      * Settings that change what a run writes and reports, and where it computes (data-parallel,
-     * tensor-parallel and pipeline groups), not its loss curve.
+     * tensor-parallel, pipeline and expert-parallel groups), not its loss curve.
      */
     record Options(int evalEvery, int evalBatches, int logEvery, int checkpointEvery, int keepCheckpoints,
                    Path outputDir, boolean resume, Path resumeFrom, boolean activationCheckpointing,
                    CheckpointObserver observer, Communicator group, int zeroStage, Communicator pipelineGroup,
-                   Communicator tensorGroup) {}
+                   Communicator tensorGroup, Communicator expertGroup) {}
 
     /** Sees a checkpoint's folder once all its files are written, before it is renamed into place (tests). */
     @FunctionalInterface
@@ -124,7 +137,8 @@ public final class Trainer {
 
     /**
      * Asks a running {@link #fit()} to stop after the step in progress and save a checkpoint; safe from
-     * any thread. In a data-parallel or pipeline group, a cancel on any rank stops every rank after the same step.
+     * any thread. In a data-parallel, tensor-, pipeline- or expert-parallel group, a cancel on any rank stops
+     * every rank after the same step.
      */
     public void cancel() {
         cancelled = true;
@@ -148,13 +162,20 @@ public final class Trainer {
                      : PipelineParallel.create(model, options.pipelineGroup(), options.tensorGroup(), PipelineSchedule.ONE_F_ONE_B);
              TensorParallelModel shards = options.tensorGroup() == null || stages != null ? null   // a pipeline splits its own stages
                      : TensorParallelModel.shard(model, options.tensorGroup());
-             DataParallel dataParallel = options.group() == null ? null
+             ExpertParallelModel experts = options.expertGroup() == null ? null : ExpertParallelModel.shard(model, options.expertGroup());
+             ExpertParallelGradients expertAveraging = experts == null ? null : options.group() == null ? new ExpertParallelGradients(experts)
+                     : ExpertParallelGradients.stepwise(experts, options.group());
+             DataParallel dataParallel = options.group() == null || experts != null ? null
                      : new DataParallel(options.group(), backend, stages != null ? stages.parameters()
                              : shards != null ? shards.registry().trainable().asVars() : weights.parameters());
              StepOptimizer optimizer = stages != null ? new PipelineOptimizer(stages, adam, dataParallel)
-                     : shards != null ? new TensorParallelOptimizer(shards, adam, dataParallel) : optimizer(backend, adam, dataParallel)) {
+                     : shards != null ? new TensorParallelOptimizer(shards, adam, dataParallel)
+                     : experts != null ? new ExpertParallelOptimizer(experts, expertAveraging, adam, weights.parameters().keySet())
+                     : optimizer(backend, adam, dataParallel)) {
             pipeline = stages;
             tensorParallel = shards;
+            expertParallel = experts;
+            expertGradients = expertAveraging;
             int step = 0;
             long position = 0;
             Optional<Path> checkpoint = Optional.empty();
@@ -172,9 +193,11 @@ public final class Trainer {
                     checkpoint = from;
                     if (stages != null) stages.loadFrom(model);                  // every rank restored the whole model
                     if (shards != null) shards.loadFrom(model);
+                    if (experts != null) experts.loadFrom(model);
                 }
             }
             if (dataParallel != null) dataParallel.broadcastParameters();
+            if (experts != null) expertAveraging.broadcastParameters();
             List<TrainerListener> all = new ArrayList<>();
             MetricsLog log = store == null || !writes() ? null : new MetricsLog(store.root().resolve(MetricsLog.FILE), step);
             if (log != null) all.add(log);
@@ -202,13 +225,18 @@ public final class Trainer {
     private boolean writes() {
         return (options.group() == null || options.group().rank() == 0)
                 && (options.pipelineGroup() == null || options.pipelineGroup().rank() == 0)
-                && (options.tensorGroup() == null || options.tensorGroup().rank() == 0);
+                && (options.tensorGroup() == null || options.tensorGroup().rank() == 0)
+                && (options.expertGroup() == null || options.expertGroup().rank() == 0);
     }
 
-    /** Every rank: the stages' or shards' current weights into the caller's full model (collectives), for evaluation and saving. */
+    /**
+     * Every rank: the stages', shards' or experts' current weights into the caller's full model
+     * (collectives), for evaluation and saving.
+     */
     private void syncModel() {
         if (pipeline != null) pipeline.copyInto(model);
         if (tensorParallel != null) tensorParallel.copyInto(model);
+        if (expertParallel != null) expertParallel.copyInto(model);
     }
 
     private Optional<Path> resumePoint(CheckpointStore store) {
@@ -230,15 +258,18 @@ public final class Trainer {
     private TrainingResult run(int firstStep, SequenceCursor cursor, StepOptimizer optimizer, DataParallel dataParallel,
                                CheckpointStore store, Optional<Path> checkpoint, List<TrainerListener> all) {
         Backend backend = model.backend();
-        Map<String, Var> trained = tensorParallel != null ? tensorParallel.registry().trainable().asVars() : weights.parameters();
+        GptNeoModel computing = expertParallel != null ? expertParallel.model() : model;   // the model whose forward pass runs here
+        Map<String, Var> trained = tensorParallel != null ? tensorParallel.registry().trainable().asVars()
+                : expertParallel != null ? computing.registry().trainable().asVars() : weights.parameters();
         LearningRateSchedule schedule = settings.learningRateSchedule();
         int b = settings.batchSize(), t = settings.seqLen(), k = settings.accumulate();
-        int rows = dataParallel == null ? b : dataParallel.localRows(b);       // this rank's rows of each micro-batch
-        int first = dataParallel == null ? 0 : dataParallel.firstRow(b);
+        int rows = expertGradients != null ? expertGradients.localRows(b)      // this rank's rows of each micro-batch
+                : dataParallel == null ? b : dataParallel.localRows(b);
+        int first = expertGradients != null ? expertGradients.firstRow(b) : dataParallel == null ? 0 : dataParallel.firstRow(b);
         int lastSaved = checkpoint.isPresent() ? firstStep : -1;
         double loss = Double.NaN;
         boolean stop = false;                                                  // the parallel groups' agreed cancel
-        boolean grouped = dataParallel != null || pipeline != null || tensorParallel != null;
+        boolean grouped = dataParallel != null || pipeline != null || tensorParallel != null || expertGradients != null;
         Optional<EvalMetrics> evaluation = Optional.empty();
         for (int step = firstStep; step < settings.steps(); step++) {
             if (grouped ? stop : cancelled) {
@@ -281,8 +312,8 @@ public final class Trainer {
                         if (tensorParallel != null) {                                        // the same loss on every tensor-parallel rank
                             microLoss = tensorParallel.loss(tape, tensorParallel.forward(tape, input, pass), labels);
                         } else {
-                            ModelOutput output = model.run(tape, input, pass);
-                            microLoss = model.loss(tape, output, labels);                   // LM loss + auxiliary losses
+                            ModelOutput output = computing.run(tape, input, pass);       // expert-parallel: every rank together
+                            microLoss = computing.loss(tape, output, labels);               // LM loss + auxiliary losses
                             double aux = output.auxLoss() == null ? 0 : backend.download(output.auxLoss().value(), host).getFloat(0);
                             routing.add(aux, output.routing());
                         }
@@ -292,9 +323,10 @@ public final class Trainer {
                         microLosses[micro] = value;
                     }
                 }
-                if (dataParallel != null) {
+                if (dataParallel != null || expertGradients != null) {
                     microLosses[k] = cancelled ? 1 : 0;
-                    microLosses = dataParallel.average(microLosses);                   // the whole batch's losses; any rank's cancel
+                    microLosses = expertGradients != null ? expertGradients.average(microLosses)   // over the D·ep ranks
+                            : dataParallel.average(microLosses);                       // the whole batch's losses; any rank's cancel
                     stop = microLosses[k] > 0;
                 }
                 if (tensorParallel != null) stop = tensorParallel.anyRank(dataParallel != null ? stop : cancelled);

@@ -11,6 +11,7 @@ import org.gptneo.lora.LoraAdapter;
 import org.gptneo.model.GptNeoModel;
 import org.gptneo.parallel.Communicator;
 import org.gptneo.parallel.DataParallel;
+import org.gptneo.parallel.ExpertParallelLayout;
 import org.gptneo.parallel.LayerPartition;
 import org.gptneo.parallel.TensorParallelLayout;
 
@@ -52,6 +53,7 @@ public final class TrainerBuilder {
     private int zeroStage;
     private Communicator pipelineGroup;
     private Communicator tensorGroup;
+    private Communicator expertGroup;
     private final List<TrainerListener> listeners = new ArrayList<>();
 
     TrainerBuilder() {}
@@ -145,8 +147,9 @@ public final class TrainerBuilder {
      * Trains as one rank of a data-parallel group (the model is this rank's replica): the batch size
      * is the global batch, of which each rank computes batch/D rows, and the gradients are averaged
      * over the ranks; rank 0's parameters are broadcast at the start. Only rank 0 writes metrics and
-     * checkpoints. Every rank must be given the same settings and data. With {@link #tensorParallel}
-     * or {@link #pipelineParallel} the group holds the ranks with the same shards or stage.
+     * checkpoints. Every rank must be given the same settings and data. With {@link #tensorParallel},
+     * {@link #pipelineParallel} or {@link #expertParallel} the group holds the ranks with the same
+     * shards, stage or experts.
      */
     public TrainerBuilder dataParallel(Communicator g) { this.group = Objects.requireNonNull(g, "group"); return this; }
 
@@ -177,6 +180,20 @@ public final class TrainerBuilder {
      */
     public TrainerBuilder tensorParallel(Communicator g) { this.tensorGroup = Objects.requireNonNull(g, "group"); return this; }
 
+    /**
+     * Trains as one rank of an expert-parallel group: the model (the same on every rank, with
+     * mixture-of-experts layers whose experts the group's size divides) is cut into this rank's share
+     * ({@code ExpertParallelModel}: E/ep experts of every mixture layer, everything else replicated), and
+     * each rank computes its own rows, as in data parallelism: the batch size is the global batch, split
+     * into D·ep blocks, block e + ep·d for expert-parallel rank e and data-parallel rank d (D the
+     * {@link #dataParallel} group, the ranks holding the same experts, or 1). Tokens reach their experts
+     * by all-to-all; the gradients are averaged so that the update is that of D·ep data-parallel
+     * replicas holding every expert (routing and capacity per rank, as there). Not yet with tensor or
+     * pipeline parallelism, ZeRO or a LoRA adapter. The model receives the full weights before each
+     * evaluation and checkpoint and at the end; checkpoints are ordinary ones. Only global rank 0 writes.
+     */
+    public TrainerBuilder expertParallel(Communicator g) { this.expertGroup = Objects.requireNonNull(g, "group"); return this; }
+
     public TrainerBuilder listener(TrainerListener l) { this.listeners.add(Objects.requireNonNull(l, "listener")); return this; }
 
     TrainerBuilder checkpointObserver(Trainer.CheckpointObserver o) { this.observer = o; return this; }
@@ -201,10 +218,16 @@ public final class TrainerBuilder {
         require(accumulate < 65_536, "accumulate must be below 65536, got " + accumulate);
         require(checkpointEvery == 0 || outputDir != null, "checkpointEvery needs an outputDir");
         require(zeroStage == 0 || zeroStage == 1, "ZeRO stage " + zeroStage + " is not available (1 is)");
-        require(zeroStage == 0 || (pipelineGroup == null && tensorGroup == null),
-                "ZeRO stage 1 together with " + (pipelineGroup != null ? "pipeline" : "tensor") + " parallelism is not available yet");
+        require(zeroStage == 0 || (pipelineGroup == null && tensorGroup == null && expertGroup == null),
+                "ZeRO stage 1 together with " + (pipelineGroup != null ? "pipeline" : tensorGroup != null ? "tensor" : "expert")
+                        + " parallelism is not available yet");
         require(zeroStage == 0 || group != null, "ZeRO stage 1 shards the optimizer over a data-parallel group: give dataParallel(group)");
-        if (group != null) DataParallel.rowsPerRank(batchSize, group.size());
+        require(expertGroup == null || (tensorGroup == null && pipelineGroup == null),
+                "expert parallelism together with " + (tensorGroup != null ? "tensor" : "pipeline") + " parallelism is not available yet");
+        require(expertGroup == null || adapter == null, "expert parallelism trains the whole model, not a LoRA adapter");
+        if (expertGroup != null) ExpertParallelLayout.of(model.config(), expertGroup.size(), expertGroup.rank());
+        int rowBlocks = (group == null ? 1 : group.size()) * (expertGroup == null ? 1 : expertGroup.size());
+        if (rowBlocks > 1) DataParallel.rowsPerRank(batchSize, rowBlocks);
         require(pipelineGroup == null || adapter == null, "pipeline parallelism trains the whole model, not a LoRA adapter");
         require(tensorGroup == null || adapter == null, "tensor parallelism trains the whole model, not a LoRA adapter");
         if (pipelineGroup != null) new LayerPartition(model.config().layers(), pipelineGroup.size());
@@ -229,7 +252,7 @@ public final class TrainerBuilder {
                     + ", the training ones " + length);
         }
         Trainer.Options options = new Trainer.Options(evalEvery, evalBatches, logEvery, checkpointEvery, keep, outputDir,
-                resume, resumeFrom, activationCheckpointing, observer, group, zeroStage, pipelineGroup, tensorGroup);
+                resume, resumeFrom, activationCheckpointing, observer, group, zeroStage, pipelineGroup, tensorGroup, expertGroup);
         return new Trainer(model, adapter != null ? TrainedWeights.adapter(adapter) : TrainedWeights.wholeModel(model), trainSet, validation, settings, options, listeners);
     }
 
