@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Objects;
 import org.gptneo.io.ConfigFile;
 import org.gptneo.io.ModelConfigFile;
+import org.gptneo.parallel.ParallelLayout;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 
@@ -44,16 +45,18 @@ final class RunOptions {
 
     /**
      * The global batch: --batch-size, or with --micro-batch-size M the M × dp sequences that
-     * GPT-NeoX's per-GPU micro-batch means; both set and disagreeing is an error.
+     * GPT-NeoX's per-GPU micro-batch means (M × dp·ep with expert parallelism, whose ranks each
+     * compute their own rows); both set and disagreeing is an error.
      */
-    static int batchSize(CommandSpec spec, int batchSize, Integer microBatchSize, int dataParallel) {
+    static int batchSize(CommandSpec spec, int batchSize, Integer microBatchSize, ParallelLayout layout) {
         if (microBatchSize == null) return batchSize;
-        int implied = Math.multiplyExact(microBatchSize, dataParallel);
+        int rowRanks = layout.dp() * layout.ep();
+        int implied = Math.multiplyExact(microBatchSize, rowRanks);
         boolean explicit = spec.commandLine().getParseResult().hasMatchedOption("--batch-size")
                 || spec.defaultValueProvider() instanceof RunDefaults d && d.config().options().containsKey("--batch-size");
         if (explicit && batchSize != implied) {
             throw new IllegalArgumentException("--batch-size " + batchSize + " disagrees with --micro-batch-size " + microBatchSize
-                    + " × dp " + dataParallel + " = " + implied);
+                    + (layout.ep() > 1 ? " × dp·ep " : " × dp ") + rowRanks + " = " + implied);
         }
         return implied;
     }

@@ -25,6 +25,7 @@ import org.gptneo.model.GptNeoModel;
 import org.gptneo.model.Objective;
 import org.gptneo.parallel.Communicator;
 import org.gptneo.parallel.DataParallel;
+import org.gptneo.parallel.ExpertParallelLayout;
 import org.gptneo.parallel.InProcessRanks;
 import org.gptneo.parallel.ParallelGroups;
 import org.gptneo.parallel.ParallelLayout;
@@ -173,12 +174,14 @@ final class TrainCommand implements Callable<Integer> {
     Path out;
 
     @Option(names = "--parallel", paramLabel = "dp=D,...",
-            description = {"dp=D,tp=T,pp=P (omitted parts are 1; D·T·P ranks). dp: data parallelism, --batch-size is the global",
-                "batch and each replica takes batch/D rows. tp: Megatron tensor parallelism, each rank holds a slice of every",
-                "layer (heads, MLP, vocabulary). pp: pipeline parallelism, each rank holds a stage of the layers and runs",
-                "--accumulate micro-batches per step. They combine (dp×tp, dp×pp, tp×pp, dp×tp×pp); global rank =",
-                "tp + T·(dp + D·pp). Ranks are threads of this JVM, or the processes of mpirun/torchrun (RANK,",
-                "WORLD_SIZE, ...); global rank 0 writes OUT, as one process would."})
+            description = {"dp=D,tp=T,pp=P,ep=E (omitted parts are 1; D·T·P·E ranks). dp: data parallelism, --batch-size is the",
+                "global batch and each replica takes batch/D rows. tp: Megatron tensor parallelism, each rank holds a slice of",
+                "every layer (heads, MLP, vocabulary). pp: pipeline parallelism, each rank holds a stage of the layers and runs",
+                "--accumulate micro-batches per step. ep: expert parallelism (mixture-of-experts models), each rank holds",
+                "E-th of every mixture layer's experts and takes its own batch/(D·E) rows, tokens reach their experts by",
+                "all-to-all. They combine (dp×tp, dp×pp, tp×pp, dp×tp×pp, dp×ep); global rank = tp + T·(ep + E·(dp + D·pp)).",
+                "Ranks are threads of this JVM, or the processes of mpirun/torchrun (RANK, WORLD_SIZE, ...); global rank 0",
+                "writes OUT, as one process would."})
     String parallel;
 
     @Option(names = "--zero", defaultValue = "0", paramLabel = "STAGE",
@@ -202,7 +205,7 @@ final class TrainCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), e.getMessage(), e);       // a usage error, as a bad flag is
         }
         ParallelLayout layout = parallel == null ? ParallelLayout.single() : ParallelLayout.parse(parallel);
-        int batch = RunOptions.batchSize(spec, batchSize, microBatchSize, layout.dp());
+        int batch = RunOptions.batchSize(spec, batchSize, microBatchSize, layout);
         if (printConfig) {
             spec.commandLine().getOut().print(RunOptions.print(spec, source, batch));
             spec.commandLine().getOut().flush();
@@ -228,7 +231,9 @@ final class TrainCommand implements Callable<Integer> {
             throw new IllegalArgumentException("ZeRO stage 1 together with " + (layout.pp() > 1 ? "pipeline" : "tensor")
                     + " parallelism is not available yet");
         }
-        DataParallel.rowsPerRank(batch, layout.dp());
+        if (zero == 1 && layout.ep() > 1) throw new IllegalArgumentException("ZeRO stage 1 together with expert parallelism is not available yet");
+        if (layout.ep() > 1) ExpertParallelLayout.of(source.config(), layout.ep(), 0);   // mixture layers whose experts ep divides
+        DataParallel.rowsPerRank(batch, layout.dp() * layout.ep());   // expert-parallel ranks compute their own rows too
         if (parallel == null && zero == 0) {
             report(train(null, layout, batch, dataOptions, kind, split, err), saved);
         } else if (LauncherWorld.launched(System.getenv())) {
@@ -248,8 +253,8 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     /**
-     * Trains as one rank of {@code world} (null: one process), split into the layout's data-, tensor-
-     * and pipeline-parallel groups, on global batches of {@code batch} sequences and, on global rank 0,
+     * Trains as one rank of {@code world} (null: one process), split into the layout's data-, tensor-,
+     * pipeline- and expert-parallel groups, on global batches of {@code batch} sequences and, on global rank 0,
      * saves the final model or adapter into OUT; every rank opens its own data and its own full model.
      */
     private TrainingResult train(Communicator world, ParallelLayout layout, int batch, DatasetOptions dataOptions, Schedule kind,
@@ -272,9 +277,10 @@ final class TrainCommand implements Callable<Integer> {
             if (adapter != null) builder.adapter(adapter);
             if (groups != null) {
                 // --zero 1 alone is ZeRO over one data-parallel rank; otherwise only groups of several ranks are given
-                if (layout.dp() > 1 || (layout.tp() == 1 && layout.pp() == 1)) builder.dataParallel(groups.data());
+                if (layout.dp() > 1 || (layout.tp() == 1 && layout.pp() == 1 && layout.ep() == 1)) builder.dataParallel(groups.data());
                 if (layout.tp() > 1) builder.tensorParallel(groups.tensor());
                 if (layout.pp() > 1) builder.pipelineParallel(groups.pipeline());
+                if (layout.ep() > 1) builder.expertParallel(groups.expert());
                 builder.zeroStage(zero);
             }
             if (!writer) return builder.build().fit();
@@ -335,16 +341,21 @@ final class TrainCommand implements Callable<Integer> {
         }
     }
 
-    /** "2 data-parallel ranks", "2 pipeline stages", "2 tensor-parallel ranks", or "4 ranks, dp=2 × tp=2" for a mix. */
+    /**
+     * "2 data-parallel ranks", "2 pipeline stages", "2 tensor-parallel ranks", "2 expert-parallel ranks",
+     * or "4 ranks, dp=2 × tp=2" for a mix.
+     */
     private static String describe(ParallelLayout layout) {
-        int d = layout.dp(), t = layout.tp(), p = layout.pp();
-        if (t == 1 && p == 1) return d + " data-parallel ranks";
-        if (d == 1 && t == 1) return p + " pipeline stages";
-        if (d == 1 && p == 1) return t + " tensor-parallel ranks";
+        int d = layout.dp(), t = layout.tp(), p = layout.pp(), e = layout.ep();
+        if (t == 1 && p == 1 && e == 1) return d + " data-parallel ranks";
+        if (d == 1 && t == 1 && e == 1) return p + " pipeline stages";
+        if (d == 1 && p == 1 && e == 1) return t + " tensor-parallel ranks";
+        if (d == 1 && t == 1 && p == 1) return e + " expert-parallel ranks";
         List<String> parts = new ArrayList<>();
         if (d > 1) parts.add("dp=" + d);
         if (t > 1) parts.add("tp=" + t);
         if (p > 1) parts.add("pp=" + p);
+        if (e > 1) parts.add("ep=" + e);
         return layout.worldSize() + " ranks, " + String.join(" × ", parts);
     }
 

@@ -93,7 +93,8 @@ class TrainCommandParallelTest {
     @Test
     void layoutsThisBuildCannotRunAreOneLineErrors() {
         Path out = dir.resolve("refused");
-        assertOneLineError(Cli.run(trainArgs(out, "--parallel", "ep=2")), "expert parallelism (ep=2) is not available yet");
+        assertOneLineError(Cli.run(trainArgs(out, "--parallel", "ep=2,tp=2")),
+                "expert parallelism together with tensor parallelism is not available yet");
         assertOneLineError(Cli.run(trainArgs(out, "--parallel", "tp=2", "--zero", "1")),
                 "ZeRO stage 1 together with tensor parallelism is not available yet");
         assertOneLineError(Cli.run(trainArgs(out, "--parallel", "dp=2", "--zero", "2")), "ZeRO stage 2 is not available (1 is)");
