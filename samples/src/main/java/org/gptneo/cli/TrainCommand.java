@@ -86,7 +86,7 @@ final class TrainCommand implements Callable<Integer> {
     int batchSize;
 
     @Option(names = "--micro-batch-size", paramLabel = "M",
-            description = "Sequences per data-parallel rank per micro-batch (GPT-NeoX's train_micro_batch_size_per_gpu): the batch is M × dp.")
+            description = "Sequences per data-parallel rank per micro-batch (GPT-NeoX's train_micro_batch_size_per_gpu): the batch is M × dp (× ep).")
     Integer microBatchSize;
 
     @Option(names = "--seq-len", paramLabel = "T", description = "Tokens per sequence (default: the model's context length).")

@@ -97,6 +97,17 @@ class TrainCommandExpertParallelTest {
         assertThat(out).doesNotExist();
     }
 
+    /** GPT-NeoX's per-GPU micro-batch counts every rank that computes its own rows: dp · ep of them. */
+    @Test
+    void aMicroBatchPerRankMakesABatchOfDpTimesEpRows() {
+        Cli r = Cli.run("train", "--config", moeFile.toString(), "--data", data.toString(), "--steps", "1", "--micro-batch-size", "2",
+                "--parallel", "dp=2,ep=2", "--out", dir.resolve("printed").toString(), "--print-config");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.out().lines()).contains("  batch-size: 8");
+        assertOneLineError(Cli.run(trainArgs(moeFile, dir.resolve("printed"), "--micro-batch-size", "2", "--parallel", "dp=2,ep=2")),
+                "--batch-size 4 disagrees with --micro-batch-size 2 × dp·ep 4 = 8");
+    }
+
     private static List<Double> losses(Path out) {
         return TrainFixtures.metrics(out).stream().map(row -> row.get("loss").asDouble()).toList();
     }
