@@ -20,6 +20,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.TreeMap;
 import org.gptneo.tensor.Tensor;
 
 /**
@@ -37,7 +38,8 @@ public final class SafeTensorsWriter {
     /**
      * Writes {@code tensors} (name → tensor) and {@code metadata} to {@code file}, replacing it
      * atomically. Tensors are laid out by element size descending, then name; the header is padded
-     * with spaces to a multiple of 8 bytes. An empty (or null) metadata map writes no "__metadata__".
+     * with spaces to a multiple of 8 bytes. Metadata is written sorted by key, so the same contents
+     * give the same bytes whatever the map's order; an empty (or null) map writes no "__metadata__".
      *
      * @throws CheckpointException if an I/O error occurs (the target is then left as it was)
      * @throws IllegalArgumentException if a tensor is named "__metadata__"
@@ -91,7 +93,7 @@ public final class SafeTensorsWriter {
     private static byte[] header(List<Map.Entry<String, Tensor>> ordered, Map<String, String> metadata) {
         Map<String, Object> json = new LinkedHashMap<>();
         if (!metadata.isEmpty()) {
-            json.put(SafeTensorsHeader.METADATA_KEY, metadata);
+            json.put(SafeTensorsHeader.METADATA_KEY, new TreeMap<>(metadata));
         }
         long offset = 0;
         for (Map.Entry<String, Tensor> e : ordered) {

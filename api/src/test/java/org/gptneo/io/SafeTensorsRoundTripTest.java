@@ -113,6 +113,19 @@ class SafeTensorsRoundTripTest {
     }
 
     @Test
+    void metadataInAnyOrderGivesTheSameBytes() throws IOException {
+        Map<String, String> oneOrder = new LinkedHashMap<>(), otherOrder = new LinkedHashMap<>();
+        oneOrder.put("step", "3");
+        oneOrder.put("format", "gptneo-adamw/1");
+        otherOrder.put("format", "gptneo-adamw/1");
+        otherOrder.put("step", "3");
+        Path a = dir.resolve("a.safetensors"), b = dir.resolve("b.safetensors");
+        SafeTensorsWriter.write(a, Map.of("x", floats(DType.F32, new float[] {1, 2}, 2)), oneOrder);
+        SafeTensorsWriter.write(b, Map.of("x", floats(DType.F32, new float[] {1, 2}, 2)), otherOrder);
+        assertThat(Files.readAllBytes(a)).isEqualTo(Files.readAllBytes(b));
+    }
+
+    @Test
     void emptyCheckpointRoundTrips() throws IOException {
         Path file = dir.resolve("empty.safetensors");
         SafeTensorsWriter.write(file, Map.of(), null);
