@@ -12,12 +12,13 @@ import org.gptneo.tensor.DType;
  * [out, in] during generation. Every output is a dot product of two contiguous rows, so the weights
  * are streamed once, straight from memory, with no packing (which {@link CpuMatmul} needs to reuse B
  * across many rows, and which would cost more than the product here). Weight rows are taken
- * {@link #ROWS} at a time and widened to floats in registers as they are read: four activation rows
- * at a time share each loaded weight vector ({@link CpuMatvecTile}), the rows left over take them one
- * by one ({@link CpuMatvecRow}). Weights those kernels cannot read directly (F16, and Q8 on vectors
- * under 256 bits) are widened first into a per-thread F32 buffer that stays in L1. Each output is
- * summed in the same order whichever kernel computes it, so a token's result does not depend on the
- * others in the batch.
+ * {@link #ROWS} at a time; four activation rows at a time share each loaded weight vector
+ * ({@link CpuMatvecTile}), the rows left over take them one by one ({@link CpuMatvecRow}). F32
+ * weights are always read straight from memory, and so are BF16 and Q8 ones, widened in registers,
+ * for up to {@link #DIRECT_ROWS} activation rows. Above that, and for weights the kernels cannot read
+ * (F16, and Q8 on vectors under 256 bits), each group is widened first into a per-thread F32 buffer
+ * that stays in L1. Each output is summed in the same order whichever kernel computes it and from
+ * wherever its weights come, so a token's result does not depend on the others in the batch.
  */
 final class CpuMatvec {
     /** Up to this many rows of A, dot products beat packing. */
@@ -29,6 +30,12 @@ final class CpuMatvec {
      * the activations [m, k] first, which at m = 8 costs about as much as a group's dot products.
      */
     private static final int MIN_GROUPS_PER_PIECE = 8;
+    /**
+     * Up to this many activation rows, narrow weights are widened in registers by the kernels; above
+     * it, each weight would be widened once per tile of four rows, and widening it once into the F32
+     * buffer that all the tiles share costs less (BF16 and Q8 at M = 8: 1.4× the FMAs per second).
+     */
+    private static final int DIRECT_ROWS = 4;
 
     /** Per thread: the activation rows of the current batch entry, widened weight rows, dot products. */
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -67,7 +74,7 @@ final class CpuMatvec {
         int m = s.m(), n = s.n(), k = s.k();
         int groups = Math.ceilDiv(n, ROWS);
         long items = (long) s.batch() * groups;
-        boolean direct = CpuMatvecRow.applies(b.dtype());
+        boolean direct = b.isF32() || m <= DIRECT_ROWS && CpuMatvecRow.applies(b.dtype());
         DType kernelType = direct ? b.dtype() : DType.F32;
         long grain = Math.max(MIN_GROUPS_PER_PIECE, CpuParallel.grain(2L * m * k * ROWS));
         pool.over(a.data(), b.data(), c).forRange(items, grain, (from, to) -> {
