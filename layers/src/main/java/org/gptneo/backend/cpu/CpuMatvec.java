@@ -1,24 +1,24 @@
 package org.gptneo.backend.cpu;
 
+import static org.gptneo.backend.cpu.CpuVectors.F;
 import static org.gptneo.backend.cpu.CpuVectors.VL;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import org.gptneo.backend.MatmulShape;
-import org.gptneo.tensor.DType;
 
 /**
  * C = alpha·A·Bᵀ + beta·C for a few rows of A: the activations of a few tokens times a weight matrix
  * [out, in] during generation. Every output is a dot product of two contiguous rows, so the weights
  * are streamed once, straight from memory, with no packing (which {@link CpuMatmul} needs to reuse B
  * across many rows, and which would cost more than the product here). Weight rows are taken
- * {@link #ROWS} at a time; four activation rows at a time share each loaded weight vector
- * ({@link CpuMatvecTile}), the rows left over take them one by one ({@link CpuMatvecRow}). F32
- * weights are always read straight from memory, and so are BF16 and Q8 ones, widened in registers,
- * for up to {@link #DIRECT_ROWS} activation rows. Above that, and for weights the kernels cannot read
- * (F16, and Q8 on vectors under 256 bits), each group is widened first into a per-thread F32 buffer
- * that stays in L1. Each output is summed in the same order whichever kernel computes it and from
- * wherever its weights come, so a token's result does not depend on the others in the batch.
+ * {@link #ROWS} at a time; four activation rows at a time share each loaded weight vector, the rows
+ * left over take them one by one. For up to {@link #DIRECT_ROWS} activation rows, F32, BF16 and Q8
+ * weights are read straight from memory and widened in registers ({@link CpuMatvecTile},
+ * {@link CpuMatvecRow}). Above that, and for weights those kernels cannot read (F16, and Q8 on vectors
+ * under 256 bits), each group is widened once into a per-thread float[] that stays in L1 and that
+ * every tile reads. Each output is summed in the same order whichever kernel computes it, and the
+ * widening is exact, so a token's result does not depend on the others in the batch.
  */
 final class CpuMatvec {
     /** Up to this many rows of A, dot products beat packing. */
@@ -31,9 +31,9 @@ final class CpuMatvec {
      */
     private static final int MIN_GROUPS_PER_PIECE = 8;
     /**
-     * Up to this many activation rows, narrow weights are widened in registers by the kernels; above
-     * it, each weight would be widened once per tile of four rows, and widening it once into the F32
-     * buffer that all the tiles share costs less (BF16 and Q8 at M = 8: 1.4× the FMAs per second).
+     * Up to this many activation rows, weights are read by the direct kernels; above it they would be
+     * widened once per tile of four rows, and widening them once into the float[] that the tiles share
+     * cost less CPU time (one thread, 125M, M = 8).
      */
     private static final int DIRECT_ROWS = 4;
 
@@ -42,9 +42,7 @@ final class CpuMatvec {
 
     private static final class Scratch {
         float[] activations = new float[0];
-        /** Widened weight rows [ROWS, k], and the same floats as a segment for the kernels' loads. */
         float[] weightRows = new float[0];
-        MemorySegment weightSegment = MemorySegment.ofArray(weightRows);
         final float[] dots = new float[4 * ROWS];
         /** The lanes of each accumulator of a kernel, apart so that their sums overlap. */
         final float[] lanes = new float[4 * ROWS * VL];
@@ -55,10 +53,7 @@ final class CpuMatvec {
         }
 
         float[] weightRows(int floats) {
-            if (weightRows.length < floats) {
-                weightRows = new float[floats];
-                weightSegment = MemorySegment.ofArray(weightRows);
-            }
+            if (weightRows.length < floats) weightRows = new float[floats];
             return weightRows;
         }
     }
@@ -74,12 +69,12 @@ final class CpuMatvec {
         int m = s.m(), n = s.n(), k = s.k();
         int groups = Math.ceilDiv(n, ROWS);
         long items = (long) s.batch() * groups;
-        boolean direct = b.isF32() || m <= DIRECT_ROWS && CpuMatvecRow.applies(b.dtype());
-        DType kernelType = direct ? b.dtype() : DType.F32;
+        boolean direct = m <= DIRECT_ROWS && CpuMatvecRow.applies(b.dtype());
         long grain = Math.max(MIN_GROUPS_PER_PIECE, CpuParallel.grain(2L * m * k * ROWS));
         pool.over(a.data(), b.data(), c).forRange(items, grain, (from, to) -> {
             Scratch scratch = SCRATCH.get();
             float[] x = scratch.activations(m * k); // op(A) of the current batch entry, [m, k]
+            float[] w = scratch.weightRows(ROWS * k); // B[p][j0 .. j0 + count) widened, [ROWS, k]; rows past count are stale
             float[] dots = scratch.dots, lanes = scratch.lanes;
             long loadedBatch = -1;
             for (long item = from; item < to; item++) {
@@ -91,23 +86,79 @@ final class CpuMatvec {
                 }
                 long w0 = p * s.strideB() + (long) j0 * k; // B[p][j0, 0]
                 long c0 = p * s.strideC() + j0;            // C[p][0, j0]
-                MemorySegment w = b.data();
-                if (!direct) {                             // B[p][j0 .. j0 + count) as floats, [count, k]
-                    b.read(w0, scratch.weightRows(ROWS * k), 0, count * k);
-                    w = scratch.weightSegment;
-                    w0 = 0;
-                }
+                if (!direct) b.read(w0, w, 0, count * k);
                 int i = 0;
                 for (; i + 4 <= m; i += 4) {
-                    CpuMatvecTile.dots(kernelType, x, i * k, w, w0, count, k, dots, lanes);
+                    if (direct) CpuMatvecTile.dots(b.dtype(), x, i * k, b.data(), w0, count, k, dots, lanes);
+                    else dots4x4(x, i * k, w, k, scratch);
                     for (int r = 0; r < 4; r++) store(c, c0 + (long) (i + r) * n, dots, r * ROWS, count, alpha, beta);
                 }
                 for (; i < m; i++) {
-                    CpuMatvecRow.dots(kernelType, x, i * k, w, w0, count, k, dots, lanes);
+                    if (direct) CpuMatvecRow.dots(b.dtype(), x, i * k, b.data(), w0, count, k, dots, lanes);
+                    else dots1x4(x, i * k, w, k, scratch);
                     store(c, c0 + (long) i * n, dots, 0, count, alpha, beta);
                 }
             }
         });
+    }
+
+    /** dots[r] = Σ x[xAt + t]·w[r·k + t] for t < k and r < 4: {@link CpuMatvecRow}'s chains, on the buffer. */
+    private static void dots1x4(float[] x, int xAt, float[] w, int k, Scratch scratch) {
+        FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
+        int t = 0;
+        for (int end = CpuVectors.bound(k, VL); t < end; t += VL) {
+            FloatVector xv = FloatVector.fromArray(F, x, xAt + t);
+            s0 = FloatVector.fromArray(F, w, t).fma(xv, s0);
+            s1 = FloatVector.fromArray(F, w, k + t).fma(xv, s1);
+            s2 = FloatVector.fromArray(F, w, 2 * k + t).fma(xv, s2);
+            s3 = FloatVector.fromArray(F, w, 3 * k + t).fma(xv, s3);
+        }
+        float[] dots = scratch.dots, lanes = scratch.lanes;
+        dots[0] = sum(s0, lanes, 0) + tail(x, xAt, w, 0, t, k);
+        dots[1] = sum(s1, lanes, 1) + tail(x, xAt, w, k, t, k);
+        dots[2] = sum(s2, lanes, 2) + tail(x, xAt, w, 2 * k, t, k);
+        dots[3] = sum(s3, lanes, 3) + tail(x, xAt, w, 3 * k, t, k);
+    }
+
+    /**
+     * As {@link #dots1x4} for four activation rows at once (x rows at xAt + a·k): each weight vector
+     * loaded is used four times, so batched decoding is not bound by loads. dots[a·ROWS + r]. The same
+     * chains as {@link CpuMatvecTile}'s, on the buffer.
+     */
+    private static void dots4x4(float[] x, int xAt, float[] w, int k, Scratch scratch) {
+        FloatVector s00 = FloatVector.zero(F), s01 = s00, s02 = s00, s03 = s00, s10 = s00, s11 = s00, s12 = s00, s13 = s00,
+                s20 = s00, s21 = s00, s22 = s00, s23 = s00, s30 = s00, s31 = s00, s32 = s00, s33 = s00;
+        int x1 = xAt + k, x2 = xAt + 2 * k, x3 = xAt + 3 * k;
+        int t = 0;
+        for (int end = CpuVectors.bound(k, VL); t < end; t += VL) {
+            FloatVector w0 = FloatVector.fromArray(F, w, t), w1 = FloatVector.fromArray(F, w, k + t);
+            FloatVector w2 = FloatVector.fromArray(F, w, 2 * k + t), w3 = FloatVector.fromArray(F, w, 3 * k + t);
+            FloatVector xv = FloatVector.fromArray(F, x, xAt + t);
+            s00 = w0.fma(xv, s00); s01 = w1.fma(xv, s01); s02 = w2.fma(xv, s02); s03 = w3.fma(xv, s03);
+            xv = FloatVector.fromArray(F, x, x1 + t);
+            s10 = w0.fma(xv, s10); s11 = w1.fma(xv, s11); s12 = w2.fma(xv, s12); s13 = w3.fma(xv, s13);
+            xv = FloatVector.fromArray(F, x, x2 + t);
+            s20 = w0.fma(xv, s20); s21 = w1.fma(xv, s21); s22 = w2.fma(xv, s22); s23 = w3.fma(xv, s23);
+            xv = FloatVector.fromArray(F, x, x3 + t);
+            s30 = w0.fma(xv, s30); s31 = w1.fma(xv, s31); s32 = w2.fma(xv, s32); s33 = w3.fma(xv, s33);
+        }
+        float[] dots = scratch.dots, lanes = scratch.lanes;
+        dots[0] = sum(s00, lanes, 0) + tail(x, xAt, w, 0, t, k);
+        dots[1] = sum(s01, lanes, 1) + tail(x, xAt, w, k, t, k);
+        dots[2] = sum(s02, lanes, 2) + tail(x, xAt, w, 2 * k, t, k);
+        dots[3] = sum(s03, lanes, 3) + tail(x, xAt, w, 3 * k, t, k);
+        dots[4] = sum(s10, lanes, 4) + tail(x, x1, w, 0, t, k);
+        dots[5] = sum(s11, lanes, 5) + tail(x, x1, w, k, t, k);
+        dots[6] = sum(s12, lanes, 6) + tail(x, x1, w, 2 * k, t, k);
+        dots[7] = sum(s13, lanes, 7) + tail(x, x1, w, 3 * k, t, k);
+        dots[8] = sum(s20, lanes, 8) + tail(x, x2, w, 0, t, k);
+        dots[9] = sum(s21, lanes, 9) + tail(x, x2, w, k, t, k);
+        dots[10] = sum(s22, lanes, 10) + tail(x, x2, w, 2 * k, t, k);
+        dots[11] = sum(s23, lanes, 11) + tail(x, x2, w, 3 * k, t, k);
+        dots[12] = sum(s30, lanes, 12) + tail(x, x3, w, 0, t, k);
+        dots[13] = sum(s31, lanes, 13) + tail(x, x3, w, k, t, k);
+        dots[14] = sum(s32, lanes, 14) + tail(x, x3, w, 2 * k, t, k);
+        dots[15] = sum(s33, lanes, 15) + tail(x, x3, w, 3 * k, t, k);
     }
 
     /**
@@ -120,6 +171,13 @@ final class CpuMatvec {
         float total = 0f;
         for (int l = 0; l < VL; l++) total += lanes[at + l];
         return total;
+    }
+
+    /** Σ x[xAt + t]·w[row + t] for from ≤ t < k: what the vector loop left. */
+    private static float tail(float[] x, int xAt, float[] w, int row, int from, int k) {
+        float sum = 0f;
+        for (int t = from; t < k; t++) sum += x[xAt + t] * w[row + t];
+        return sum;
     }
 
     /** C[ci .. ci + count) = alpha·dots[at ..] + beta·C (also {@link CpuVecmat}'s row store). */
