@@ -13,14 +13,15 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The decode path x [M, K] · wᵀ (w [N, K], M ≤ 8: {@link CpuMatvec} with its one-row and four-row
- * kernels reading F32, BF16 and Q8 weights straight from memory, and F16 through the F32 buffer):
+ * The decode path x [M, K] · wᵀ (w [N, K], M ≤ 8: {@link CpuMatvec}, whose one-row and four-row
+ * kernels read BF16 and Q8 weights straight from memory up to M = 4, and F32, F16 and more rows
+ * through its float[] buffer):
  * <ul>
  *   <li>against a scalar double-precision sum over the weights widened to F32, on ragged sizes (K
  *       not a multiple of the vector width, N not a multiple of the four-row group; Q8 rows are whole
  *       blocks). Measured: at most 1.1e-7 of Σ|x·w| (F16; F32 9.2e-8, BF16 8.5e-8, Q8 7.4e-8) on AVX-512, bound 1e-5;</li>
  *   <li>a row's result is the same bits whatever the batch it is in (alone, or at any place among
- *       M = 2..8 rows: the one-row and four-row kernels sum each output in the same order);</li>
+ *       M = 2..8 rows: the direct and buffered kernels sum each output in the same order);</li>
  *   <li>BF16, F16 and Q8 weights give the same bits as F32 weights holding their widened values (the
  *       kernels widen exactly and share the F32 chains), whatever the thread count.</li>
  * </ul>
