@@ -10,9 +10,9 @@ import org.gptneo.tensor.Q8Blocks;
 
 /**
  * Four activation rows against {@link CpuMatvec#ROWS} BF16 or Q8 weight rows read straight from the
- * weights' memory (batched decoding, up to {@link CpuMatvec}'s direct limit): each weight vector is loaded and widened in registers once and used by
- * the four rows, so the FMAs, not the loads or the widening, set the pace, and the weights' memory
- * reads overlap the arithmetic instead of preceding it. Each of the sixteen outputs is the chain of
+ * weights' memory (batched decoding, up to {@link CpuMatvec}'s direct limit): each weight vector is
+ * loaded and widened in registers once and used by the four rows, with no separate pass that widens
+ * the weights into a buffer first. Each of the sixteen outputs is the chain of
  * {@link CpuMatvecRow} for its (activation row, weight row) pair, bit for bit: a token's result does
  * not depend on the rows it is batched with. The dtypes and the short-group rule are CpuMatvecRow's.
  */
