@@ -6,34 +6,45 @@ import static org.gptneo.backend.cpu.CpuVectors.VL;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import org.gptneo.backend.MatmulShape;
-import org.gptneo.tensor.DType;
-import org.gptneo.tensor.Q8Blocks;
 
 /**
  * C = alpha·A·Bᵀ + beta·C for a few rows of A: the activations of a few tokens times a weight matrix
  * [out, in] during generation. Every output is a dot product of two contiguous rows, so the weights
  * are streamed once, straight from memory, with no packing (which {@link CpuMatmul} needs to reuse B
  * across many rows, and which would cost more than the product here). Weight rows are taken
- * {@link #ROWS} at a time and widened to floats into a per-thread buffer that stays in L1 (whatever
- * their dtype: one kernel serves them all); their dot products with one activation row run as
- * independent FMA chains, four activation rows at a time where there are four. Each output is summed
- * in the same order whichever kernel computes it, so a token's result does not depend on the others
- * in the batch.
+ * {@link #ROWS} at a time; four activation rows at a time share each loaded weight vector, the rows
+ * left over take them one by one. For up to {@link #DIRECT_ROWS} activation rows, BF16 and Q8 weights
+ * are read straight from memory and widened in registers ({@link CpuMatvecTile}, {@link CpuMatvecRow}).
+ * F32 weights, BF16 and Q8 ones for more rows, and those the direct kernels cannot read (F16, Q8 on
+ * vectors under 256 bits) are copied or widened group by group into a per-thread float[] that stays
+ * in L1 and that every tile reads. Each output is summed in the same order whichever kernel computes
+ * it, and the widening is exact, so a token's result does not depend on the others in the batch.
  */
 final class CpuMatvec {
     /** Up to this many rows of A, dot products beat packing. */
     static final int MAX_ROWS = 8;
     /** Weight rows per pass. */
-    private static final int ROWS = 4;
+    static final int ROWS = 4;
+    /**
+     * At least this many groups of ROWS weight rows per piece of the parallel loop: each piece copies
+     * the activations [m, k] first, which at m = 8 costs about as much as a group's dot products.
+     */
+    private static final int MIN_GROUPS_PER_PIECE = 8;
+    /**
+     * Up to this many activation rows, BF16 and Q8 weights are read by the direct kernels; above it
+     * they would be widened once per tile of four rows, and widening them once into the float[] that
+     * the tiles share cost less CPU time (one thread, 125M, M = 8).
+     */
+    private static final int DIRECT_ROWS = 4;
 
-    /** Per thread: the activation rows of the current batch entry, one group of weight rows, its dot products. */
+    /** Per thread: the activation rows of the current batch entry, widened weight rows, dot products. */
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     private static final class Scratch {
         float[] activations = new float[0];
         float[] weightRows = new float[0];
         final float[] dots = new float[4 * ROWS];
-        /** The lanes of each accumulator of {@link #dots4x4}, apart so that their sums overlap. */
+        /** The lanes of each accumulator of a kernel, apart so that their sums overlap. */
         final float[] lanes = new float[4 * ROWS * VL];
 
         float[] activations(int floats) {
@@ -58,11 +69,13 @@ final class CpuMatvec {
         int m = s.m(), n = s.n(), k = s.k();
         int groups = Math.ceilDiv(n, ROWS);
         long items = (long) s.batch() * groups;
-        boolean q8Direct = b.dtype() == DType.Q8 && CpuVectors.hasQ8Loads() && Q8Blocks.BLOCK % VL == 0;
-        pool.over(a.data(), b.data(), c).forRange(items, CpuParallel.grain(2L * m * k * ROWS), (from, to) -> {
+        boolean direct = m <= DIRECT_ROWS && CpuMatvecRow.applies(b.dtype());
+        long grain = Math.max(MIN_GROUPS_PER_PIECE, CpuParallel.grain(2L * m * k * ROWS));
+        pool.over(a.data(), b.data(), c).forRange(items, grain, (from, to) -> {
             Scratch scratch = SCRATCH.get();
             float[] x = scratch.activations(m * k); // op(A) of the current batch entry, [m, k]
-            float[] w = scratch.weightRows(ROWS * k); // B[p][j0 .. j0 + count), [ROWS, k]; rows past count are stale
+            float[] w = scratch.weightRows(ROWS * k); // B[p][j0 .. j0 + count) widened, [ROWS, k]; rows past count are stale
+            float[] dots = scratch.dots, lanes = scratch.lanes;
             long loadedBatch = -1;
             for (long item = from; item < to; item++) {
                 long p = item / groups;
@@ -73,26 +86,23 @@ final class CpuMatvec {
                 }
                 long w0 = p * s.strideB() + (long) j0 * k; // B[p][j0, 0]
                 long c0 = p * s.strideC() + j0;            // C[p][0, j0]
-                if (m == 1 && q8Direct) {
-                    dots1x4Q8(x, b.data(), w0, Math.min(count, ROWS), k, scratch);
-                    store(c, c0, scratch.dots, 0, count, alpha, beta);
-                    continue;
-                }
-                b.read(w0, w, 0, count * k);
+                if (!direct) b.read(w0, w, 0, count * k);
                 int i = 0;
                 for (; i + 4 <= m; i += 4) {
-                    dots4x4(x, i * k, w, k, scratch);
-                    for (int r = 0; r < 4; r++) store(c, c0 + (long) (i + r) * n, scratch.dots, r * ROWS, count, alpha, beta);
+                    if (direct) CpuMatvecTile.dots(b.dtype(), x, i * k, b.data(), w0, count, k, dots, lanes);
+                    else dots4x4(x, i * k, w, k, scratch);
+                    for (int r = 0; r < 4; r++) store(c, c0 + (long) (i + r) * n, dots, r * ROWS, count, alpha, beta);
                 }
                 for (; i < m; i++) {
-                    dots1x4(x, i * k, w, k, scratch);
-                    store(c, c0 + (long) i * n, scratch.dots, 0, count, alpha, beta);
+                    if (direct) CpuMatvecRow.dots(b.dtype(), x, i * k, b.data(), w0, count, k, dots, lanes);
+                    else dots1x4(x, i * k, w, k, scratch);
+                    store(c, c0 + (long) i * n, dots, 0, count, alpha, beta);
                 }
             }
         });
     }
 
-    /** dots[r] = Σ x[xAt + t]·w[r·k + t] for t < k and r < 4. */
+    /** dots[r] = Σ x[xAt + t]·w[r·k + t] for t < k and r < 4: {@link CpuMatvecRow}'s chains, on the buffer. */
     private static void dots1x4(float[] x, int xAt, float[] w, int k, Scratch scratch) {
         FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
         int t = 0;
@@ -111,37 +121,9 @@ final class CpuMatvec {
     }
 
     /**
-     * As {@link #dots1x4} with the weight rows read straight from Q8 blocks (one activation row: no
-     * weight is used twice, so widening them into the buffer first would cost a store and a load
-     * each). The same products in the same order as the buffered path: q·s, then the FMA.
-     */
-    private static void dots1x4Q8(float[] x, MemorySegment q8, long row0, int count, int k, Scratch scratch) {
-        long rowBytes = DType.Q8.bytes(k), b0 = Q8Blocks.valueOffset(row0); // a short group repeats its last row
-        long b1 = b0 + Math.min(1, count - 1) * rowBytes, b2 = b0 + Math.min(2, count - 1) * rowBytes;
-        long b3 = b0 + (count - 1) * rowBytes;
-        FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
-        for (int t = 0; t < k; t += Q8Blocks.BLOCK, b0 += Q8Blocks.BLOCK_BYTES, b1 += Q8Blocks.BLOCK_BYTES,
-                b2 += Q8Blocks.BLOCK_BYTES, b3 += Q8Blocks.BLOCK_BYTES) {
-            float scale0 = CpuVectors.scale(q8, b0), scale1 = CpuVectors.scale(q8, b1);
-            float scale2 = CpuVectors.scale(q8, b2), scale3 = CpuVectors.scale(q8, b3);
-            for (int v = 0; v < Q8Blocks.BLOCK; v += VL) {
-                FloatVector xv = FloatVector.fromArray(F, x, t + v);
-                s0 = CpuVectors.loadQ8(q8, b0 + v).mul(scale0).fma(xv, s0);
-                s1 = CpuVectors.loadQ8(q8, b1 + v).mul(scale1).fma(xv, s1);
-                s2 = CpuVectors.loadQ8(q8, b2 + v).mul(scale2).fma(xv, s2);
-                s3 = CpuVectors.loadQ8(q8, b3 + v).mul(scale3).fma(xv, s3);
-            }
-        }
-        float[] dots = scratch.dots, lanes = scratch.lanes;
-        dots[0] = sum(s0, lanes, 0);
-        dots[1] = sum(s1, lanes, 1);
-        dots[2] = sum(s2, lanes, 2);
-        dots[3] = sum(s3, lanes, 3);
-    }
-
-    /**
      * As {@link #dots1x4} for four activation rows at once (x rows at xAt + a·k): each weight vector
-     * loaded is used four times, so batched decoding is not bound by loads. dots[a·ROWS + r].
+     * loaded is used four times, so batched decoding is not bound by loads. dots[a·ROWS + r]. The same
+     * chains as {@link CpuMatvecTile}'s, on the buffer.
      */
     private static void dots4x4(float[] x, int xAt, float[] w, int k, Scratch scratch) {
         FloatVector s00 = FloatVector.zero(F), s01 = s00, s02 = s00, s03 = s00, s10 = s00, s11 = s00, s12 = s00, s13 = s00,
@@ -183,7 +165,7 @@ final class CpuMatvec {
      * Σ lanes of v in lane order, as {@link Lanes#sum}, through slot {@code slot} of a reused array
      * (each accumulator has its own slot, so the sums do not wait on each other's stores).
      */
-    private static float sum(FloatVector v, float[] lanes, int slot) {
+    static float sum(FloatVector v, float[] lanes, int slot) {
         int at = slot * VL;
         v.intoArray(lanes, at);
         float total = 0f;

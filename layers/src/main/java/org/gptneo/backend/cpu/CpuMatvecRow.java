@@ -1,0 +1,102 @@
+package org.gptneo.backend.cpu;
+
+import static org.gptneo.backend.cpu.CpuVectors.F;
+import static org.gptneo.backend.cpu.CpuVectors.SHORT;
+import static org.gptneo.backend.cpu.CpuVectors.VL;
+
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+import org.gptneo.tensor.DType;
+import org.gptneo.tensor.HalfFloats;
+import org.gptneo.tensor.Q8Blocks;
+
+/**
+ * One activation row against {@link CpuMatvec#ROWS} BF16 or Q8 weight rows read straight from the
+ * weights' memory, widened to floats in registers: batch-1 decoding uses each weight once, so
+ * widening it into a buffer first would cost a store and a load per weight. (F32 rows are copied
+ * into the buffer: a plain copy, which streamed them faster than these loads did.) Each output is one FMA chain over
+ * the row's whole vectors (weights widened exactly: BF16 by a shift, Q8 as q·s, as
+ * {@link StoredRows#read}), its lanes summed in lane order, plus the scalar tail; {@link CpuMatvecTile}
+ * computes the same chains four activation rows at a time, so a token's result does not depend on
+ * the batch it is in.
+ *
+ * <p>A group of fewer than ROWS rows repeats its last row (those dot products are not stored), so
+ * the loops have no per-row branches.
+ */
+final class CpuMatvecRow {
+    private CpuMatvecRow() {}
+
+    /** Whether {@link #dots} reads weights of this dtype straight from memory. */
+    static boolean applies(DType dtype) {
+        return switch (dtype) {
+            case BF16 -> true;
+            case Q8 -> CpuVectors.hasQ8Loads() && Q8Blocks.BLOCK % VL == 0;
+            default -> false;
+        };
+    }
+
+    /**
+     * dots[r] = Σ_t x[xAt + t]·W[r][t] for r < count, where W [count, k] are the rows of {@code dtype} from
+     * element {@code e0} of {@code w} (Q8: e0 a multiple of k, rows whole blocks); 1 ≤ count ≤ ROWS.
+     */
+    static void dots(DType dtype, float[] x, int xAt, MemorySegment w, long e0, int count, int k, float[] dots, float[] lanes) {
+        switch (dtype) {
+            case BF16 -> bf16(x, xAt, w, e0, count, k, dots, lanes);
+            case Q8 -> q8(x, xAt, w, e0, count, k, dots, lanes);
+            default -> throw new IllegalStateException("no direct kernel for " + dtype);
+        }
+    }
+
+    /** BF16 weights from element {@code e0}: each vector widened by a shift as it is loaded. */
+    private static void bf16(float[] x, int xAt, MemorySegment w, long e0, int count, int k, float[] dots, float[] lanes) {
+        long e1 = e0 + (long) Math.min(1, count - 1) * k, e2 = e0 + (long) Math.min(2, count - 1) * k;
+        long e3 = e0 + (long) (count - 1) * k;
+        FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
+        int t = 0;
+        for (int end = CpuVectors.bound(k, VL); t < end; t += VL) {
+            FloatVector xv = FloatVector.fromArray(F, x, xAt + t);
+            s0 = CpuVectors.loadBF16(w, e0 + t).fma(xv, s0);
+            s1 = CpuVectors.loadBF16(w, e1 + t).fma(xv, s1);
+            s2 = CpuVectors.loadBF16(w, e2 + t).fma(xv, s2);
+            s3 = CpuVectors.loadBF16(w, e3 + t).fma(xv, s3);
+        }
+        dots[0] = CpuMatvec.sum(s0, lanes, 0) + tailBF16(x, xAt, w, e0, t, k);
+        dots[1] = CpuMatvec.sum(s1, lanes, 1) + tailBF16(x, xAt, w, e1, t, k);
+        dots[2] = CpuMatvec.sum(s2, lanes, 2) + tailBF16(x, xAt, w, e2, t, k);
+        dots[3] = CpuMatvec.sum(s3, lanes, 3) + tailBF16(x, xAt, w, e3, t, k);
+    }
+
+    /** Q8 weights from element {@code e0} (rows are whole blocks): q·s per block, then the FMA. */
+    private static void q8(float[] x, int xAt, MemorySegment q8, long e0, int count, int k, float[] dots, float[] lanes) {
+        long rowBytes = DType.Q8.bytes(k), b0 = Q8Blocks.valueOffset(e0);
+        long b1 = b0 + Math.min(1, count - 1) * rowBytes, b2 = b0 + Math.min(2, count - 1) * rowBytes;
+        long b3 = b0 + (count - 1) * rowBytes;
+        FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
+        for (int t = 0; t < k; t += Q8Blocks.BLOCK, b0 += Q8Blocks.BLOCK_BYTES, b1 += Q8Blocks.BLOCK_BYTES,
+                b2 += Q8Blocks.BLOCK_BYTES, b3 += Q8Blocks.BLOCK_BYTES) {
+            float scale0 = CpuVectors.scale(q8, b0), scale1 = CpuVectors.scale(q8, b1);
+            float scale2 = CpuVectors.scale(q8, b2), scale3 = CpuVectors.scale(q8, b3);
+            for (int v = 0; v < Q8Blocks.BLOCK; v += VL) {
+                FloatVector xv = FloatVector.fromArray(F, x, xAt + t + v);
+                s0 = CpuVectors.loadQ8(q8, b0 + v).mul(scale0).fma(xv, s0);
+                s1 = CpuVectors.loadQ8(q8, b1 + v).mul(scale1).fma(xv, s1);
+                s2 = CpuVectors.loadQ8(q8, b2 + v).mul(scale2).fma(xv, s2);
+                s3 = CpuVectors.loadQ8(q8, b3 + v).mul(scale3).fma(xv, s3);
+            }
+        }
+        dots[0] = CpuMatvec.sum(s0, lanes, 0);
+        dots[1] = CpuMatvec.sum(s1, lanes, 1);
+        dots[2] = CpuMatvec.sum(s2, lanes, 2);
+        dots[3] = CpuMatvec.sum(s3, lanes, 3);
+    }
+
+    /**
+     * Σ x[xAt + t]·W[t] for from ≤ t < k, W the BF16 row from element {@code row}: what a vector loop
+     * over the row left (also {@link CpuMatvecTile}'s).
+     */
+    static float tailBF16(float[] x, int xAt, MemorySegment w, long row, int from, int k) {
+        float sum = 0f;
+        for (int t = from; t < k; t++) sum += x[xAt + t] * HalfFloats.bf16ToFloat(w.getAtIndex(SHORT, row + t));
+        return sum;
+    }
+}

@@ -1,0 +1,114 @@
+package org.gptneo.backend.cpu;
+
+import static org.gptneo.backend.cpu.CpuVectors.F;
+import static org.gptneo.backend.cpu.CpuVectors.VL;
+
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+import org.gptneo.tensor.DType;
+import org.gptneo.tensor.Q8Blocks;
+
+/**
+ * Four activation rows against {@link CpuMatvec#ROWS} BF16 or Q8 weight rows read straight from the
+ * weights' memory (batched decoding, up to {@link CpuMatvec}'s direct limit): each weight vector is
+ * loaded and widened in registers once and used by the four rows, with no separate pass that widens
+ * the weights into a buffer first. Each of the sixteen outputs is the chain of
+ * {@link CpuMatvecRow} for its (activation row, weight row) pair, bit for bit: a token's result does
+ * not depend on the rows it is batched with. The dtypes and the short-group rule are CpuMatvecRow's.
+ */
+final class CpuMatvecTile {
+    private CpuMatvecTile() {}
+
+    /**
+     * dots[a·ROWS + r] = Σ_t x[xAt + a·k + t]·W[r][t] for a < 4 and r < count, W [count, k] the rows of
+     * {@code dtype} from element {@code e0} of {@code w} (dtypes as {@link CpuMatvecRow#applies}).
+     */
+    static void dots(DType dtype, float[] x, int xAt, MemorySegment w, long e0, int count, int k, float[] dots, float[] lanes) {
+        switch (dtype) {
+            case BF16 -> bf16(x, xAt, w, e0, count, k, dots, lanes);
+            case Q8 -> q8(x, xAt, w, e0, count, k, dots, lanes);
+            default -> throw new IllegalStateException("no direct kernel for " + dtype);
+        }
+    }
+
+    /** BF16 weights from element {@code e0}: each vector widened by a shift as it is loaded. */
+    private static void bf16(float[] x, int xAt, MemorySegment w, long e0, int count, int k, float[] dots, float[] lanes) {
+        long e1 = e0 + (long) Math.min(1, count - 1) * k, e2 = e0 + (long) Math.min(2, count - 1) * k;
+        long e3 = e0 + (long) (count - 1) * k;
+        FloatVector s00 = FloatVector.zero(F), s01 = s00, s02 = s00, s03 = s00, s10 = s00, s11 = s00, s12 = s00, s13 = s00,
+                s20 = s00, s21 = s00, s22 = s00, s23 = s00, s30 = s00, s31 = s00, s32 = s00, s33 = s00;
+        int x1 = xAt + k, x2 = xAt + 2 * k, x3 = xAt + 3 * k;
+        int t = 0;
+        for (int end = CpuVectors.bound(k, VL); t < end; t += VL) {
+            FloatVector w0 = CpuVectors.loadBF16(w, e0 + t), w1 = CpuVectors.loadBF16(w, e1 + t);
+            FloatVector w2 = CpuVectors.loadBF16(w, e2 + t), w3 = CpuVectors.loadBF16(w, e3 + t);
+            FloatVector xv = FloatVector.fromArray(F, x, xAt + t);
+            s00 = w0.fma(xv, s00); s01 = w1.fma(xv, s01); s02 = w2.fma(xv, s02); s03 = w3.fma(xv, s03);
+            xv = FloatVector.fromArray(F, x, x1 + t);
+            s10 = w0.fma(xv, s10); s11 = w1.fma(xv, s11); s12 = w2.fma(xv, s12); s13 = w3.fma(xv, s13);
+            xv = FloatVector.fromArray(F, x, x2 + t);
+            s20 = w0.fma(xv, s20); s21 = w1.fma(xv, s21); s22 = w2.fma(xv, s22); s23 = w3.fma(xv, s23);
+            xv = FloatVector.fromArray(F, x, x3 + t);
+            s30 = w0.fma(xv, s30); s31 = w1.fma(xv, s31); s32 = w2.fma(xv, s32); s33 = w3.fma(xv, s33);
+        }
+        dots[0] = CpuMatvec.sum(s00, lanes, 0) + CpuMatvecRow.tailBF16(x, xAt, w, e0, t, k);
+        dots[1] = CpuMatvec.sum(s01, lanes, 1) + CpuMatvecRow.tailBF16(x, xAt, w, e1, t, k);
+        dots[2] = CpuMatvec.sum(s02, lanes, 2) + CpuMatvecRow.tailBF16(x, xAt, w, e2, t, k);
+        dots[3] = CpuMatvec.sum(s03, lanes, 3) + CpuMatvecRow.tailBF16(x, xAt, w, e3, t, k);
+        dots[4] = CpuMatvec.sum(s10, lanes, 4) + CpuMatvecRow.tailBF16(x, x1, w, e0, t, k);
+        dots[5] = CpuMatvec.sum(s11, lanes, 5) + CpuMatvecRow.tailBF16(x, x1, w, e1, t, k);
+        dots[6] = CpuMatvec.sum(s12, lanes, 6) + CpuMatvecRow.tailBF16(x, x1, w, e2, t, k);
+        dots[7] = CpuMatvec.sum(s13, lanes, 7) + CpuMatvecRow.tailBF16(x, x1, w, e3, t, k);
+        dots[8] = CpuMatvec.sum(s20, lanes, 8) + CpuMatvecRow.tailBF16(x, x2, w, e0, t, k);
+        dots[9] = CpuMatvec.sum(s21, lanes, 9) + CpuMatvecRow.tailBF16(x, x2, w, e1, t, k);
+        dots[10] = CpuMatvec.sum(s22, lanes, 10) + CpuMatvecRow.tailBF16(x, x2, w, e2, t, k);
+        dots[11] = CpuMatvec.sum(s23, lanes, 11) + CpuMatvecRow.tailBF16(x, x2, w, e3, t, k);
+        dots[12] = CpuMatvec.sum(s30, lanes, 12) + CpuMatvecRow.tailBF16(x, x3, w, e0, t, k);
+        dots[13] = CpuMatvec.sum(s31, lanes, 13) + CpuMatvecRow.tailBF16(x, x3, w, e1, t, k);
+        dots[14] = CpuMatvec.sum(s32, lanes, 14) + CpuMatvecRow.tailBF16(x, x3, w, e2, t, k);
+        dots[15] = CpuMatvec.sum(s33, lanes, 15) + CpuMatvecRow.tailBF16(x, x3, w, e3, t, k);
+    }
+
+    /** Q8 weights from element {@code e0} (rows are whole blocks): q·s per block, then the FMAs. */
+    private static void q8(float[] x, int xAt, MemorySegment q8, long e0, int count, int k, float[] dots, float[] lanes) {
+        long rowBytes = DType.Q8.bytes(k), b0 = Q8Blocks.valueOffset(e0);
+        long b1 = b0 + Math.min(1, count - 1) * rowBytes, b2 = b0 + Math.min(2, count - 1) * rowBytes;
+        long b3 = b0 + (count - 1) * rowBytes;
+        FloatVector s00 = FloatVector.zero(F), s01 = s00, s02 = s00, s03 = s00, s10 = s00, s11 = s00, s12 = s00, s13 = s00,
+                s20 = s00, s21 = s00, s22 = s00, s23 = s00, s30 = s00, s31 = s00, s32 = s00, s33 = s00;
+        int x1 = xAt + k, x2 = xAt + 2 * k, x3 = xAt + 3 * k;
+        for (int t = 0; t < k; t += Q8Blocks.BLOCK, b0 += Q8Blocks.BLOCK_BYTES, b1 += Q8Blocks.BLOCK_BYTES,
+                b2 += Q8Blocks.BLOCK_BYTES, b3 += Q8Blocks.BLOCK_BYTES) {
+            float scale0 = CpuVectors.scale(q8, b0), scale1 = CpuVectors.scale(q8, b1);
+            float scale2 = CpuVectors.scale(q8, b2), scale3 = CpuVectors.scale(q8, b3);
+            for (int v = 0; v < Q8Blocks.BLOCK; v += VL) {
+                FloatVector w0 = CpuVectors.loadQ8(q8, b0 + v).mul(scale0), w1 = CpuVectors.loadQ8(q8, b1 + v).mul(scale1);
+                FloatVector w2 = CpuVectors.loadQ8(q8, b2 + v).mul(scale2), w3 = CpuVectors.loadQ8(q8, b3 + v).mul(scale3);
+                FloatVector xv = FloatVector.fromArray(F, x, xAt + t + v);
+                s00 = w0.fma(xv, s00); s01 = w1.fma(xv, s01); s02 = w2.fma(xv, s02); s03 = w3.fma(xv, s03);
+                xv = FloatVector.fromArray(F, x, x1 + t + v);
+                s10 = w0.fma(xv, s10); s11 = w1.fma(xv, s11); s12 = w2.fma(xv, s12); s13 = w3.fma(xv, s13);
+                xv = FloatVector.fromArray(F, x, x2 + t + v);
+                s20 = w0.fma(xv, s20); s21 = w1.fma(xv, s21); s22 = w2.fma(xv, s22); s23 = w3.fma(xv, s23);
+                xv = FloatVector.fromArray(F, x, x3 + t + v);
+                s30 = w0.fma(xv, s30); s31 = w1.fma(xv, s31); s32 = w2.fma(xv, s32); s33 = w3.fma(xv, s33);
+            }
+        }
+        dots[0] = CpuMatvec.sum(s00, lanes, 0);
+        dots[1] = CpuMatvec.sum(s01, lanes, 1);
+        dots[2] = CpuMatvec.sum(s02, lanes, 2);
+        dots[3] = CpuMatvec.sum(s03, lanes, 3);
+        dots[4] = CpuMatvec.sum(s10, lanes, 4);
+        dots[5] = CpuMatvec.sum(s11, lanes, 5);
+        dots[6] = CpuMatvec.sum(s12, lanes, 6);
+        dots[7] = CpuMatvec.sum(s13, lanes, 7);
+        dots[8] = CpuMatvec.sum(s20, lanes, 8);
+        dots[9] = CpuMatvec.sum(s21, lanes, 9);
+        dots[10] = CpuMatvec.sum(s22, lanes, 10);
+        dots[11] = CpuMatvec.sum(s23, lanes, 11);
+        dots[12] = CpuMatvec.sum(s30, lanes, 12);
+        dots[13] = CpuMatvec.sum(s31, lanes, 13);
+        dots[14] = CpuMatvec.sum(s32, lanes, 14);
+        dots[15] = CpuMatvec.sum(s33, lanes, 15);
+    }
+}
