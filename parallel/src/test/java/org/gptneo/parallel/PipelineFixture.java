@@ -130,7 +130,8 @@ final class PipelineFixture {
         });
     }
 
-    private static Run rank(GptNeoBuilder builder, Communicator c, Communicator tensor, int m, int steps, PipelineSchedule schedule) {
+    /** One rank of a pipeline run over {@code c} (its stages split over {@code tensor} where not null): the element of {@link #pipeline}'s list. */
+    static Run rank(GptNeoBuilder builder, Communicator c, Communicator tensor, int m, int steps, PipelineSchedule schedule) {
         try (CpuBackend backend = new CpuBackend(1); PipelineParallel pp = create(builder, backend, c, tensor, schedule);
              AdamW adam = new AdamW(backend, pp.parameters(), ADAM, AdamW.decayExceptBiasAndNorm())) {
             double[] losses = new double[steps];

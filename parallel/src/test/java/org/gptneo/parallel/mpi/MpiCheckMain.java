@@ -5,6 +5,7 @@ import org.gptneo.parallel.CommunicatorChecks;
 import org.gptneo.parallel.CommunicatorException;
 import org.gptneo.parallel.LaunchEnvironment;
 import org.gptneo.parallel.ReduceOp;
+import org.gptneo.parallel.TensorPipelineCheck;
 import org.gptneo.tensor.DType;
 import org.gptneo.tensor.Tensor;
 
@@ -14,6 +15,8 @@ import org.gptneo.tensor.Tensor;
  * runs), and prints "rank r of n: OK (...)" or "rank r of n: FAILED ...". {@code lose-rank-1 halt|throw}:
  * all ranks all-reduce in a loop; after a few rounds rank 1 halts (no MPI_Finalize, no shutdown hooks)
  * or its main thread throws, and the others go on until they are stopped: they must end, naming rank 1.
+ * {@code tensor-pipeline}: four ranks train tp = 2 × pp = 2 ({@link TensorPipelineCheck}) and print
+ * "rank r of 4: OK tp2 x pp2 as one device (...)" or "rank r of 4: FAILED ...".
  */
 public final class MpiCheckMain {
     private MpiCheckMain() {}
@@ -35,6 +38,15 @@ public final class MpiCheckMain {
                     System.out.println(who + ": OK (" + world.name() + "); " + errorsReturn() + "; MPI calls "
                             + (MpiWorld.get().thread.anyThread() ? "on their callers' threads" : "on the MPI thread")
                             + "; launched by " + launch.launcher());
+                } catch (AssertionError | RuntimeException e) {
+                    System.out.println(who + ": FAILED " + e);
+                    System.out.flush();
+                    Runtime.getRuntime().halt(2);
+                }
+            }
+            case "tensor-pipeline" -> {
+                try {
+                    System.out.println(who + ": OK " + TensorPipelineCheck.run(world));
                 } catch (AssertionError | RuntimeException e) {
                     System.out.println(who + ": FAILED " + e);
                     System.out.flush();

@@ -16,7 +16,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Real MPI jobs of {@link MpiCheckMain} on this test class path: Open MPI's {@code mpirun -np 2} and
- * {@code -np 4}, every rank running every collective; jobs that lose rank 1 mid-run; a process without a
+ * {@code -np 4}, every rank running every collective; four processes training tensor × pipeline parallel
+ * stages against one device; jobs that lose rank 1 mid-run; a process without a
  * launcher; and, where MPICH is installed too, {@code mpiexec.mpich -n 2} on {@code libmpich.so.12}.
  * Skipped, saying why, where the launcher or the library is missing.
  */
@@ -48,6 +49,16 @@ class MpiJobTest {
         String output = assertAllOk(openMpi(4), 4);
         assertThat(output.lines().filter(l -> l.contains(": OK ("))).hasSize(4).allSatisfy(line -> assertThat(line)
                 .endsWith("; MPI calls on their callers' threads; launched by Open MPI"));
+    }
+
+    @Test
+    void fourProcessesTrainTensorParallelPipelineStagesAsOneDevice() throws Exception {
+        Job job = run(openMpi(4), javaCommand(List.of("tensor-pipeline")));
+        for (int r = 0; r < 4; r++) {
+            assertThat(job.output).as(job.output).contains("rank " + r + " of 4: OK tp2 x pp2 as one device (");
+        }
+        assertThat(job.output).doesNotContain("FAILED");
+        assertThat(job.status).as(job.output).isZero();
     }
 
     @Test
