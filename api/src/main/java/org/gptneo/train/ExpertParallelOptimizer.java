@@ -4,8 +4,6 @@ import java.lang.foreign.Arena;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
-import org.gptneo.autograd.Var;
-import org.gptneo.backend.Backend;
 import org.gptneo.nn.AdamW;
 import org.gptneo.nn.GradientClipping;
 import org.gptneo.nn.Parameter;
@@ -22,28 +20,18 @@ import org.gptneo.tensor.Tensor;
  * would. A checkpoint's moments are gathered to full size, like the weights, and a restored
  * checkpoint's full moments are cut to this rank's share, so checkpoints are those of one process.
  */
-final class ExpertParallelOptimizer implements StepOptimizer {
+final class ExpertParallelOptimizer extends RankAdamW {
     private final ExpertParallelModel experts;
     private final ExpertParallelGradients gradients;
     private final Set<String> saved;             // the full model's trained names, in checkpoint order
-    private final Backend backend;
-    private final Map<String, Var> parameters;
-    private final AdamW adam;
 
     /** @param trained the names the full model trains (its moments are what a checkpoint holds) */
     ExpertParallelOptimizer(ExpertParallelModel experts, ExpertParallelGradients gradients, AdamW.Settings settings,
                             Set<String> trained) {
+        super(experts.model().backend(), experts.model().registry().trainable().asVars(), settings);
         this.experts = experts;
         this.gradients = gradients;
         this.saved = trained;
-        this.backend = experts.model().backend();
-        this.parameters = experts.model().registry().trainable().asVars();
-        this.adam = new AdamW(backend, parameters, settings, AdamW.decayExceptBiasAndNorm());
-    }
-
-    @Override
-    public void setLearningRate(float lr) {
-        adam.setLearningRate(lr);
     }
 
     /** The mean over the D·ep ranks of every gradient, then the whole model's norm (collectives). */
@@ -51,21 +39,6 @@ final class ExpertParallelOptimizer implements StepOptimizer {
     public GradientClipping.Report reduceGradients() {
         gradients.averageGradients();
         return experts.inspectGradients();
-    }
-
-    @Override
-    public void clip(double norm, double maxNorm) {
-        GradientClipping.clip(backend, parameters, norm, maxNorm);
-    }
-
-    @Override
-    public void step() {
-        adam.step();
-    }
-
-    @Override
-    public int stepCount() {
-        return adam.stepCount();
     }
 
     /**
@@ -98,11 +71,5 @@ final class ExpertParallelOptimizer implements StepOptimizer {
             share.put(name, m);
         }
         adam.restore(stepCount, share);
-    }
-
-    /** Frees AdamW's moments; the model, the gradients' groups and the communicators belong to the trainer. */
-    @Override
-    public void close() {
-        adam.close();
     }
 }

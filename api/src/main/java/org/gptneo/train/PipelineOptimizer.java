@@ -3,7 +3,6 @@ package org.gptneo.train;
 import java.lang.foreign.Arena;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.gptneo.backend.Backend;
 import org.gptneo.nn.AdamW;
 import org.gptneo.nn.GradientClipping;
 import org.gptneo.parallel.DataParallel;
@@ -16,22 +15,14 @@ import org.gptneo.parallel.PipelineParallel;
  * data-parallel group (each stage replicated over it), the stage's gradients are first averaged over
  * the replicas, so the norm is that of the whole batch.
  */
-final class PipelineOptimizer implements StepOptimizer {
+final class PipelineOptimizer extends RankAdamW {
     private final PipelineParallel pipeline;
     private final DataParallel dataParallel;    // null: pipeline parallelism alone
-    private final AdamW adam;
-    private final Backend backend;
 
     PipelineOptimizer(PipelineParallel pipeline, AdamW.Settings settings, DataParallel dataParallel) {
+        super(pipeline.backend(), pipeline.parameters(), settings);
         this.pipeline = pipeline;
         this.dataParallel = dataParallel;
-        this.backend = pipeline.backend();
-        this.adam = new AdamW(backend, pipeline.parameters(), settings, AdamW.decayExceptBiasAndNorm());
-    }
-
-    @Override
-    public void setLearningRate(float lr) {
-        adam.setLearningRate(lr);
     }
 
     /**
@@ -42,21 +33,6 @@ final class PipelineOptimizer implements StepOptimizer {
     public GradientClipping.Report reduceGradients() {
         if (dataParallel != null) dataParallel.averageGradients();
         return pipeline.gradientReport();
-    }
-
-    @Override
-    public void clip(double norm, double maxNorm) {
-        GradientClipping.clip(backend, pipeline.parameters(), norm, maxNorm);
-    }
-
-    @Override
-    public void step() {
-        adam.step();
-    }
-
-    @Override
-    public int stepCount() {
-        return adam.stepCount();
     }
 
     /** Every stage's moments by name on the first stage (collective); null on the others, which write nothing. */
@@ -78,10 +54,5 @@ final class PipelineOptimizer implements StepOptimizer {
             }
             adam.restore(stepCount, own);
         }
-    }
-
-    @Override
-    public void close() {
-        adam.close();
     }
 }

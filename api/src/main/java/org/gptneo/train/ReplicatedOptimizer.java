@@ -13,43 +13,18 @@ import org.gptneo.parallel.DataParallel;
  * every rank of a data-parallel group, whose gradients are first averaged over the ranks; each
  * rank then holds the same gradients and takes the same step.
  */
-final class ReplicatedOptimizer implements StepOptimizer {
-    private final AdamW adam;
+final class ReplicatedOptimizer extends RankAdamW {
     private final DataParallel dataParallel;   // null: one process
-    private final Backend backend;
-    private final Map<String, Var> parameters;
 
-    ReplicatedOptimizer(AdamW adam, DataParallel dataParallel, Backend backend, Map<String, Var> parameters) {
-        this.adam = adam;
+    ReplicatedOptimizer(Backend backend, Map<String, Var> parameters, AdamW.Settings settings, DataParallel dataParallel) {
+        super(backend, parameters, settings);
         this.dataParallel = dataParallel;
-        this.backend = backend;
-        this.parameters = parameters;
-    }
-
-    @Override
-    public void setLearningRate(float lr) {
-        adam.setLearningRate(lr);
     }
 
     @Override
     public GradientClipping.Report reduceGradients() {
         if (dataParallel != null) dataParallel.averageGradients();
         return GradientClipping.inspect(backend, parameters);
-    }
-
-    @Override
-    public void clip(double norm, double maxNorm) {
-        GradientClipping.clip(backend, parameters, norm, maxNorm);
-    }
-
-    @Override
-    public void step() {
-        adam.step();
-    }
-
-    @Override
-    public int stepCount() {
-        return adam.stepCount();
     }
 
     @Override
@@ -60,11 +35,5 @@ final class ReplicatedOptimizer implements StepOptimizer {
     @Override
     public void restore(int stepCount, Map<String, AdamW.Moments> moments) {
         adam.restore(stepCount, moments);
-    }
-
-    /** Frees AdamW's moments; the data-parallel group belongs to the caller. */
-    @Override
-    public void close() {
-        adam.close();
     }
 }

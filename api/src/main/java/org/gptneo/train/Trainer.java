@@ -218,7 +218,7 @@ public final class Trainer {
             return new ShardedOptimizer(new ShardedAdamW(options.group(), backend, trained, adam, AdamW.decayExceptBiasAndNorm(),
                     DataParallel.DEFAULT_BUCKET_BYTES));
         }
-        return new ReplicatedOptimizer(new AdamW(backend, trained, adam, AdamW.decayExceptBiasAndNorm()), dataParallel, backend, trained);
+        return new ReplicatedOptimizer(backend, trained, adam, dataParallel);
     }
 
     /** Whether this process writes metrics and checkpoints: a single process, or rank 0 of every group it is in (global rank 0). */
