@@ -7,6 +7,7 @@ import org.gptneo.backend.Backend;
 import org.gptneo.nn.AdamW;
 import org.gptneo.nn.GradientClipping;
 import org.gptneo.parallel.DataParallel;
+import org.gptneo.parallel.OverlappedReduction;
 
 /**
  * AdamW with the whole optimizer state on this process: one process ({@code dataParallel} null), or
@@ -25,6 +26,11 @@ final class ReplicatedOptimizer extends RankAdamW {
     public GradientClipping.Report reduceGradients() {
         if (dataParallel != null) dataParallel.averageGradients();
         return GradientClipping.inspect(backend, parameters);
+    }
+
+    @Override
+    public OverlappedReduction reduceDuringBackward(float scale) {
+        return dataParallel != null && dataParallel.canOverlap() ? dataParallel.averageDuringBackward(scale) : null;
     }
 
     @Override

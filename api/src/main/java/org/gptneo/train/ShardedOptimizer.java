@@ -4,6 +4,7 @@ import java.lang.foreign.Arena;
 import java.util.Map;
 import org.gptneo.nn.AdamW;
 import org.gptneo.nn.GradientClipping;
+import org.gptneo.parallel.OverlappedReduction;
 import org.gptneo.parallel.ShardedAdamW;
 
 /** ZeRO stage 1 (see {@link ShardedAdamW}): each data-parallel rank keeps and updates 1/D of AdamW's state. */
@@ -22,6 +23,11 @@ final class ShardedOptimizer implements StepOptimizer {
     @Override
     public GradientClipping.Report reduceGradients() {
         return adam.reduceGradients();
+    }
+
+    @Override
+    public OverlappedReduction reduceDuringBackward(float scale) {
+        return adam.canOverlap() ? adam.reduceDuringBackward(scale) : null;
     }
 
     @Override

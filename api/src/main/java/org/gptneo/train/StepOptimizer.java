@@ -4,6 +4,7 @@ import java.lang.foreign.Arena;
 import java.util.Map;
 import org.gptneo.nn.AdamW;
 import org.gptneo.nn.GradientClipping;
+import org.gptneo.parallel.OverlappedReduction;
 
 /**
  * What turns a step's gradients into updated parameters: AdamW in one process
@@ -21,6 +22,17 @@ interface StepOptimizer extends AutoCloseable {
      * the global norm and the first parameter with a non-finite gradient, the same on every rank.
      */
     GradientClipping.Report reduceGradients();
+
+    /**
+     * Starts {@link #reduceGradients}' reduction during the backward pass of the step's last
+     * micro-batch, each gradient multiplied by {@code scale} on its way (collective; see
+     * {@link OverlappedReduction}), or null where this optimizer cannot: then the caller scales the
+     * gradients and {@link #reduceGradients} reduces them after the pass. The caller finishes it before
+     * its next collective; {@link #reduceGradients} then only measures.
+     */
+    default OverlappedReduction reduceDuringBackward(float scale) {
+        return null;
+    }
 
     /** Scales the gradient so that the global norm (as {@link #reduceGradients} measured) is at most {@code maxNorm}. */
     void clip(double norm, double maxNorm);

@@ -24,6 +24,7 @@ import org.gptneo.parallel.DataParallel;
 import org.gptneo.parallel.ExpertParallelGradients;
 import org.gptneo.parallel.ExpertParallelModel;
 import org.gptneo.parallel.MicroBatch;
+import org.gptneo.parallel.OverlappedReduction;
 import org.gptneo.parallel.PipelineParallel;
 import org.gptneo.parallel.PipelineSchedule;
 import org.gptneo.parallel.ShardedAdamW;
@@ -106,8 +107,8 @@ public final class Trainer {
      */
     record Options(int evalEvery, int evalBatches, int logEvery, int checkpointEvery, int keepCheckpoints,
                    Path outputDir, boolean resume, Path resumeFrom, boolean activationCheckpointing,
-                   CheckpointObserver observer, Communicator group, int zeroStage, Communicator pipelineGroup,
-                   Communicator tensorGroup, Communicator expertGroup) {}
+                   CheckpointObserver observer, Communicator group, int zeroStage, boolean overlapGradientReduction,
+                   Communicator pipelineGroup, Communicator tensorGroup, Communicator expertGroup) {}
 
     /** Sees a checkpoint's folder once all its files are written, before it is renamed into place (tests). */
     @FunctionalInterface
@@ -294,6 +295,7 @@ public final class Trainer {
                 stop = pipeline.anyStage(anyCancel);                              // any rank's cancel
             } else {
                 float[] microLosses = new float[k + 1];                           // [k losses, cancel flag]
+                OverlappedReduction reduction = null;                               // gradients reduced during the last backward pass
                 for (int micro = 0; micro < k; micro++) {
                     int[] ids = new int[b * t];                                              // [B, T]
                     cursor.next(ids, b);
@@ -317,12 +319,15 @@ public final class Trainer {
                             double aux = output.auxLoss() == null ? 0 : backend.download(output.auxLoss().value(), host).getFloat(0);
                             routing.add(aux, output.routing());
                         }
-                        tape.backward(microLoss);
+                        if (micro == k - 1 && options.overlapGradientReduction()) reduction = optimizer.reduceDuringBackward(1f / k);
+                        if (reduction != null) tape.backward(microLoss, reduction);
+                        else tape.backward(microLoss);
                         float value = backend.download(microLoss.value(), host).getFloat(0);
                         if (!Float.isFinite(value)) throw new TrainingDivergedException(step + 1, "loss", value);
                         microLosses[micro] = value;
                     }
                 }
+                if (reduction != null) reduction.finish();                          // before the next collective
                 if (dataParallel != null || expertGradients != null) {
                     microLosses[k] = cancelled ? 1 : 0;
                     microLosses = expertGradients != null ? expertGradients.average(microLosses)   // over the D·ep ranks
@@ -333,7 +338,7 @@ public final class Trainer {
                 double lossSum = 0;
                 for (int micro = 0; micro < k; micro++) lossSum += microLosses[micro];
                 loss = lossSum / k;
-                if (k > 1) {
+                if (k > 1 && reduction == null) {                                   // else scaled on their way into the buckets
                     trained.values().forEach(p -> { if (p.grad() != null) backend.scale(p.grad(), 1f / k); });
                 }
             }

@@ -48,6 +48,7 @@ public final class TrainerBuilder {
     private boolean resume;
     private Path resumeFrom;
     private boolean activationCheckpointing;
+    private boolean overlapGradientReduction = true;
     private Trainer.CheckpointObserver observer;
     private Communicator group;
     private int zeroStage;
@@ -160,6 +161,13 @@ public final class TrainerBuilder {
     public TrainerBuilder zeroStage(int stage) { this.zeroStage = stage; return this; }
 
     /**
+     * Whether a data-parallel run (plain or ZeRO-1) reduces the gradients during the step's last
+     * backward pass, bucket by bucket as the pass completes them (true, the default, where the
+     * gradients are in host memory), or after it. Both give the same bits.
+     */
+    public TrainerBuilder overlapGradientReduction(boolean yes) { this.overlapGradientReduction = yes; return this; }
+
+    /**
      * Trains as one stage of a pipeline-parallel group: rank s of P holds stage s of the model's layers
      * ({@code LayerPartition}), and each step's {@link #accumulate} micro-batches of {@link #batchSize}
      * rows run through the stages by the 1F1B schedule (see {@code PipelineParallel}); losses and
@@ -252,7 +260,8 @@ public final class TrainerBuilder {
                     + ", the training ones " + length);
         }
         Trainer.Options options = new Trainer.Options(evalEvery, evalBatches, logEvery, checkpointEvery, keep, outputDir,
-                resume, resumeFrom, activationCheckpointing, observer, group, zeroStage, pipelineGroup, tensorGroup, expertGroup);
+                resume, resumeFrom, activationCheckpointing, observer, group, zeroStage, overlapGradientReduction, pipelineGroup, tensorGroup,
+                expertGroup);
         return new Trainer(model, adapter != null ? TrainedWeights.adapter(adapter) : TrainedWeights.wholeModel(model), trainSet, validation, settings, options, listeners);
     }
 

@@ -17,8 +17,8 @@ import org.gptneo.tensor.Tensor;
  * Measures data-parallel scaling on in-process ranks and the bytes a step hands to collectives. A
  * small GPT-Neo (vocabulary 4096, width 128, 4 layers of 4 heads, context 64, no dropout) trains
  * for a few steps with a global batch of B sequences: in one process on a 1-thread and a 2-thread
- * CPU backend, and on D in-process ranks of one thread each, after one discarded run that warms the
- * JIT up. Per run: the median step time after one warm-up step, tokens per second, and per step the payload bytes given to each kind of collective,
+ * CPU backend, and on D in-process ranks of one thread each (plain and ZeRO-1, the gradients reduced
+ * after the backward pass or during it), after one discarded run that warms the JIT up. Per run: the median step time after one warm-up step, tokens per second, and per step the payload bytes given to each kind of collective,
  * next to the traffic a ring all-reduce of the gradients sends per rank, 2·(D−1)/D·(gradient bytes).
  * A program, not a test.
  *
@@ -47,16 +47,19 @@ public final class DataParallelMeasurement {
         report("1 process, 1 thread", single(1, batch, steps), batch, null);
         report("1 process, 2 threads", single(2, batch, steps), batch, null);
         for (int zero = 0; zero <= 1; zero++) {
-            Counting[] counters = new Counting[ranks];
-            int stage = zero;
-            List<List<Double>> times = InProcessRanks.run(InProcessCommunicator.group(ranks), c -> {
-                Counting counting = new Counting(c);
-                counters[c.rank()] = counting;
-                try (GptNeoModel model = model(1)) {
-                    return timed(model, trainer(model, batch, steps).dataParallel(counting).zeroStage(stage));
-                }
-            });
-            report(ranks + " in-process ranks, 1 thread each" + (zero == 1 ? ", ZeRO-1" : ""), times.getFirst(), batch, counters[0].perStep(steps));
+            for (boolean overlap : new boolean[] {false, true}) {
+                Counting[] counters = new Counting[ranks];
+                int stage = zero;
+                List<List<Double>> times = InProcessRanks.run(InProcessCommunicator.group(ranks), c -> {
+                    Counting counting = new Counting(c);
+                    counters[c.rank()] = counting;
+                    try (GptNeoModel model = model(1)) {
+                        return timed(model, trainer(model, batch, steps).dataParallel(counting).zeroStage(stage).overlapGradientReduction(overlap));
+                    }
+                });
+                report(ranks + " ranks, 1 thread each" + (zero == 1 ? ", ZeRO-1" : "") + (overlap ? ", during backward" : ", after backward"),
+                        times.getFirst(), batch, counters[0].perStep(steps));
+            }
         }
     }
 
@@ -89,9 +92,9 @@ public final class DataParallelMeasurement {
         List<Double> timed = new ArrayList<>(secondsPerToken.subList(1, secondsPerToken.size()));
         timed.sort(null);
         double perToken = timed.get(timed.size() / 2), step = perToken * batch * SEQ;
-        System.out.printf(Locale.ROOT, "%-42s %7.3f s/step %9.0f tokens/s", what, step, 1 / perToken);
+        System.out.printf(Locale.ROOT, "%-50s %7.3f s/step %9.0f tokens/s", what, step, 1 / perToken);
         if (bytes != null) {
-            System.out.printf(Locale.ROOT, "%n%44s per rank and step: all-reduce %,d B, reduce-scatter %,d B, all-gather %,d B;"
+            System.out.printf(Locale.ROOT, "%n%52s per rank and step: all-reduce %,d B, reduce-scatter %,d B, all-gather %,d B;"
                     + " once: broadcast %,d B", "", bytes[0], bytes[1], bytes[2], bytes[3]);
         }
         System.out.println();

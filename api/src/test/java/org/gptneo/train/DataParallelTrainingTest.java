@@ -68,6 +68,18 @@ class DataParallelTrainingTest {
     }
 
     @Test
+    void reducingDuringOrAfterTheBackwardPassGivesTheSameBits() {
+        for (int zero : new int[] {0, 1}) {
+            for (int accumulate : new int[] {1, 2}) {
+                DataParallelRun.Outcome during = DataParallelRun.parallel(2, zero, 4, accumulate, b -> b).getFirst();
+                DataParallelRun.Outcome after = DataParallelRun.parallel(2, zero, 4, accumulate, b -> b.overlapGradientReduction(false)).getFirst();
+                assertThat(during.losses()).as("zero " + zero + ", accumulate " + accumulate).isEqualTo(after.losses());
+                assertThat(during.parameters()).containsExactlyEntriesOf(after.parameters());
+            }
+        }
+    }
+
+    @Test
     void theSameSeedGivesTheSameCurveBitForBit() {
         List<DataParallelRun.Outcome> first = DataParallelRun.parallel(2, 1, 4, 1, b -> b);
         List<DataParallelRun.Outcome> second = DataParallelRun.parallel(2, 1, 4, 1, b -> b);

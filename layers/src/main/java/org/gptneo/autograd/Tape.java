@@ -3,7 +3,11 @@ package org.gptneo.autograd;
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.gptneo.backend.AttentionMask;
 import org.gptneo.backend.Backend;
 import org.gptneo.tensor.DType;
@@ -30,6 +34,11 @@ public final class Tape implements AutoCloseable {
     private final MemoryMeter meter;
     private final Arena arena;
     private final List<Runnable> backwardSteps = new ArrayList<>();
+    /**
+     * Each trainable parameter an op read, with the number of backward steps recorded before that op:
+     * its gradient is complete once the replay has run the step at that index (see {@link GradientListener}).
+     */
+    private final Map<Var, Integer> firstReads = new LinkedHashMap<>();   // Var: identity equality
     private long allocatedBytes;
 
     /** @param recording false for inference: no gradients, nothing kept for a backward pass */
@@ -129,7 +138,22 @@ public final class Tape implements AutoCloseable {
             throw new IllegalArgumentException("backward() needs a one-element loss, got " + loss.value());
         }
         backend.fill(gradOf(loss), 1f);
-        replay();
+        replay(null);
+    }
+
+    /**
+     * {@link #backward(Var)}, telling {@code listener} when each parameter's gradient is complete: work
+     * on the early ones (the last layers') can then overlap the rest of the pass.
+     */
+    public void backward(Var loss, GradientListener listener) {
+        if (mode != Mode.RECORDING) {
+            throw new IllegalStateException("backward() on a tape that did not record (inference mode)");
+        }
+        if (loss.value().size() != 1) {
+            throw new IllegalArgumentException("backward() needs a one-element loss, got " + loss.value());
+        }
+        backend.fill(gradOf(loss), 1f);
+        replay(listener);
     }
 
     /**
@@ -147,19 +171,35 @@ public final class Tape implements AutoCloseable {
                     + output + " (" + (output.requiresGrad() ? "" : "no ") + "gradient needed) and " + outputGradient);
         }
         backend.copy(outputGradient, gradOf(output));
-        replay();
+        replay(null);
     }
 
-    private void replay() {
+    /** Runs the recorded steps in reverse; after step i, tells {@code listener} (if any) of the parameters first read by it. */
+    private void replay(GradientListener listener) {
+        Map<Integer, List<Var>> completedBy = listener == null ? Map.of() : completedBySteps(listener);
         for (int i = backwardSteps.size() - 1; i >= 0; i--) {
             backwardSteps.get(i).run();
+            List<Var> complete = completedBy.get(i);
+            if (complete != null) complete.forEach(listener::completed);
         }
         backwardSteps.clear();
+    }
+
+    /** The parameters whose gradients are complete after each step; tells {@code listener} which will complete, in that order. */
+    private Map<Integer, List<Var>> completedBySteps(GradientListener listener) {
+        List<Map.Entry<Var, Integer>> reads = new ArrayList<>(firstReads.entrySet());
+        reads.removeIf(e -> e.getValue() >= backwardSteps.size());      // read by an op that recorded no step
+        reads.sort(Comparator.comparing(Map.Entry<Var, Integer>::getValue).reversed());   // stable: ties in reading order
+        Map<Integer, List<Var>> completedBy = new HashMap<>();
+        reads.forEach(e -> completedBy.computeIfAbsent(e.getValue(), i -> new ArrayList<>()).add(e.getKey()));
+        listener.starting(reads.stream().map(Map.Entry::getKey).toList());
+        return completedBy;
     }
 
     @Override
     public void close() {
         backwardSteps.clear();
+        firstReads.clear();
         arena.close();
         meter.released(allocatedBytes);
     }
@@ -182,6 +222,7 @@ public final class Tape implements AutoCloseable {
         Var out;
         try (Tape scope = new Tape(backend, Mode.TRACKING, meter)) {
             Var result = segment.run(scope, input);
+            scope.firstReads.keySet().forEach(p -> firstReads.putIfAbsent(p, backwardSteps.size()));   // read by the recompute step
             out = Var.intermediate(allocate(result.value().dtype(), result.shape()), result.requiresGrad());
             backend.copy(result.value(), out.value());
         }
@@ -203,7 +244,7 @@ public final class Tape implements AutoCloseable {
             } else {
                 backend.axpy(1f, out.grad(), result.grad());    // the output is (a view of) the input
             }
-            sub.replay();
+            sub.replay(null);
         }
     }
 
@@ -518,6 +559,8 @@ public final class Tape implements AutoCloseable {
         boolean needsGrad = false;
         for (Var in : inputs) {
             needsGrad |= in != null && in.requiresGrad();
+            Var parameter = in == null || mode == Mode.INFERENCE ? null : in.trainableParameter();
+            if (parameter != null) firstReads.putIfAbsent(parameter, backwardSteps.size());   // this op's step, or an earlier one
         }
         return Var.intermediate(value, mode != Mode.INFERENCE && needsGrad);
     }

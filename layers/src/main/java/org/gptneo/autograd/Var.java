@@ -87,6 +87,15 @@ public final class Var {
     }
 
     /**
+     * The trainable parameter whose gradient this value's gradient is (itself, or its base for a view
+     * of one), or null for any other value.
+     */
+    Var trainableParameter() {
+        if (base != null) return base.trainableParameter();
+        return gradArena != null && requiresGrad ? this : null;
+    }
+
+    /**
      * Freezes (false) or unfreezes a parameter. A frozen parameter is a constant to the tape: no
      * gradient is computed or allocated for it, and a gradient it had is dropped.
      */

@@ -2,6 +2,7 @@ package org.gptneo.parallel;
 
 import java.lang.foreign.Arena;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
 import org.gptneo.autograd.Var;
 import org.gptneo.backend.Backend;
 import org.gptneo.tensor.Tensor;
@@ -17,11 +18,11 @@ import org.gptneo.tensor.Tensor;
  *
  * <p>Gradients: {@link #averageGradients} lays the gradients end to end (see {@link FlatLayout}),
  * copies them bucket by bucket (a few MB each) into one buffer, all-reduces each bucket with
- * {@link ReduceOp#AVG} and copies the mean back. The all-reduces run after the backward pass, not
- * overlapped with it: the {@code Tape} replays its backward steps without a hook that says when a
- * parameter's gradient is final, and with gradient accumulation no gradient is final before the
- * last micro-batch. The reductions combine in rank order on every rank (as the in-process
- * communicator does), so every rank ends with the same bits and the optimizers stay in step.
+ * {@link ReduceOp#AVG} and copies the mean back, after the backward pass. {@link #averageDuringBackward}
+ * does the same work overlapped with the step's last backward pass: a communication thread reduces
+ * each bucket as soon as the pass has completed its parameters (see {@link OverlappedReduction}). The
+ * reductions combine in rank order on every rank (as the in-process communicator does), so every rank
+ * ends with the same bits and the optimizers stay in step.
  */
 public final class DataParallel implements AutoCloseable {
     /** Bytes per all-reduce bucket unless the constructor is given another size. */
@@ -32,6 +33,8 @@ public final class DataParallel implements AutoCloseable {
     private final FlatLayout layout;
     private final Arena arena = Arena.ofShared();
     private final Tensor bucket;     // [largest bucket], on the backend
+    private ExecutorService communication;   // the thread of overlapped reductions, from the first one on
+    private OverlappedReduction inFlight;     // this step's averaging started during backward, until averageGradients
 
     /** @param parameters the trained parameters, in the same order on every rank */
     public DataParallel(Communicator group, Backend backend, Map<String, Var> parameters) {
@@ -80,13 +83,52 @@ public final class DataParallel implements AutoCloseable {
 
     /** Replaces every rank's gradients by their mean over the ranks (a collective), bucket by bucket. */
     public void averageGradients() {
-        GradientPresence.agree(collectives, backend, layout.entries());
-        for (FlatLayout.Bucket b : layout.buckets()) {
-            Tensor buffer = bucket.rows(0, Math.toIntExact(b.length()));
-            layout.read(backend, Var::grad, b.start(), buffer);
-            collectives.allReduce(buffer, ReduceOp.AVG);
-            layout.write(backend, Var::grad, b.start(), buffer);
+        if (inFlight != null) {
+            inFlight.finish();
+            inFlight = null;
+            return;
         }
+        GradientPresence.agree(collectives, backend, layout.entries());
+        for (int j = 0; j < layout.buckets().size(); j++) averageBucket(j, 1f);
+    }
+
+    /**
+     * Whether {@link #averageDuringBackward} can run: the gradients are in host memory and the
+     * communicator reduces host memory (MPI, in-process), which a communication thread may then read
+     * and write. Not so for a GPU backend's device memory or NCCL, whose CUDA context is per thread.
+     */
+    public boolean canOverlap() {
+        return bucket.isHostAccessible() && collectives.group().accepts(bucket);
+    }
+
+    /**
+     * Starts this step's averaging during a backward pass (a collective, in step on every rank): give
+     * the result to {@code tape.backward(loss, it)} on the step's last micro-batch, then call its
+     * {@link OverlappedReduction#finish()} before any other collective of this group. Each bucket is
+     * multiplied by {@code scale} on its way (1/k for k accumulated micro-batches, whose gradients then
+     * need no scaling of their own). The gradients end as {@link #averageGradients} leaves gradients
+     * scaled by {@code scale}, bit for bit; a later {@link #averageGradients} call that step only waits for it.
+     */
+    public OverlappedReduction averageDuringBackward(float scale) {
+        if (!canOverlap()) {
+            throw new IllegalStateException("cannot reduce during backward on " + backend + " with " + collectives.group().name() + ": use averageGradients() after it");
+        }
+        if (communication == null) {
+            communication = OverlappedReduction.communicationThread();
+        }
+        inFlight = new OverlappedReduction(layout, communication,
+                coming -> GradientPresence.agree(collectives, backend, layout.entries(), coming), j -> averageBucket(j, scale));
+        return inFlight;
+    }
+
+    /** Bucket j of the gradients ← the ranks' mean of scale × bucket j. */
+    private void averageBucket(int j, float scale) {
+        FlatLayout.Bucket b = layout.buckets().get(j);
+        Tensor buffer = bucket.rows(0, Math.toIntExact(b.length()));
+        layout.read(backend, Var::grad, b.start(), buffer);
+        if (scale != 1f) backend.scale(buffer, scale);
+        collectives.allReduce(buffer, ReduceOp.AVG);
+        layout.write(backend, Var::grad, b.start(), buffer);
     }
 
     /** The mean over the ranks of each of {@code values} (a collective): the same bits on every rank. */
@@ -106,6 +148,7 @@ public final class DataParallel implements AutoCloseable {
 
     @Override
     public void close() {
+        if (communication != null) communication.shutdownNow();
         arena.close();
     }
 }

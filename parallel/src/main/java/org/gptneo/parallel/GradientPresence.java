@@ -1,6 +1,10 @@
 package org.gptneo.parallel;
 
+import java.util.Collection;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Set;
 import org.gptneo.autograd.Differentiable;
 import org.gptneo.autograd.Tape;
 import org.gptneo.autograd.Var;
@@ -20,8 +24,18 @@ final class GradientPresence {
 
     /** Which entries have a gradient on some rank (a collective); allocates zero gradients for those missing here. */
     static boolean[] agree(Collectives collectives, Backend backend, List<FlatLayout.Entry> entries) {
+        return agree(collectives, backend, entries, List.of());
+    }
+
+    /**
+     * {@link #agree(Collectives, Backend, List)} at the start of a backward pass: the parameters in
+     * {@code coming}, which the pass will give a gradient, count as having one.
+     */
+    static boolean[] agree(Collectives collectives, Backend backend, List<FlatLayout.Entry> entries, Collection<Var> coming) {
+        Set<Var> soon = Collections.newSetFromMap(new IdentityHashMap<>());
+        soon.addAll(coming);
         float[] mine = new float[entries.size()];
-        for (FlatLayout.Entry e : entries) mine[e.index()] = e.param().grad() != null ? 1 : 0;
+        for (FlatLayout.Entry e : entries) mine[e.index()] = e.param().grad() != null || soon.contains(e.param()) ? 1 : 0;
         float[] any = collectives.allReduce(mine, ReduceOp.MAX);
         boolean[] present = new boolean[entries.size()];
         List<Var> missing = entries.stream().filter(e -> any[e.index()] > 0 && mine[e.index()] == 0).map(FlatLayout.Entry::param).toList();

@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ExecutorService;
 import java.util.function.Predicate;
 import org.gptneo.autograd.Var;
 import org.gptneo.backend.AdamWStep;
@@ -53,6 +54,8 @@ public final class ShardedAdamW implements AutoCloseable {
     private final Tensor grad, m, v;               // [shard], on the backend
     private final Tensor bucket;                   // [largest bucket]
     private boolean[] present;                     // per entry: a gradient on some rank this step
+    private ExecutorService communication;         // the thread of overlapped reductions, from the first one on
+    private OverlappedReduction inFlight;          // this step's reduction started during backward, until measured
     private AdamW.Settings settings;
     private int step;
 
@@ -104,12 +107,12 @@ public final class ShardedAdamW implements AutoCloseable {
      * norm and the first parameter (in order) with a non-finite gradient, the same on every rank.
      */
     public GradientClipping.Report reduceGradients() {
-        present = GradientPresence.agree(collectives, backend, layout.entries());
-        for (int j = 0; j < shardOffsets.length; j++) {
-            FlatLayout.Bucket b = layout.buckets().get(j);
-            Tensor buffer = bucket.rows(0, Math.toIntExact(b.length()));
-            layout.read(backend, Var::grad, b.start(), buffer);
-            collectives.reduceScatter(buffer, block(grad, j), ReduceOp.AVG);
+        if (inFlight != null) {
+            inFlight.finish();
+            inFlight = null;
+        } else {
+            present = GradientPresence.agree(collectives, backend, layout.entries());
+            for (int j = 0; j < shardOffsets.length; j++) scatterBucket(j, 1f);
         }
         double sumOfSquares = 0;
         int firstBad = layout.entries().size();
@@ -123,6 +126,39 @@ public final class ShardedAdamW implements AutoCloseable {
         int bad = (int) collectives.allReduce(new float[] {firstBad}, ReduceOp.MIN)[0];
         Optional<String> name = bad < layout.entries().size() ? Optional.of(layout.entries().get(bad).name()) : Optional.empty();
         return new GradientClipping.Report(Math.sqrt(total), name);
+    }
+
+    /** Whether {@link #reduceDuringBackward} can run: host gradients and a host communicator (see {@link DataParallel#canOverlap()}). */
+    public boolean canOverlap() {
+        return bucket.isHostAccessible() && collectives.group().accepts(bucket);
+    }
+
+    /**
+     * Starts this step's reduce-scatter during a backward pass, as {@link DataParallel#averageDuringBackward}
+     * starts an all-reduce: give the result to {@code tape.backward(loss, it)} on the step's last
+     * micro-batch and finish it before any other collective of this group; {@link #reduceGradients()}
+     * then only measures. Each bucket is multiplied by {@code scale} on its way; the shard ends as
+     * {@link #reduceGradients()} leaves it for gradients scaled by {@code scale}, bit for bit.
+     */
+    public OverlappedReduction reduceDuringBackward(float scale) {
+        if (!canOverlap()) {
+            throw new IllegalStateException("cannot reduce during backward on " + backend + " with " + collectives.group().name() + ": use reduceGradients() after it");
+        }
+        if (communication == null) {
+            communication = OverlappedReduction.communicationThread();
+        }
+        inFlight = new OverlappedReduction(layout, communication,
+                coming -> present = GradientPresence.agree(collectives, backend, layout.entries(), coming), j -> scatterBucket(j, scale));
+        return inFlight;
+    }
+
+    /** This rank's block of bucket j of the gradient shard ← the ranks' mean of scale × bucket j. */
+    private void scatterBucket(int j, float scale) {
+        FlatLayout.Bucket b = layout.buckets().get(j);
+        Tensor buffer = bucket.rows(0, Math.toIntExact(b.length()));
+        layout.read(backend, Var::grad, b.start(), buffer);
+        if (scale != 1f) backend.scale(buffer, scale);
+        collectives.reduceScatter(buffer, block(grad, j), ReduceOp.AVG);
     }
 
     /** Scales this rank's gradient shard so that the global norm is at most {@code maxNorm}; returns the factor. */
@@ -214,6 +250,7 @@ public final class ShardedAdamW implements AutoCloseable {
 
     @Override
     public void close() {
+        if (communication != null) communication.shutdownNow();
         arena.close();
     }
 }

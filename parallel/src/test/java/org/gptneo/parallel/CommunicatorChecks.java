@@ -3,6 +3,8 @@ package org.gptneo.parallel;
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.List;
+import org.gptneo.autograd.Var;
+import org.gptneo.backend.cpu.CpuBackend;
 import org.gptneo.tensor.DType;
 import org.gptneo.tensor.Tensor;
 
@@ -232,6 +234,29 @@ public final class CommunicatorChecks {
         group.broadcast(t, root);
         for (int i = 0; i < N; i++) {
             expect("split group broadcast", group, i, 7 * i, t.getFloat(i), false);
+        }
+    }
+
+    /**
+     * Gradients averaged by {@link DataParallel#averageDuringBackward}, bucket by bucket on its
+     * communication thread while a backward pass runs (with MPI: calls from a thread that is neither
+     * the one that initialised MPI nor, when funnelled, the MPI thread): the ranks' mean.
+     */
+    public static void averagingDuringBackward(Communicator c) {
+        try (CpuBackend backend = new CpuBackend(1); Replica replica = new Replica(1);
+             DataParallel dp = new DataParallel(c, backend, replica.parameters, 9 * Float.BYTES)) {
+            OverlappedReduction reduction = dp.averageDuringBackward(1f);
+            replica.backwardInChain(backend, c.rank(), 0, null, reduction);
+            reduction.finish();
+            int p = 0;
+            for (Var parameter : replica.parameters.values()) {
+                for (long j = 0; j < parameter.grad().size(); j++) {
+                    float sum = 0;
+                    for (int r = 0; r < c.size(); r++) sum += Replica.gradient(r, 0, p, j);
+                    expect("averagingDuringBackward", c, j, sum / c.size(), parameter.grad().getFloat(j), true);
+                }
+                p++;
+            }
         }
     }
 

@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.gptneo.autograd.Differentiable;
+import org.gptneo.autograd.GradientListener;
 import org.gptneo.autograd.Tape;
 import org.gptneo.autograd.Var;
 import org.gptneo.backend.Backend;
@@ -62,6 +63,36 @@ final class Replica implements AutoCloseable {
                 }
             }, inputs);
             tape.backward(out);
+        }
+    }
+
+    /**
+     * The gradients of {@link #backward}, set by a chain of operations, one per parameter in order,
+     * so that a backward pass completes them last to first; {@code listener} hears of each.
+     */
+    void backwardInChain(Backend backend, int rank, int step, String skip, GradientListener listener) {
+        try (Tape tape = new Tape(backend, true)) {
+            Var x = Var.input(tape.allocate(1));
+            int index = 0;
+            for (Map.Entry<String, Var> e : parameters.entrySet()) {
+                int parameter = index++;
+                if (e.getKey().equals(skip)) continue;
+                x = tape.apply(new Differentiable() {
+                    @Override
+                    public Tensor forward(Tape t, Tensor[] values) {
+                        return t.allocate(1);
+                    }
+
+                    @Override
+                    public void backward(Tape t, Tensor[] values, Tensor output, Tensor outputGrad, Tensor[] grads) {
+                        t.backend().copy(outputGrad, grads[0]);
+                        for (long j = 0; j < grads[1].size(); j++) {
+                            grads[1].setFloat(j, grads[1].getFloat(j) + gradient(rank, step, parameter, j));
+                        }
+                    }
+                }, x, e.getValue());
+            }
+            tape.backward(x, listener);
         }
     }
 

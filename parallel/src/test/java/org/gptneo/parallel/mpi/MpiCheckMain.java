@@ -12,7 +12,7 @@ import org.gptneo.tensor.Tensor;
 /**
  * One rank of the jobs {@link MpiJobTest} starts with {@code mpirun}. {@code checks}: runs
  * {@link CommunicatorChecks} on the world, then again with chunks of 7 elements (so every chunked path
- * runs), and prints "rank r of n: OK (...)" or "rank r of n: FAILED ...". {@code lose-rank-1 halt|throw}:
+ * runs), then averages gradients during a backward pass on a communication thread, and prints "rank r of n: OK (...)" or "rank r of n: FAILED ...". {@code lose-rank-1 halt|throw}:
  * all ranks all-reduce in a loop; after a few rounds rank 1 halts (no MPI_Finalize, no shutdown hooks)
  * or its main thread throws, and the others go on until they are stopped: they must end, naming rank 1.
  * {@code tensor-pipeline}: four ranks train tp = 2 × pp = 2 ({@link TensorPipelineCheck}) and print
@@ -35,6 +35,7 @@ public final class MpiCheckMain {
                 try {
                     CommunicatorChecks.runAll(world);
                     CommunicatorChecks.runAll(world.withChunk(7));
+                    CommunicatorChecks.averagingDuringBackward(world);
                     System.out.println(who + ": OK (" + world.name() + "); " + errorsReturn() + "; MPI calls "
                             + (MpiWorld.get().thread.anyThread() ? "on their callers' threads" : "on the MPI thread")
                             + "; launched by " + launch.launcher());
