@@ -33,7 +33,7 @@ final class NeoxRunFile {
             "wandb_host", "tensorboard_dir", "log_dir", "use_shared_fs", "zero_allow_untested_optimizer",
             "optimize_axonn_communication", "depth_model_parallel_size", "row_model_parallel_size",
             "column_model_parallel_size", "tokenizer_type", "log_grad_norm", "log_param_norm", "log_gradient_noise_scale",
-            "pipe_partition_method", "gradient_clipping_type");
+            "pipe_partition_method", "gradient_clipping_type", "create_moe_param_group", "moe_lbl_in_fp32");
 
     /** Model keys with their model-file names, where the value carries over as it is. */
     private static final Map<String, String> MODEL_KEYS = Map.of("num_layers", "layers", "hidden_size", "hidden-size",
@@ -56,6 +56,15 @@ final class NeoxRunFile {
             "zero_optimization", "pipe_parallel_size", "model_parallel_size", "load", "split", "train_data_paths",
             "attention_config", "pos_emb", "rotary_pct", "norm", "hidden_dropout", "activation", "gpt_j_residual",
             "no_weight_tying", "num_kv_heads", "use_axonn_model_parallelism", "sequence_parallel");
+
+    /**
+     * Mixture-of-experts keys of both GPT-NeoX generations: DeepSpeed-MoE's ({@code num_experts},
+     * {@code expert_interval}, {@code moe_train_capacity_factor}, ...) and the megablocks dMoE's
+     * ({@code moe_num_experts}, {@code moe_expert_interval}, {@code moe_router_type}, ...).
+     */
+    private static final Set<String> MOE = Set.of("num_experts", "expert_interval", "moe_num_experts", "moe_expert_interval",
+            "moe_top_k", "moe_loss_coeff", "moe_train_capacity_factor", "moe_eval_capacity_factor", "moe_min_capacity",
+            "moe_token_dropping", "moe_use_residual", "moe_expert_parallel_size", "moe_router_type", "moe_jitter_eps");
 
     private final String name;
     private final JsonNode root;                                // keys normalised to snake_case
@@ -105,7 +114,7 @@ final class NeoxRunFile {
                 model.set(MODEL_KEYS.get(key), value);
             } else if (OPTION_KEYS.containsKey(key)) {
                 options.put(OPTION_KEYS.get(key), RunFile.scalar(value, name, key));
-            } else if (!SPECIAL.contains(key)) {
+            } else if (!SPECIAL.contains(key) && !MOE.contains(key)) {
                 throw refused(key, "is not a GPT-NeoX key this library knows");
             }
         }
@@ -114,6 +123,7 @@ final class NeoxRunFile {
         parallel();
         data();
         modelSpecials();
+        mixtureOfExperts();
         if (!ignored.isEmpty()) notes.add(String.join(", ", ignored) + ": GPT-NeoX machinery settings, no effect here");
     }
 
@@ -237,6 +247,61 @@ final class NeoxRunFile {
         }
     }
 
+    /**
+     * GPT-NeoX's mixture of experts as GPT-Neo's: E experts in every interval-th layer from layer 0
+     * (NeoX places one where {@code layer_number % interval == 0}), top-k gating with capacity. What
+     * GPT-Neo's mixture lacks is refused: DeepSpeed's residual MoE, megablocks' Sinkhorn router,
+     * routing jitter, training without dropping tokens over capacity.
+     */
+    private void mixtureOfExperts() {
+        if (root.has("num_experts") && root.has("moe_num_experts")) {
+            throw refused("moe_num_experts", "and 'num_experts' are both given (megablocks' and DeepSpeed's expert counts): give one");
+        }
+        boolean deepSpeed = root.has("num_experts");
+        String countKey = deepSpeed ? "num_experts" : "moe_num_experts", intervalKey = deepSpeed ? "expert_interval" : "moe_expert_interval";
+        int experts = root.path(countKey).asInt(1);
+        if (experts <= 1) {
+            List<String> unused = MOE.stream().filter(root::has).sorted().toList();
+            if (!unused.isEmpty()) notes.add(String.join(", ", unused) + ": no experts (" + countKey + " ≤ 1), no effect");
+            return;
+        }
+        if (!root.has("num_layers")) throw refused(countKey, "needs num_layers in the same file (it places the experts' layers)");
+        int interval = root.path(intervalKey).asInt(deepSpeed ? 2 : 1);   // each generation's default
+        if (interval < 1) throw refused(intervalKey, "must be ≥ 1, got " + interval);
+        ArrayNode layers = JsonNodeFactory.instance.arrayNode();
+        for (int i = 0; i < root.get("num_layers").asInt(); i += interval) layers.add(i);
+        model.put("moe-num-experts", experts);
+        model.set("moe-layers", layers);
+        int topK = root.path("moe_top_k").asInt(1);
+        if (topK != 1 && topK != 2) throw refused("moe_top_k", "is " + topK + "; GPT-Neo's gating routes to 1 or 2 experts");
+        model.put("moe-top-k", topK);
+        if (topK == 2) model.put("moe-second-policy", "all");              // DeepSpeed dispatches every token's second expert
+        if (root.has("moe_loss_coeff")) model.set("moe-aux-loss-coef", root.get("moe_loss_coeff"));
+        if (root.has("moe_train_capacity_factor")) model.set("moe-capacity-factor", root.get("moe_train_capacity_factor"));
+        if (root.has("moe_eval_capacity_factor")) model.set("moe-eval-capacity-factor", root.get("moe_eval_capacity_factor"));
+        if (root.has("moe_min_capacity")) model.set("moe-min-capacity", root.get("moe_min_capacity"));
+        if (deepSpeed && root.path("moe_use_residual").asBoolean(true)) {
+            throw refused("moe_use_residual", "is true (DeepSpeed's default when absent); GPT-Neo's mixture has no residual "
+                    + "dense MLP beside the experts: set it to false");
+        }
+        if (!deepSpeed && !root.path("moe_router_type").asText("sinkhorn").equals("topk")) {
+            throw refused("moe_router_type", "is '" + root.path("moe_router_type").asText("sinkhorn")
+                    + "' (GPT-NeoX's default when absent); GPT-Neo routes by top-k gating: set it to topk");
+        }
+        if (root.has("moe_jitter_eps") && !root.get("moe_jitter_eps").isNull()) {
+            throw refused("moe_jitter_eps", "is " + root.get("moe_jitter_eps") + "; GPT-Neo's router adds no jitter");
+        }
+        if (!root.path("moe_token_dropping").asBoolean(true)) {
+            throw refused("moe_token_dropping", "is false; GPT-Neo's experts drop the tokens over their capacity");
+        }
+        if (root.has("moe_expert_parallel_size") && root.get("moe_expert_parallel_size").asInt() > 1) {
+            String parallel = options.get("--parallel");
+            options.put("--parallel", (parallel == null ? "" : parallel + ",") + "ep=" + root.get("moe_expert_parallel_size").asInt());
+        }
+        notes.add(countKey + ": experts routed by GPT-Neo's top-" + topK + " gating (mesh-tf's: capacity per group of "
+                + "tokens, load-balancing loss), not " + (deepSpeed ? "DeepSpeed-MoE's" : "megablocks'") + " router");
+    }
+
     /** NeoX's attention_config, [[types], n] pairs, with "flash" (global attention computed another way) as global. */
     private ArrayNode attention(JsonNode config) {
         ArrayNode out = JsonNodeFactory.instance.arrayNode();
@@ -260,7 +325,8 @@ final class NeoxRunFile {
     }
 
     private static boolean known(String key) {
-        return NO_EFFECT.contains(key) || MODEL_KEYS.containsKey(key) || OPTION_KEYS.containsKey(key) || SPECIAL.contains(key);
+        return NO_EFFECT.contains(key) || MODEL_KEYS.containsKey(key) || OPTION_KEYS.containsKey(key) || SPECIAL.contains(key)
+                || MOE.contains(key);
     }
 
     private static String snake(String key) {

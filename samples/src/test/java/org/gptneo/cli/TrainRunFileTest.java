@@ -221,6 +221,70 @@ class TrainRunFileTest {
     }
 
     @Test
+    void gptNeoxDeepSpeedMixtureOfExpertsKeysMakeGptNeoExperts() throws IOException {
+        Path neox = write("neox-moe.yml", """
+                num_layers: 4
+                num_experts: 4
+                expert_interval: 2
+                moe_top_k: 2
+                moe_use_residual: false
+                moe_loss_coeff: 0.1
+                moe_train_capacity_factor: 1.5
+                moe_eval_capacity_factor: 2.0
+                moe_min_capacity: 4
+                moe_expert_parallel_size: 2
+                create_moe_param_group: true
+                """);
+        Cli r = Cli.run("train", "--run", neox.toString(), "--data", data.toString(), "--steps", "1",
+                "--out", dir.resolve("moe").toString(), "--print-config");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        JsonNode c = YAML.readTree(r.out());
+        assertThat(c.at("/model/moe-num-experts").asInt()).isEqualTo(4);
+        assertThat(c.at("/model/moe-layers").toString()).isEqualTo("[0,2]");           // layer_number % 2 == 0
+        assertThat(c.at("/model/moe-top-k").asInt()).isEqualTo(2);
+        assertThat(c.at("/model/moe-second-policy").asText()).isEqualTo("all");
+        assertThat(c.at("/model/moe-aux-loss-coef").asDouble()).isEqualTo(0.1);
+        assertThat(c.at("/model/moe-capacity-factor").asDouble()).isEqualTo(1.5);
+        assertThat(c.at("/model/moe-eval-capacity-factor").asDouble()).isEqualTo(2.0);
+        assertThat(c.at("/model/moe-min-capacity").asInt()).isEqualTo(4);
+        assertThat(c.at("/parallel/ep").asInt()).isEqualTo(2);
+        assertThat(r.err()).contains("num_experts: experts routed by GPT-Neo's top-2 gating").contains("create_moe_param_group");
+    }
+
+    @Test
+    void aGptNeoxMegablocksMixtureOfExpertsFileTrains() throws IOException {
+        Path neox = write("neox-dmoe.yml", """
+                {
+                  "num_layers": 2, "hidden_size": 16, "num_attention_heads": 2, "max_position_embeddings": 32,
+                  "moe_num_experts": 2, "moe_router_type": "topk", "moe_lbl_in_fp32": true,
+                  "seq_length": 16, "train_micro_batch_size_per_gpu": 2, "train_iters": 1,
+                  "optimizer": {"type": "Adam", "params": {"lr": 0.001}},
+                  "data_path": "%s", "save": "%s"
+                }
+                """.formatted(data, dir.resolve("dmoe-out")));
+        JsonNode c = printed("--run", neox.toString());
+        assertThat(c.at("/model/moe-layers").toString()).isEqualTo("[0,1]");          // megablocks' interval 1
+        assertThat(c.at("/model/moe-top-k").asInt()).isEqualTo(1);
+        Cli r = Cli.run("train", "--run", neox.toString());
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(dir.resolve("dmoe-out").resolve("config.json")).content().contains("\"moe_num_experts\" : 2");
+    }
+
+    @Test
+    void gptNeoxMixtureOfExpertsSettingsGptNeoLacksAreRefusedByName() throws IOException {
+        for (String[] c : new String[][] {
+            {"num_experts: 2", "'moe_use_residual' is true (DeepSpeed's default when absent)"},
+            {"moe_num_experts: 2", "'moe_router_type' is 'sinkhorn' (GPT-NeoX's default when absent)"},
+            {"moe_num_experts: 2\nmoe_router_type: topk\nmoe_jitter_eps: 0.01", "'moe_jitter_eps' is 0.01"},
+            {"moe_num_experts: 2\nmoe_router_type: topk\nmoe_top_k: 4", "'moe_top_k' is 4"},
+            {"num_experts: 2\nmoe_use_residual: false\nmoe_token_dropping: false", "'moe_token_dropping' is false"},
+            {"num_experts: 2\nmoe_num_experts: 2", "'moe_num_experts' and 'num_experts' are both given"}}) {
+            Path file = write("refused-moe.yml", "num_layers: 2\n" + c[0] + "\n");
+            assertUsageError(Cli.run("train", "--run", file.toString(), "--print-config"), "refused-moe.yml: GPT-NeoX key " + c[1]);
+        }
+    }
+
+    @Test
     void keysWithoutAGptNeoEquivalentAreRefusedByName() throws IOException {
         for (String[] c : new String[][] {
             {"gpt_j_residual: true", "'gpt_j_residual' is true"},
