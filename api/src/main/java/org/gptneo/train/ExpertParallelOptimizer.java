@@ -28,7 +28,7 @@ final class ExpertParallelOptimizer extends RankAdamW {
     /** @param trained the names the full model trains (its moments are what a checkpoint holds) */
     ExpertParallelOptimizer(ExpertParallelModel experts, ExpertParallelGradients gradients, AdamW.Settings settings,
                             Set<String> trained) {
-        super(experts.model().backend(), experts.model().registry().trainable().asVars(), settings);
+        super(experts.model().backend(), experts.model().registry().trainable().asVars(), settings, null);
         this.experts = experts;
         this.gradients = gradients;
         this.saved = trained;
@@ -48,7 +48,7 @@ final class ExpertParallelOptimizer extends RankAdamW {
      */
     @Override
     public Map<String, AdamW.Moments> moments(Arena arena) {
-        Map<String, AdamW.Moments> own = adam.moments();
+        Map<String, AdamW.Moments> own = ownMoments(arena);
         Map<String, Tensor> m = new LinkedHashMap<>(), v = new LinkedHashMap<>();
         for (Parameter p : experts.model().registry().all()) {
             AdamW.Moments moments = own.get(p.name());
@@ -65,11 +65,11 @@ final class ExpertParallelOptimizer extends RankAdamW {
     @Override
     public void restore(int stepCount, Map<String, AdamW.Moments> moments) {
         Map<String, AdamW.Moments> share = new LinkedHashMap<>();
-        for (String name : adam.moments().keySet()) {
+        for (String name : parameters.keySet()) {
             AdamW.Moments m = moments.get(name);
             if (m == null) throw new IllegalArgumentException("the saved optimizer state has no moments for '" + name + "'");
             share.put(name, m);
         }
-        adam.restore(stepCount, share);
+        restoreOwn(stepCount, share);
     }
 }

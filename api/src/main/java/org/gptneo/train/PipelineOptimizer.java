@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import org.gptneo.nn.AdamW;
 import org.gptneo.nn.GradientClipping;
+import org.gptneo.parallel.Communicator;
 import org.gptneo.parallel.DataParallel;
 import org.gptneo.parallel.PipelineParallel;
 
@@ -13,14 +14,16 @@ import org.gptneo.parallel.PipelineParallel;
  * stages ({@link PipelineParallel#gradientReport}), each stage updates its own parameters (both copies
  * of the tied embedding alike), and a checkpoint's moments are gathered on the first stage. With a
  * data-parallel group (each stage replicated over it), the stage's gradients are first averaged over
- * the replicas, so the norm is that of the whole batch.
+ * the replicas, so the norm is that of the whole batch; under ZeRO-1 they are reduce-scattered over it,
+ * each replica keeping the state of its part of the stage's parameters.
  */
 final class PipelineOptimizer extends RankAdamW {
     private final PipelineParallel pipeline;
     private final DataParallel dataParallel;    // null: pipeline parallelism alone
 
-    PipelineOptimizer(PipelineParallel pipeline, AdamW.Settings settings, DataParallel dataParallel) {
-        super(pipeline.backend(), pipeline.parameters(), settings);
+    /** @param zeroGroup the data-parallel group to shard AdamW's state over (ZeRO-1), or null */
+    PipelineOptimizer(PipelineParallel pipeline, AdamW.Settings settings, DataParallel dataParallel, Communicator zeroGroup) {
+        super(pipeline.backend(), pipeline.parameters(), settings, zeroGroup);
         this.pipeline = pipeline;
         this.dataParallel = dataParallel;
     }
@@ -31,6 +34,7 @@ final class PipelineOptimizer extends RankAdamW {
      */
     @Override
     public GradientClipping.Report reduceGradients() {
+        if (isSharded()) return pipeline.gradientReport(reduceShardedGradients());
         if (dataParallel != null) dataParallel.averageGradients();
         return pipeline.gradientReport();
     }
@@ -38,7 +42,7 @@ final class PipelineOptimizer extends RankAdamW {
     /** Every stage's moments by name on the first stage (collective); null on the others, which write nothing. */
     @Override
     public Map<String, AdamW.Moments> moments(Arena arena) {
-        return pipeline.gatherMoments(adam, arena);
+        return pipeline.gatherMoments(ownMoments(arena), arena);
     }
 
     /** Takes this stage's parameters' moments (its shards of them under tensor parallelism) from {@code moments} (a checkpoint's, of the whole model). */
@@ -52,7 +56,7 @@ final class PipelineOptimizer extends RankAdamW {
                     own.put(name, new AdamW.Moments(pipeline.partOf(name, m.m(), staging), pipeline.partOf(name, m.v(), staging)));
                 }
             }
-            adam.restore(stepCount, own);
+            restoreOwn(stepCount, own);
         }
     }
 }

@@ -27,7 +27,6 @@ import org.gptneo.parallel.MicroBatch;
 import org.gptneo.parallel.OverlappedReduction;
 import org.gptneo.parallel.PipelineParallel;
 import org.gptneo.parallel.PipelineSchedule;
-import org.gptneo.parallel.ShardedAdamW;
 import org.gptneo.parallel.TensorParallelModel;
 import org.gptneo.tensor.Tensor;
 
@@ -169,8 +168,8 @@ public final class Trainer {
              DataParallel dataParallel = options.group() == null || experts != null ? null
                      : new DataParallel(options.group(), backend, stages != null ? stages.parameters()
                              : shards != null ? shards.registry().trainable().asVars() : weights.parameters());
-             StepOptimizer optimizer = stages != null ? new PipelineOptimizer(stages, adam, dataParallel)
-                     : shards != null ? new TensorParallelOptimizer(shards, adam, dataParallel)
+             StepOptimizer optimizer = stages != null ? new PipelineOptimizer(stages, adam, dataParallel, zeroGroup())
+                     : shards != null ? new TensorParallelOptimizer(shards, adam, dataParallel, zeroGroup())
                      : experts != null ? new ExpertParallelOptimizer(experts, expertAveraging, adam, weights.parameters().keySet())
                      : optimizer(backend, adam, dataParallel)) {
             pipeline = stages;
@@ -214,12 +213,12 @@ public final class Trainer {
 
     /** AdamW on this process, replicated on every data-parallel rank, or sharded over them (ZeRO-1). */
     private StepOptimizer optimizer(Backend backend, AdamW.Settings adam, DataParallel dataParallel) {
-        Map<String, Var> trained = weights.parameters();
-        if (options.zeroStage() == 1) {
-            return new ShardedOptimizer(new ShardedAdamW(options.group(), backend, trained, adam, AdamW.decayExceptBiasAndNorm(),
-                    DataParallel.DEFAULT_BUCKET_BYTES));
-        }
-        return new ReplicatedOptimizer(backend, trained, adam, dataParallel);
+        return new ReplicatedOptimizer(backend, weights.parameters(), adam, dataParallel, zeroGroup());
+    }
+
+    /** The data-parallel group AdamW's state is sharded over (ZeRO-1), or null. */
+    private Communicator zeroGroup() {
+        return options.zeroStage() == 1 ? options.group() : null;
     }
 
     /** Whether this process writes metrics and checkpoints: a single process, or rank 0 of every group it is in (global rank 0). */

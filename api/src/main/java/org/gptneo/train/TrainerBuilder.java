@@ -156,7 +156,7 @@ public final class TrainerBuilder {
 
     /**
      * ZeRO stage (GPT-NeoX's {@code zero_optimization.stage}): 0 (default) keeps the whole AdamW state on
-     * every rank; 1 shards it over the data-parallel group. Stages 2 and 3 are not available.
+     * every rank; 1 shards it over the data-parallel group (also with tensor and pipeline parallelism). Stages 2 and 3 are not available.
      */
     public TrainerBuilder zeroStage(int stage) { this.zeroStage = stage; return this; }
 
@@ -226,9 +226,7 @@ public final class TrainerBuilder {
         require(accumulate < 65_536, "accumulate must be below 65536, got " + accumulate);
         require(checkpointEvery == 0 || outputDir != null, "checkpointEvery needs an outputDir");
         require(zeroStage == 0 || zeroStage == 1, "ZeRO stage " + zeroStage + " is not available (1 is)");
-        require(zeroStage == 0 || (pipelineGroup == null && tensorGroup == null && expertGroup == null),
-                "ZeRO stage 1 together with " + (pipelineGroup != null ? "pipeline" : tensorGroup != null ? "tensor" : "expert")
-                        + " parallelism is not available yet");
+        require(zeroStage == 0 || expertGroup == null, "ZeRO stage 1 together with expert parallelism is not available yet");
         require(zeroStage == 0 || group != null, "ZeRO stage 1 shards the optimizer over a data-parallel group: give dataParallel(group)");
         require(expertGroup == null || (tensorGroup == null && pipelineGroup == null),
                 "expert parallelism together with " + (tensorGroup != null ? "tensor" : "pipeline") + " parallelism is not available yet");

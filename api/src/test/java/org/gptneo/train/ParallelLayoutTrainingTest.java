@@ -81,6 +81,30 @@ class ParallelLayoutTrainingTest {
     }
 
     @Test
+    void zeroOneWithTensorAndPipelineParallelFollowsTheSingleProcessCurve() {
+        DataParallelRun.Outcome one = DataParallelRun.single(4, 2, b -> b);
+        for (ParallelLayout layout : List.of(new ParallelLayout(2, 2, 1, 1), new ParallelLayout(2, 1, 2, 1),
+                new ParallelLayout(2, 2, 2, 1))) {
+            List<DataParallelRun.Outcome> ranks = DataParallelRun.parallel(layout, 4, 2, b -> b.zeroStage(1));
+            assertClose(ranks.getFirst(), one, layout + ", ZeRO-1");
+            assertRanksAgree(ranks);
+        }
+    }
+
+    @Test
+    void aZeroOnePipelineCheckpointResumesInOneProcessAndOnTensorParallelRanks(@TempDir Path single, @TempDir Path sharded,
+                                                                               @TempDir Path fromSharded, @TempDir Path fromSingle) {
+        DataParallelRun.Outcome uninterrupted = DataParallelRun.single(4, 1, b -> b.outputDir(single).checkpointEvery(2));
+        DataParallelRun.parallel(new ParallelLayout(2, 1, 2, 1), 4, 1, b -> b.zeroStage(1).outputDir(sharded).checkpointEvery(2));
+        DataParallelRun.Outcome resumed = DataParallelRun.single(4, 1, b -> b.outputDir(fromSharded)
+                .resumeFrom(sharded.resolve("checkpoint-2")));
+        assertClose(resumed, tail(uninterrupted, 2), "one process resumed from a dp=2,pp=2 ZeRO-1 checkpoint");
+        List<DataParallelRun.Outcome> resumedSharded = DataParallelRun.parallel(new ParallelLayout(2, 2, 1, 1), 4, 1,
+                b -> b.zeroStage(1).outputDir(fromSingle).resumeFrom(single.resolve("checkpoint-2")));
+        assertClose(resumedSharded.getFirst(), tail(uninterrupted, 2), "dp=2,tp=2 ZeRO-1 resumed from a single process's checkpoint");
+    }
+
+    @Test
     void aTensorParallelCheckpointIsOrdinaryAndResumesEitherWay(@TempDir Path single, @TempDir Path parallel,
                                                                @TempDir Path fromParallel, @TempDir Path fromSingle,
                                                                @TempDir Path fromTpPp) {
@@ -137,12 +161,9 @@ class ParallelLayoutTrainingTest {
     void refusesWhatItCannotCombine() {
         try (GptNeoModel model = DataParallelRun.model()) {
             List<InProcessCommunicator> two = InProcessCommunicator.group(2), three = InProcessCommunicator.group(3);
-            assertThatThrownBy(() -> DataParallelRun.trainer(model, 4, 1).tensorParallel(two.getFirst())
+            assertThatThrownBy(() -> DataParallelRun.trainer(model, 4, 1).expertParallel(two.getFirst())
                     .dataParallel(two.getLast()).zeroStage(1).build())
-                    .hasMessage("ZeRO stage 1 together with tensor parallelism is not available yet");
-            assertThatThrownBy(() -> DataParallelRun.trainer(model, 4, 1).pipelineParallel(two.getFirst())
-                    .dataParallel(two.getLast()).zeroStage(1).build())
-                    .hasMessage("ZeRO stage 1 together with pipeline parallelism is not available yet");
+                    .hasMessage("ZeRO stage 1 together with expert parallelism is not available yet");
             assertThatThrownBy(() -> DataParallelRun.trainer(model, 4, 1).tensorParallel(three.getFirst()).build())
                     .hasMessage("tensor parallelism over 3 ranks needs the attention heads to split evenly, but 2 heads % 3 = 2");
         }

@@ -1,5 +1,6 @@
 package org.gptneo.nn;
 
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import org.gptneo.autograd.Var;
@@ -22,20 +23,27 @@ public final class GradientClipping {
         public boolean finite() {
             return firstNonFinite.isEmpty();
         }
+
+        /** The report of gradients whose squared L2 norms are {@code squares}, by name in order. */
+        public static Report of(Map<String, Double> squares) {
+            double sumOfSquares = 0;
+            String bad = null;
+            for (Map.Entry<String, Double> e : squares.entrySet()) {
+                if (!Double.isFinite(e.getValue()) && bad == null) bad = e.getKey();
+                sumOfSquares += e.getValue();
+            }
+            return new Report(Math.sqrt(sumOfSquares), Optional.ofNullable(bad));
+        }
     }
 
     /** Measures the gradients of {@code parameters} (those without a gradient count as zero). */
     public static Report inspect(Backend backend, Map<String, Var> parameters) {
-        double sumOfSquares = 0;
-        String bad = null;
+        Map<String, Double> squares = new LinkedHashMap<>();
         for (Map.Entry<String, Var> e : parameters.entrySet()) {
             Tensor grad = e.getValue().grad();
-            if (grad == null) continue;
-            double s = backend.sumOfSquares(grad);
-            if (!Double.isFinite(s) && bad == null) bad = e.getKey();
-            sumOfSquares += s;
+            if (grad != null) squares.put(e.getKey(), backend.sumOfSquares(grad));
         }
-        return new Report(Math.sqrt(sumOfSquares), Optional.ofNullable(bad));
+        return Report.of(squares);
     }
 
     /**

@@ -172,14 +172,25 @@ public final class PipelineParallel implements AutoCloseable {
      * {@code GradientClipping.clip(backend, parameters(), report.norm(), maxNorm)} on every stage.
      */
     public GradientClipping.Report gradientReport() {
+        Map<String, Double> squares = new LinkedHashMap<>();
+        parameters().forEach((name, p) -> {
+            if (p.grad() != null) squares.put(name, stage.backend().sumOfSquares(p.grad()));
+        });
+        return gradientReport(squares);
+    }
+
+    /**
+     * {@link #gradientReport()} from this stage's parameters' squared gradient norms, by name (those
+     * with a gradient), measured elsewhere: a ZeRO-1 optimizer's, over its data-parallel group.
+     */
+    public GradientClipping.Report gradientReport(Map<String, Double> squares) {
         Backend backend = stage.backend();
         List<String> names = new ArrayList<>(GptNeoModel.parameterShapes(stage.config()).keySet());
         double replicated = 0, split = 0;
         int firstBad = -1;
-        for (Map.Entry<String, Var> e : parameters().entrySet()) {
-            Tensor grad = e.getValue().grad();
-            if (grad == null || ownerOf(e.getKey()) != pipeline.rank()) continue;     // the last stage's wte copy is counted on the first
-            double s = backend.sumOfSquares(grad);
+        for (Map.Entry<String, Double> e : squares.entrySet()) {
+            if (ownerOf(e.getKey()) != pipeline.rank()) continue;              // the last stage's wte copy is counted on the first
+            double s = e.getValue();
             if (!Double.isFinite(s) && firstBad < 0) firstBad = names.indexOf(e.getKey());
             if (stage.split(e.getKey())) split += s;
             else replicated += s;
@@ -227,13 +238,12 @@ public final class PipelineParallel implements AutoCloseable {
     }
 
     /**
-     * Gathers the moments of every stage's {@code optimizer} (an AdamW over {@link #parameters()})
+     * Gathers every stage's {@code own} moments (full-sized moments of {@link #parameters()}, by name)
      * by parameter name, in checkpoint order, into {@code arena} on the first stage: the state a
      * single device's AdamW would hold, for a training checkpoint. Returns null on the other stages.
      * The tied embedding's are the first stage's (the last stage's are equal).
      */
-    public Map<String, AdamW.Moments> gatherMoments(AdamW optimizer, Arena arena) {
-        Map<String, AdamW.Moments> own = optimizer.moments();
+    public Map<String, AdamW.Moments> gatherMoments(Map<String, AdamW.Moments> own, Arena arena) {
         Map<String, Tensor> m = gather(trainable, name -> own.get(name).m(), arena);
         Map<String, Tensor> v = gather(trainable, name -> own.get(name).v(), arena);
         if (m == null) return null;

@@ -5,7 +5,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.function.Predicate;
 import org.gptneo.autograd.Var;
@@ -107,6 +106,16 @@ public final class ShardedAdamW implements AutoCloseable {
      * norm and the first parameter (in order) with a non-finite gradient, the same on every rank.
      */
     public GradientClipping.Report reduceGradients() {
+        return GradientClipping.Report.of(reduceGradientSquares());
+    }
+
+    /**
+     * Reduce-scatters the mean of every rank's gradients (or finishes the reduction started during the
+     * backward pass) and returns, by name in order, the squared L2 norm of each parameter's averaged
+     * gradient that some rank has, the same on every rank (collectives): the parts a caller whose
+     * parameters are shards of a larger model combines into its norm. Non-finite where the gradient is.
+     */
+    public Map<String, Double> reduceGradientSquares() {
         if (inFlight != null) {
             inFlight.finish();
             inFlight = null;
@@ -114,18 +123,18 @@ public final class ShardedAdamW implements AutoCloseable {
             present = GradientPresence.agree(collectives, backend, layout.entries());
             for (int j = 0; j < shardOffsets.length; j++) scatterBucket(j, 1f);
         }
-        double sumOfSquares = 0;
-        int firstBad = layout.entries().size();
+        double[] mine = new double[layout.entries().size()];      // this rank's blocks' part of each parameter's
         for (Piece p : pieces) {
-            if (!present[p.entry().index()]) continue;
-            double s = backend.sumOfSquares(slice(grad, p));
-            if (!Double.isFinite(s)) firstBad = Math.min(firstBad, p.entry().index());
-            sumOfSquares += s;
+            if (present[p.entry().index()]) mine[p.entry().index()] += backend.sumOfSquares(slice(grad, p));
         }
-        float total = collectives.allReduce(new float[] {(float) sumOfSquares}, ReduceOp.SUM)[0];
-        int bad = (int) collectives.allReduce(new float[] {firstBad}, ReduceOp.MIN)[0];
-        Optional<String> name = bad < layout.entries().size() ? Optional.of(layout.entries().get(bad).name()) : Optional.empty();
-        return new GradientClipping.Report(Math.sqrt(total), name);
+        float[] squares = new float[mine.length];
+        for (int i = 0; i < mine.length; i++) squares[i] = (float) mine[i];
+        squares = collectives.allReduce(squares, ReduceOp.SUM);
+        Map<String, Double> out = new LinkedHashMap<>();
+        for (FlatLayout.Entry e : layout.entries()) {
+            if (present[e.index()]) out.put(e.name(), (double) squares[e.index()]);
+        }
+        return out;
     }
 
     /** Whether {@link #reduceDuringBackward} can run: host gradients and a host communicator (see {@link DataParallel#canOverlap()}). */

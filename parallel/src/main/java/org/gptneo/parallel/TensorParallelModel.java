@@ -477,13 +477,24 @@ public final class TensorParallelModel implements AutoCloseable {
      * parameter of this rank with a non-finite gradient, or says that another rank's is.
      */
     public GradientClipping.Report inspectGradients() {
+        Map<String, Double> squares = new LinkedHashMap<>();
+        for (Parameter p : registry().all()) {
+            if (p.grad() != null) squares.put(p.name(), backend.sumOfSquares(p.grad()));
+        }
+        return inspectGradients(squares);
+    }
+
+    /**
+     * {@link #inspectGradients()} from this rank's parameters' squared gradient norms, by name (those
+     * with a gradient), measured elsewhere: a ZeRO-1 optimizer's, over its data-parallel group.
+     */
+    public GradientClipping.Report inspectGradients(Map<String, Double> squares) {
         double replicated = 0, sharded = 0;
         String bad = null;
-        for (Parameter p : registry().all()) {
-            if (p.grad() == null) continue;
-            double s = backend.sumOfSquares(p.grad());
-            if (!Double.isFinite(s) && bad == null) bad = p.name();
-            if (layout.split(p.name()) == TensorParallelLayout.Split.REPLICATED) replicated += s;
+        for (Map.Entry<String, Double> e : squares.entrySet()) {
+            double s = e.getValue();
+            if (!Double.isFinite(s) && bad == null) bad = e.getKey();
+            if (layout.split(e.getKey()) == TensorParallelLayout.Split.REPLICATED) replicated += s;
             else sharded += s;
         }
         double norm = Math.sqrt(replicated + tp.allReduce(new float[] {(float) sharded}, ReduceOp.SUM)[0]);

@@ -156,7 +156,7 @@ final class PipelineFixture {
             }
             try (GptNeoModel gathered = pp.gatherModel(); Arena staging = Arena.ofShared()) {
                 Map<String, float[]> weights = gathered == null ? copies(pp.parameters(), false) : copies(gathered.parameters(), false);
-                Map<String, AdamW.Moments> moments = pp.gatherMoments(adam, staging);
+                Map<String, AdamW.Moments> moments = pp.gatherMoments(adam.moments(), staging);
                 return new Run(losses, gradients, norm, held, weights, moments(moments == null ? adam.moments() : moments));
             }
         }

@@ -185,7 +185,7 @@ final class TrainCommand implements Callable<Integer> {
     String parallel;
 
     @Option(names = "--zero", defaultValue = "0", paramLabel = "STAGE",
-            description = "ZeRO stage: 1 shards AdamW's state over the data-parallel ranks (default: ${DEFAULT-VALUE}).")
+            description = "ZeRO stage: 1 shards AdamW's state over the data-parallel ranks, also with tp and pp (default: ${DEFAULT-VALUE}).")
     int zero;
 
     @Spec
@@ -227,10 +227,6 @@ final class TrainCommand implements Callable<Integer> {
         DatasetOptions dataOptions = DatasetOptions.defaults().withTokenizer(tokenizer).withTextField(textField);
         layout.requireAvailable();
         if (zero != 0 && zero != 1) throw new IllegalArgumentException("ZeRO stage " + zero + " is not available (1 is)");
-        if (zero == 1 && (layout.tp() > 1 || layout.pp() > 1)) {
-            throw new IllegalArgumentException("ZeRO stage 1 together with " + (layout.pp() > 1 ? "pipeline" : "tensor")
-                    + " parallelism is not available yet");
-        }
         if (zero == 1 && layout.ep() > 1) throw new IllegalArgumentException("ZeRO stage 1 together with expert parallelism is not available yet");
         if (layout.ep() > 1) ExpertParallelLayout.of(source.config(), layout.ep(), 0);   // mixture layers whose experts ep divides
         DataParallel.rowsPerRank(batch, layout.dp() * layout.ep());   // expert-parallel ranks compute their own rows too
@@ -276,8 +272,8 @@ final class TrainCommand implements Callable<Integer> {
             if (evalTokens != null) builder.evalData(evalTokens);
             if (adapter != null) builder.adapter(adapter);
             if (groups != null) {
-                // --zero 1 alone is ZeRO over one data-parallel rank; otherwise only groups of several ranks are given
-                if (layout.dp() > 1 || (layout.tp() == 1 && layout.pp() == 1 && layout.ep() == 1)) builder.dataParallel(groups.data());
+                // ZeRO-1 shards over the data-parallel group even of one rank; otherwise only groups of several ranks are given
+                if (layout.dp() > 1 || zero == 1 || (layout.tp() == 1 && layout.pp() == 1 && layout.ep() == 1)) builder.dataParallel(groups.data());
                 if (layout.tp() > 1) builder.tensorParallel(groups.tensor());
                 if (layout.pp() > 1) builder.pipelineParallel(groups.pipeline());
                 if (layout.ep() > 1) builder.expertParallel(groups.expert());

@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code gptneo train --parallel dp=2 [--zero 1]}, {@code tp=2} and {@code dp=2,tp=2} on in-process
+ * {@code gptneo train --parallel dp=2 [--zero 1]}, {@code tp=2} and {@code dp=2,tp=2 [--zero 1]} on in-process
  * ranks: OUT as a single-process run writes it, and the usage errors.
  */
 class TrainCommandParallelTest {
@@ -64,14 +64,16 @@ class TrainCommandParallelTest {
      */
     @Test
     void tensorParallelRunsWriteTheFilesAndTheLossesOfASingleProcessRun() throws IOException {
-        Path single = dir.resolve("single-tp"), tp = dir.resolve("tp2"), mixed = dir.resolve("dp2tp2");
+        Path single = dir.resolve("single-tp"), tp = dir.resolve("tp2"), mixed = dir.resolve("dp2tp2"), zero = dir.resolve("dp2tp2zero");
         Cli one = Cli.run(trainArgs(single));
         assertThat(one.exitCode()).as(one.err()).isZero();
         List<Double> want = TrainFixtures.metrics(single).stream().map(row -> row.get("loss").asDouble()).toList();
-        for (Path out : List.of(tp, mixed)) {
-            Cli r = Cli.run(trainArgs(out, "--parallel", out == tp ? "tp=2" : "dp=2,tp=2"));
+        for (Path out : List.of(tp, mixed, zero)) {
+            Cli r = out == zero ? Cli.run(trainArgs(out, "--parallel", "dp=2,tp=2", "--zero", "1"))
+                    : Cli.run(trainArgs(out, "--parallel", out == tp ? "tp=2" : "dp=2,tp=2"));
             assertThat(r.exitCode()).as(r.err()).isZero();
-            assertThat(r.err()).contains(out == tp ? "on 2 tensor-parallel ranks (in-process)" : "on 4 ranks, dp=2 × tp=2 (in-process)");
+            assertThat(r.err()).contains(out == tp ? "on 2 tensor-parallel ranks (in-process)"
+                    : "on 4 ranks, dp=2 × tp=2 (in-process" + (out == zero ? ", ZeRO-1)" : ")"));
             assertThat(files(out)).isEqualTo(files(single)).contains("model.safetensors", "checkpoint-2/optimizer.safetensors");
             List<Double> got = TrainFixtures.metrics(out).stream().map(row -> row.get("loss").asDouble()).toList();
             assertThat(got).hasSameSizeAs(want);
@@ -95,8 +97,6 @@ class TrainCommandParallelTest {
         Path out = dir.resolve("refused");
         assertOneLineError(Cli.run(trainArgs(out, "--parallel", "ep=2,tp=2")),
                 "expert parallelism together with tensor parallelism is not available yet");
-        assertOneLineError(Cli.run(trainArgs(out, "--parallel", "tp=2", "--zero", "1")),
-                "ZeRO stage 1 together with tensor parallelism is not available yet");
         assertOneLineError(Cli.run(trainArgs(out, "--parallel", "dp=2", "--zero", "2")), "ZeRO stage 2 is not available (1 is)");
         assertOneLineError(Cli.run(trainArgs(out, "--parallel", "dp=3")), "the batch size 4 is not divisible by the data-parallel degree 3");
         assertOneLineError(Cli.run(trainArgs(out, "--parallel", "data=2")), "--parallel takes dp=D,tp=T,pp=P,ep=E");
