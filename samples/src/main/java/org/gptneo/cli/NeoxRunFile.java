@@ -184,7 +184,10 @@ final class NeoxRunFile {
         JsonNode zero = root.get("zero_optimization");
         if (zero != null) {
             options.put("--zero", zero.path("stage").asText("0"));
-            if (zero.size() > 1) notes.add("zero_optimization's buffer and overlap settings: DeepSpeed tuning, no effect here");
+            if (zero.has("overlap_comm")) options.put("--overlap-reduction", zero.get("overlap_comm").asText());
+            if (zero.size() > (zero.has("overlap_comm") ? 2 : 1)) {
+                notes.add("zero_optimization's bucket and buffer settings: DeepSpeed tuning, no effect here");
+            }
         }
         if (root.path("use_axonn_model_parallelism").asBoolean(false)) {
             throw refused("use_axonn_model_parallelism", "is true; gptneo's tensor parallelism is Megatron's (model_parallel_size)");

@@ -36,7 +36,7 @@ final class RunKeys {
                 "accumulate", "--accumulate", "seed", "--seed", "activation-checkpointing", "--activation-checkpointing",
                 "log-every", "--log-every", "eval-every", "--eval-every", "eval-batches", "--eval-batches"));
         s.put("checkpointing", ordered("out", "--out", "every", "--checkpoint-every", "keep", "--keep", "resume", "--resume"));
-        s.put("parallel", ordered("zero", "--zero"));
+        s.put("parallel", ordered("zero", "--zero", "overlap-reduction", "--overlap-reduction"));
         s.put("lora", ordered("rank", "--lora-rank", "alpha", "--lora-alpha", "dropout", "--lora-dropout", "targets", "--lora-targets"));
         return s;
     }

@@ -184,6 +184,11 @@ final class TrainCommand implements Callable<Integer> {
                 "writes OUT, as one process would."})
     String parallel;
 
+    @Option(names = "--overlap-reduction", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = {"Reduce the data-parallel gradients (plain or ZeRO-1) during the step's last backward pass, bucket by",
+                    "bucket, rather than after it: the same numbers (default: on; --no-overlap-reduction turns it off)."})
+    boolean overlapReduction;
+
     @Option(names = "--zero", defaultValue = "0", paramLabel = "STAGE",
             description = "ZeRO stage: 1 shards AdamW's state over the data-parallel ranks, also with tp and pp (default: ${DEFAULT-VALUE}).")
     int zero;
@@ -277,7 +282,7 @@ final class TrainCommand implements Callable<Integer> {
                 if (layout.tp() > 1) builder.tensorParallel(groups.tensor());
                 if (layout.pp() > 1) builder.pipelineParallel(groups.pipeline());
                 if (layout.ep() > 1) builder.expertParallel(groups.expert());
-                builder.zeroStage(zero);
+                builder.zeroStage(zero).overlapGradientReduction(overlapReduction);
             }
             if (!writer) return builder.build().fit();
             err.println(tokens.description());

@@ -205,7 +205,7 @@ class TrainRunFileTest {
                 num_layers: 2
                 pipe-parallel-size: 2
                 model-parallel-size: 1
-                zero_optimization: {stage: 1, reduce_bucket_size: 500000000}
+                zero_optimization: {stage: 1, reduce_bucket_size: 500000000, overlap_comm: false}
                 train_micro_batch_size_per_gpu: 3
                 """);
         Cli r = Cli.run("train", "--run", neox.toString(), "--preset", "125M", "--data", data.toString(), "--steps", "1",
@@ -217,7 +217,8 @@ class TrainRunFileTest {
         assertThat(c.at("/parallel/zero").asInt()).isEqualTo(1);
         assertThat(c.at("/training/batch-size").asInt()).isEqualTo(3);          // micro-batch 3 × dp 1
         assertThat(c.at("/model/preset").asText()).isEqualTo("125M");           // the flag's model over the file's keys
-        assertThat(r.err()).contains("zero_optimization's buffer and overlap settings");
+        assertThat(c.at("/parallel/overlap-reduction").asBoolean(true)).isFalse();              // DeepSpeed's overlap_comm
+        assertThat(r.err()).contains("zero_optimization's bucket and buffer settings");
     }
 
     @Test
