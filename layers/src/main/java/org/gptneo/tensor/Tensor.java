@@ -291,9 +291,7 @@ public final class Tensor implements AutoCloseable {
     private void readDense(long from, float[] floats, int count) {
         switch (dtype) {
             case F32 -> MemorySegment.copy(data, FLOAT, from * Float.BYTES, floats, 0, count);
-            case BF16 -> {
-                for (int i = 0; i < count; i++) floats[i] = HalfFloats.bf16ToFloat(data.getAtIndex(SHORT, from + i));
-            }
+            case BF16 -> HalfFloats.bf16sToFloats(data, from, floats, count);
             case F16 -> {
                 for (int i = 0; i < count; i++) floats[i] = HalfFloats.f16ToFloat(data.getAtIndex(SHORT, from + i));
             }
@@ -308,9 +306,7 @@ public final class Tensor implements AutoCloseable {
     private void writeDense(long from, float[] floats, int count) {
         switch (dtype) {
             case F32 -> MemorySegment.copy(floats, 0, data, FLOAT, from * Float.BYTES, count);
-            case BF16 -> {
-                for (int i = 0; i < count; i++) data.setAtIndex(SHORT, from + i, HalfFloats.floatToBf16(floats[i]));
-            }
+            case BF16 -> HalfFloats.floatsToBf16(floats, count, data, from);
             case F16 -> {
                 for (int i = 0; i < count; i++) data.setAtIndex(SHORT, from + i, HalfFloats.floatToF16(floats[i]));
             }

@@ -103,4 +103,35 @@ class HalfFloatsTest {
             }
         }
     }
+
+    /** Float bits that hit every case: ties, carries, NaNs of both signs, infinities, subnormals, zeros, and random ones. */
+    private static int[] awkwardBits(int count) {
+        int[] special = {0x3F808000, 0x3F818000, 0xBF818000, 0x3F7FFFFF, 0x7FC00000, 0x7F800001, 0xFF800001, 0xFFC00000,
+            0x7F800000, 0xFF800000, 0x7F7FFFFF, 0x7F7F7FFF, 0x00000001, 0x00008000, 0x00018000, 0x807F8000, 0, 0x80000000};
+        java.util.SplittableRandom random = new java.util.SplittableRandom(3);
+        int[] bits = new int[count];
+        for (int i = 0; i < count; i++) bits[i] = i < special.length ? special[i] : random.nextInt();
+        return bits;
+    }
+
+    @Test
+    void theArrayFormsConvertEveryElementAsTheScalarFormsDo() {
+        for (int count : new int[] {0, 1, 7, 15, 16, 17, 33, 100, 1031}) {           // ragged against every vector width
+            int[] bits = awkwardBits(count);
+            float[] floats = new float[count];
+            for (int i = 0; i < count; i++) floats[i] = Float.intBitsToFloat(bits[i]);
+            try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+                java.lang.foreign.MemorySegment halves = arena.allocate(2L * (count + 3));
+                HalfFloats.floatsToBf16(floats, count, halves, 3);                   // from element 3: an odd byte offset
+                float[] back = new float[count];
+                HalfFloats.bf16sToFloats(halves, 3, back, count);
+                for (int i = 0; i < count; i++) {
+                    short got = halves.getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, 3 + i);
+                    assertThat(u16(got)).as("count %d, element %d: 0x%08X", count, i, bits[i]).isEqualTo(u16(bf16(bits[i])));
+                    assertThat(Float.floatToRawIntBits(back[i])).as("widened %d", i)
+                            .isEqualTo(Float.floatToRawIntBits(HalfFloats.bf16ToFloat(got)));
+                }
+            }
+        }
+    }
 }
