@@ -137,7 +137,9 @@ public final class Generator {
     private float[][] forward(KvCache cache, Workspace workspace, int[][] ids, int[][] positions, int v) {
         int batch = ids.length, t = ids[0].length;
         Backend backend = model.backend();
-        try (Tape tape = new Tape(backend, workspace); Arena host = Arena.ofConfined()) {
+        // a device backend's tensors would live as long as the workspace: only host memory is reused
+        try (Tape tape = backend.device().hostAccessible() ? new Tape(backend, workspace) : new Tape(backend, false);
+             Arena host = Arena.ofConfined()) {
             int[] flatIds = new int[batch * t], flatPositions = new int[batch * t];
             for (int b = 0; b < batch; b++) {
                 System.arraycopy(ids[b], 0, flatIds, b * t, t);

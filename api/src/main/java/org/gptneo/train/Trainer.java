@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.Optional;
 import org.gptneo.autograd.Tape;
 import org.gptneo.autograd.Var;
+import org.gptneo.autograd.Workspace;
 import org.gptneo.backend.Backend;
 import org.gptneo.data.MaskedLmMasking;
 import org.gptneo.data.SequenceDataset;
@@ -99,6 +100,7 @@ public final class Trainer {
     private TensorParallelModel tensorParallel;   // this rank's shards during fit() of a tensor-parallel run, else null
     private ExpertParallelModel expertParallel;   // this rank's experts and replicas during fit() of an expert-parallel run, else null
     private ExpertParallelGradients expertGradients;   // their averaging over the D·ep ranks, likewise
+    private Workspace passes;            // the memory every forward and backward pass reuses during fit() (host backends), else null
 
     /**
      * Settings that change what a run writes and reports, and where it computes (data-parallel,
@@ -171,8 +173,10 @@ public final class Trainer {
              StepOptimizer optimizer = stages != null ? new PipelineOptimizer(stages, adam, dataParallel, zeroGroup())
                      : shards != null ? new TensorParallelOptimizer(shards, adam, dataParallel, zeroGroup())
                      : experts != null ? new ExpertParallelOptimizer(experts, expertAveraging, adam, weights.parameters().keySet())
-                     : optimizer(backend, adam, dataParallel)) {
+                     : optimizer(backend, adam, dataParallel);
+             Workspace reused = backend.device().hostAccessible() ? new Workspace() : null) {
             pipeline = stages;
+            passes = reused;
             tensorParallel = shards;
             expertParallel = experts;
             expertGradients = expertAveraging;
@@ -298,7 +302,8 @@ public final class Trainer {
                 for (int micro = 0; micro < k; micro++) {
                     int[] ids = new int[b * t];                                              // [B, T]
                     cursor.next(ids, b);
-                    try (Tape tape = new Tape(backend, true); Arena host = Arena.ofConfined()) {
+                    try (Tape tape = passes != null ? new Tape(backend, true, passes) : new Tape(backend, true);
+                         Arena host = Arena.ofConfined()) {
                         int[] inputIds = ids, labelIds = ids;                                // causal LM: labels = ids (shifted by the loss)
                         if (masking != null) {
                             MaskedLmMasking.Batch masked = masking.apply(ids, b, maskingSeed(settings.seed(), step, micro));

@@ -48,7 +48,16 @@ public final class Tape implements AutoCloseable {
 
     /** An inference tape whose memory comes from {@code workspace} (a generation loop's steps; see {@link Workspace}). */
     public Tape(Backend backend, Workspace workspace) {
-        this(backend, Mode.INFERENCE, new MemoryMeter(), workspace.step());
+        this(backend, false, workspace);
+    }
+
+    /**
+     * A tape whose memory comes from {@code workspace}: a generation loop's steps, or a training loop's
+     * passes, which allocate the same tensors every time (see {@link Workspace}). A host backend's
+     * memory only: a device backend's tensors would outlive the step.
+     */
+    public Tape(Backend backend, boolean recording, Workspace workspace) {
+        this(backend, recording ? Mode.RECORDING : Mode.INFERENCE, new MemoryMeter(), workspace.step());
     }
 
     /** A checkpoint sub-tape: same backend, its bytes counted with its parent's. */

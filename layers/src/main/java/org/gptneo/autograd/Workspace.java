@@ -4,8 +4,9 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
- * Memory reused by a run of tapes, one after another: the steps of a generation loop, which
- * allocate the same tensors every step. A fresh tape maps, zeroes and frees its memory every step
+ * Memory reused by a run of tapes, one after another: the steps of a generation loop, or the
+ * forward and backward passes of a training loop, which allocate the same tensors every step (a
+ * tape frees nothing before it closes, so taking slices of one slab costs no more memory). A fresh tape maps, zeroes and frees its memory every step
  * (the large tensors cost a system call and a page fault per page each time); a tape made with
  * {@code new Tape(backend, workspace)} takes zeroed slices of one slab instead. When a step needs
  * more than the slab holds, the rest comes from the workspace's arena, and when that tape closes

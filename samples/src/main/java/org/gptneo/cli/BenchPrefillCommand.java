@@ -6,6 +6,7 @@ import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import org.gptneo.autograd.Tape;
+import org.gptneo.autograd.Workspace;
 import org.gptneo.backend.Backend;
 import org.gptneo.model.GptNeoConfig;
 import org.gptneo.model.GptNeoModel;
@@ -47,17 +48,18 @@ final class BenchPrefillCommand implements Callable<Integer> {
                 "--tokens must be in [1, " + config.contextLength() + "] (the model's context length), got " + tokens);
         runs.require(batch >= 1 && batch <= Integer.MAX_VALUE / tokens,
                 "--batch-size must be in [1, " + Integer.MAX_VALUE / tokens + "] for --tokens " + tokens + ", got " + batch);
-        try (Backend backend = runs.backend(); GptNeoModel m = model.load(backend, dtype); Arena host = Arena.ofShared()) {
+        try (Backend backend = runs.backend(); GptNeoModel m = model.load(backend, dtype); Arena host = Arena.ofShared();
+             Workspace passes = new Workspace()) {
             int[] ids = new SplittableRandom(1).ints((long) batch * tokens, 0, config.vocabSize()).toArray();
             Tensor input = backend.upload(Tensor.ofInts(host, ids, batch, tokens), host);   // [B, T]
             Tensor positions = backend.upload(Tensor.ofInts(host, positions(batch, tokens), batch, tokens), host);
             double all = runs.bestMs(() -> {
-                try (Tape tape = new Tape(backend, false)) {
+                try (Tape tape = BenchRuns.tape(backend, false, passes)) {   // as generation does
                     m.forward(tape, input, false);                                     // [B, T, V]
                 }
             });
             double last = runs.bestMs(() -> {
-                try (Tape tape = new Tape(backend, false); KvCache cache = new KvCache(m, batch, new int[batch])) {
+                try (Tape tape = BenchRuns.tape(backend, false, passes); KvCache cache = new KvCache(m, batch, new int[batch])) {
                     m.forwardCached(tape, input, positions, cache);                    // [B, V]
                 }
             });

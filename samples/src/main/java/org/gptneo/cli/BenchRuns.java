@@ -4,6 +4,8 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.PrintWriter;
+import org.gptneo.autograd.Tape;
+import org.gptneo.autograd.Workspace;
 import org.gptneo.backend.Backend;
 import org.gptneo.backend.Backends;
 import org.gptneo.backend.cpu.CpuBackend;
@@ -112,5 +114,13 @@ final class BenchRuns {
     static double round(double x, int digits) {
         double scale = Math.pow(10, digits);
         return Math.round(x * scale) / scale;
+    }
+
+    /**
+     * A tape for one timed pass whose memory comes from {@code passes} on a host backend (as the
+     * Trainer's and generation's passes reuse theirs), or a plain tape on a device backend.
+     */
+    static Tape tape(Backend backend, boolean recording, Workspace passes) {
+        return backend.device().hostAccessible() ? new Tape(backend, recording, passes) : new Tape(backend, recording);
     }
 }

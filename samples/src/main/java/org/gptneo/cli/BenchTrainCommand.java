@@ -5,6 +5,7 @@ import java.lang.foreign.Arena;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import org.gptneo.autograd.Tape;
+import org.gptneo.autograd.Workspace;
 import org.gptneo.backend.Backend;
 import org.gptneo.model.GptNeoConfig;
 import org.gptneo.model.GptNeoModel;
@@ -48,11 +49,11 @@ final class BenchTrainCommand implements Callable<Integer> {
                 "--batch-size must be in [1, " + Integer.MAX_VALUE / seqLen + "] for --seq-len " + seqLen + ", got " + batch);
         try (Backend backend = runs.backend(); GptNeoModel m = model.load(backend, DType.F32);
              AdamW adam = new AdamW(backend, m.parameters(), AdamW.Settings.defaults().withLr(1e-4f), AdamW.decayExceptBiasAndNorm());
-             Arena host = Arena.ofShared()) {
+             Arena host = Arena.ofShared(); Workspace passes = new Workspace()) {
             int[] ids = new SplittableRandom(1).ints((long) batch * seqLen, 0, config.vocabSize()).toArray();
             Tensor input = backend.upload(Tensor.ofInts(host, ids, batch, seqLen), host);   // [B, T]
             double ms = runs.bestMs(() -> {
-                try (Tape tape = new Tape(backend, true)) {
+                try (Tape tape = BenchRuns.tape(backend, true, passes)) {     // as the Trainer does
                     m.zeroGrad();
                     tape.backward(m.loss(tape, m.forward(tape, input, false), input));
                     adam.step();
