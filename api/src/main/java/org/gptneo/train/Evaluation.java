@@ -3,6 +3,7 @@ package org.gptneo.train;
 import java.lang.foreign.Arena;
 import java.util.Arrays;
 import org.gptneo.autograd.Tape;
+import org.gptneo.autograd.Workspace;
 import org.gptneo.backend.Backend;
 import org.gptneo.data.MaskedLmMasking;
 import org.gptneo.data.SequenceDataset;
@@ -26,6 +27,15 @@ public final class Evaluation {
      * @param step       the step the result is reported for
      */
     public static EvalMetrics run(GptNeoModel model, SequenceDataset data, int batchSize, int maxBatches, int step) {
+        return run(model, data, batchSize, maxBatches, step, null);
+    }
+
+    /**
+     * {@link #run(GptNeoModel, SequenceDataset, int, int, int)} with each batch's tensors taken from
+     * {@code passes} (a host backend's; null: fresh memory), as the Trainer's own passes take theirs, so
+     * evaluating between steps needs no memory beside theirs.
+     */
+    static EvalMetrics run(GptNeoModel model, SequenceDataset data, int batchSize, int maxBatches, int step, Workspace passes) {
         if (batchSize < 1) throw new IllegalArgumentException("the evaluation batch size must be at least 1, got " + batchSize);
         Backend backend = model.backend();
         MaskedLmMasking masking = model.config().objective() == Objective.MASKED_LM ? MaskedLmMasking.forModel(model.config()) : null;
@@ -50,7 +60,7 @@ public final class Evaluation {
                     predicted += masked.labelled();
                 }
             }
-            try (Tape tape = new Tape(backend, false); Arena host = Arena.ofConfined()) {
+            try (Tape tape = passes != null ? new Tape(backend, false, passes) : new Tape(backend, false); Arena host = Arena.ofConfined()) {
                 Tensor input = backend.upload(Tensor.ofInts(host, ids, rows, t), host);
                 Tensor target = labels == ids ? input : backend.upload(Tensor.ofInts(host, labels, rows, t), host);
                 double loss = backend.download(model.loss(tape, model.forward(tape, input, false), target).value(), host).getFloat(0);

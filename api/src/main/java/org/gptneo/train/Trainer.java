@@ -362,7 +362,7 @@ public final class Trainer {
             boolean evaluate = validation != null && options.evalEvery() > 0 && (done % options.evalEvery() == 0 || last);
             if (evaluate) syncModel();                                             // every rank: the stages' or shards' weights
             if (evaluate && writes()) {
-                EvalMetrics metrics = Evaluation.run(model, validation, b, options.evalBatches(), done);
+                EvalMetrics metrics = Evaluation.run(model, validation, b, options.evalBatches(), done, passes);
                 evaluation = Optional.of(metrics);
                 all.forEach(l -> l.onEvaluation(metrics));
             }
