@@ -7,6 +7,7 @@ import java.util.Set;
 import org.gptneo.nn.AdamW;
 import org.gptneo.nn.GradientClipping;
 import org.gptneo.nn.Parameter;
+import org.gptneo.parallel.Communicator;
 import org.gptneo.parallel.ExpertParallelGradients;
 import org.gptneo.parallel.ExpertParallelModel;
 import org.gptneo.tensor.Tensor;
@@ -25,10 +26,14 @@ final class ExpertParallelOptimizer extends RankAdamW {
     private final ExpertParallelGradients gradients;
     private final Set<String> saved;             // the full model's trained names, in checkpoint order
 
-    /** @param trained the names the full model trains (its moments are what a checkpoint holds) */
+    /**
+     * @param trained   the names the full model trains (its moments are what a checkpoint holds)
+     * @param zeroGroup the D ranks holding this rank's experts, to shard AdamW's state over (ZeRO-1), or null;
+     *                  then {@code gradients} must be {@link ExpertParallelGradients#stepwise}
+     */
     ExpertParallelOptimizer(ExpertParallelModel experts, ExpertParallelGradients gradients, AdamW.Settings settings,
-                            Set<String> trained) {
-        super(experts.model().backend(), experts.model().registry().trainable().asVars(), settings, null);
+                            Set<String> trained, Communicator zeroGroup) {
+        super(experts.model().backend(), experts.model().registry().trainable().asVars(), settings, zeroGroup);
         this.experts = experts;
         this.gradients = gradients;
         this.saved = trained;
@@ -37,6 +42,10 @@ final class ExpertParallelOptimizer extends RankAdamW {
     /** The mean over the D·ep ranks of every gradient, then the whole model's norm (collectives). */
     @Override
     public GradientClipping.Report reduceGradients() {
+        if (isSharded()) {                          // over ep here, then reduce-scattered over the D ranks
+            gradients.averageOverExpertParallelGroup();
+            return experts.inspectGradients(reduceShardedGradients());
+        }
         gradients.averageGradients();
         return experts.inspectGradients();
     }

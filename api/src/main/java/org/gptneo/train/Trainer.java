@@ -172,7 +172,7 @@ public final class Trainer {
                              : shards != null ? shards.registry().trainable().asVars() : weights.parameters());
              StepOptimizer optimizer = stages != null ? new PipelineOptimizer(stages, adam, dataParallel, zeroGroup())
                      : shards != null ? new TensorParallelOptimizer(shards, adam, dataParallel, zeroGroup())
-                     : experts != null ? new ExpertParallelOptimizer(experts, expertAveraging, adam, weights.parameters().keySet())
+                     : experts != null ? new ExpertParallelOptimizer(experts, expertAveraging, adam, weights.parameters().keySet(), zeroGroup())
                      : optimizer(backend, adam, dataParallel);
              Workspace reused = backend.device().hostAccessible() ? new Workspace() : null) {
             pipeline = stages;

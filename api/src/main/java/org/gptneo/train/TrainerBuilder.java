@@ -156,7 +156,8 @@ public final class TrainerBuilder {
 
     /**
      * ZeRO stage (GPT-NeoX's {@code zero_optimization.stage}): 0 (default) keeps the whole AdamW state on
-     * every rank; 1 shards it over the data-parallel group (also with tensor and pipeline parallelism). Stages 2 and 3 are not available.
+     * every rank; 1 shards it over the data-parallel group (also with tensor, pipeline or expert parallelism: the
+     * ranks holding the same parameters). Stages 2 and 3 are not available.
      */
     public TrainerBuilder zeroStage(int stage) { this.zeroStage = stage; return this; }
 
@@ -183,7 +184,7 @@ public final class TrainerBuilder {
      * vocabulary rows), every rank of the group computes the same rows, and the loss and gradient norm
      * are the whole model's. Combines with {@link #dataParallel} (a group of the ranks holding the same
      * shards: gradients are averaged over it first) and with {@link #pipelineParallel} (each stage is
-     * split over the group), not yet with ZeRO or a LoRA adapter. The model receives the full weights before each evaluation and checkpoint and at the
+     * split over the group), also under ZeRO-1; not with a LoRA adapter. The model receives the full weights before each evaluation and checkpoint and at the
      * end; checkpoints are ordinary ones (full weights and moments). Only global rank 0 writes.
      */
     public TrainerBuilder tensorParallel(Communicator g) { this.tensorGroup = Objects.requireNonNull(g, "group"); return this; }
@@ -196,8 +197,8 @@ public final class TrainerBuilder {
      * into D·ep blocks, block e + ep·d for expert-parallel rank e and data-parallel rank d (D the
      * {@link #dataParallel} group, the ranks holding the same experts, or 1). Tokens reach their experts
      * by all-to-all; the gradients are averaged so that the update is that of D·ep data-parallel
-     * replicas holding every expert (routing and capacity per rank, as there). Not yet with tensor or
-     * pipeline parallelism, ZeRO or a LoRA adapter. The model receives the full weights before each
+     * replicas holding every expert (routing and capacity per rank, as there). Also under ZeRO-1; not yet
+     * with tensor or pipeline parallelism, nor with a LoRA adapter. The model receives the full weights before each
      * evaluation and checkpoint and at the end; checkpoints are ordinary ones. Only global rank 0 writes.
      */
     public TrainerBuilder expertParallel(Communicator g) { this.expertGroup = Objects.requireNonNull(g, "group"); return this; }
@@ -226,7 +227,6 @@ public final class TrainerBuilder {
         require(accumulate < 65_536, "accumulate must be below 65536, got " + accumulate);
         require(checkpointEvery == 0 || outputDir != null, "checkpointEvery needs an outputDir");
         require(zeroStage == 0 || zeroStage == 1, "ZeRO stage " + zeroStage + " is not available (1 is)");
-        require(zeroStage == 0 || expertGroup == null, "ZeRO stage 1 together with expert parallelism is not available yet");
         require(zeroStage == 0 || group != null, "ZeRO stage 1 shards the optimizer over a data-parallel group: give dataParallel(group)");
         require(expertGroup == null || (tensorGroup == null && pipelineGroup == null),
                 "expert parallelism together with " + (tensorGroup != null ? "tensor" : "pipeline") + " parallelism is not available yet");

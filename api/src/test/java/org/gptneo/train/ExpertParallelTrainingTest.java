@@ -82,11 +82,18 @@ class ExpertParallelTrainingTest {
     /** dp × ep ranks split by {@link ParallelGroups}, the trainer given the expert-parallel group and (dp > 1) the data-parallel one. */
     private static List<DataParallelRun.Outcome> expertParallel(MoeSettings moe, int dp, int ep, int batch, int accumulate,
                                                                 UnaryOperator<TrainerBuilder> more) {
+        return expertParallel(moe, dp, ep, batch, accumulate, 0, more);
+    }
+
+    /** As above, under ZeRO stage {@code zero} (1: AdamW's state sharded over the data-parallel group, even of one rank). */
+    private static List<DataParallelRun.Outcome> expertParallel(MoeSettings moe, int dp, int ep, int batch, int accumulate, int zero,
+                                                                UnaryOperator<TrainerBuilder> more) {
         ParallelLayout layout = new ParallelLayout(dp, 1, 1, ep);
         return InProcessRanks.run(layout.worldSize(), (Communicator world) -> {
             try (ParallelGroups groups = ParallelGroups.split(world, layout); GptNeoModel model = model(moe)) {
-                TrainerBuilder builder = more.apply(DataParallelRun.trainer(model, batch, accumulate)).expertParallel(groups.expert());
-                if (dp > 1) builder.dataParallel(groups.data());
+                TrainerBuilder builder = more.apply(DataParallelRun.trainer(model, batch, accumulate)).expertParallel(groups.expert())
+                        .zeroStage(zero);
+                if (dp > 1 || zero > 0) builder.dataParallel(groups.data());
                 return DataParallelRun.run(model, builder);
             }
         });
@@ -101,6 +108,12 @@ class ExpertParallelTrainingTest {
     @Test
     void dataTimesExpertParallelFollowsFourDataParallelReplicas() {
         assertClose(expertParallel(DROPPING, 2, 2, 4, 1, b -> b), replicated(DROPPING, 4, 4, 1).getFirst(), "dp=2,ep=2");
+    }
+
+    @Test
+    void zeroOneWithExpertParallelFollowsTheSameReplicas() {
+        assertClose(expertParallel(DROPPING, 2, 2, 4, 2, 1, b -> b), replicated(DROPPING, 4, 4, 2).getFirst(), "dp=2,ep=2, ZeRO-1");
+        assertClose(expertParallel(DROPPING, 1, 2, 4, 1, 1, b -> b), replicated(DROPPING, 2, 4, 1).getFirst(), "ep=2, ZeRO-1 over one rank");
     }
 
     @Test
@@ -152,9 +165,6 @@ class ExpertParallelTrainingTest {
     void refusesWhatItCannotCombine() {
         List<InProcessCommunicator> two = InProcessCommunicator.group(2), three = InProcessCommunicator.group(3);
         try (GptNeoModel model = model(DROPPING)) {
-            assertThatThrownBy(() -> DataParallelRun.trainer(model, 4, 1).expertParallel(two.getFirst())
-                    .dataParallel(two.getLast()).zeroStage(1).build())
-                    .hasMessage("ZeRO stage 1 together with expert parallelism is not available yet");
             assertThatThrownBy(() -> DataParallelRun.trainer(model, 4, 1).expertParallel(two.getFirst())
                     .tensorParallel(two.getLast()).build())
                     .hasMessage("expert parallelism together with tensor parallelism is not available yet");

@@ -98,6 +98,20 @@ public final class ExpertParallelGradients implements AutoCloseable {
         if (expertData != null) expertData.averageGradients();
     }
 
+    /**
+     * ZeRO-1's part of {@link #averageGradients}: divides the experts' gradients by ep and averages the
+     * replicated ones over the expert-parallel group (collective), so that the D ranks holding the
+     * same parameters need only reduce-scatter them all with AVG to end where {@link #averageGradients}
+     * does. Made by {@link #stepwise}, whose first group is the expert-parallel one.
+     */
+    public void averageOverExpertParallelGroup() {
+        if (dense.size() != 2) throw new IllegalStateException("averageOverExpertParallelGroup needs a stepwise averaging");
+        for (Var w : experts.values()) {
+            if (w.grad() != null) backend.scale(w.grad(), 1f / expertParallelRanks);
+        }
+        dense.getFirst().averageGradients();
+    }
+
     /** The mean over the D·ep data-parallel ranks of each of {@code values} (losses), the same bits on every rank. */
     public float[] average(float[] values) {
         float[] mean = values;

@@ -132,14 +132,24 @@ public final class ExpertParallelModel implements AutoCloseable {
      * first parameter of this rank with a non-finite gradient, or says that another rank's is.
      */
     public GradientClipping.Report inspectGradients() {
-        Backend backend = model.backend();
+        Map<String, Double> squares = new LinkedHashMap<>();
+        for (Parameter p : model.registry().all()) {
+            if (p.grad() != null) squares.put(p.name(), model.backend().sumOfSquares(p.grad()));
+        }
+        return inspectGradients(squares);
+    }
+
+    /**
+     * {@link #inspectGradients()} from this rank's parameters' squared gradient norms, by name (those
+     * with a gradient), measured elsewhere: a ZeRO-1 optimizer's, over the ranks holding the same experts.
+     */
+    public GradientClipping.Report inspectGradients(Map<String, Double> squares) {
         double replicated = 0, experts = 0;
         String bad = null;
-        for (Parameter p : model.registry().all()) {
-            if (p.grad() == null) continue;
-            double s = backend.sumOfSquares(p.grad());
-            if (!Double.isFinite(s) && bad == null) bad = p.name();
-            if (ExpertParallelLayout.isExpert(p.name())) experts += s;
+        for (Map.Entry<String, Double> e : squares.entrySet()) {
+            double s = e.getValue();
+            if (!Double.isFinite(s) && bad == null) bad = e.getKey();
+            if (ExpertParallelLayout.isExpert(e.getKey())) experts += s;
             else replicated += s;
         }
         double norm = Math.sqrt(replicated + ep.allReduce(new float[] {(float) experts}, ReduceOp.SUM)[0]);

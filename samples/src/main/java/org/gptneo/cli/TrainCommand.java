@@ -190,7 +190,7 @@ final class TrainCommand implements Callable<Integer> {
     boolean overlapReduction;
 
     @Option(names = "--zero", defaultValue = "0", paramLabel = "STAGE",
-            description = "ZeRO stage: 1 shards AdamW's state over the data-parallel ranks, also with tp and pp (default: ${DEFAULT-VALUE}).")
+            description = "ZeRO stage: 1 shards AdamW's state over the data-parallel ranks, also with tp, pp and ep (default: ${DEFAULT-VALUE}).")
     int zero;
 
     @Spec
@@ -232,7 +232,6 @@ final class TrainCommand implements Callable<Integer> {
         DatasetOptions dataOptions = DatasetOptions.defaults().withTokenizer(tokenizer).withTextField(textField);
         layout.requireAvailable();
         if (zero != 0 && zero != 1) throw new IllegalArgumentException("ZeRO stage " + zero + " is not available (1 is)");
-        if (zero == 1 && layout.ep() > 1) throw new IllegalArgumentException("ZeRO stage 1 together with expert parallelism is not available yet");
         if (layout.ep() > 1) ExpertParallelLayout.of(source.config(), layout.ep(), 0);   // mixture layers whose experts ep divides
         DataParallel.rowsPerRank(batch, layout.dp() * layout.ep());   // expert-parallel ranks compute their own rows too
         if (parallel == null && zero == 0) {

@@ -77,6 +77,12 @@ class TrainCommandExpertParallelTest {
                 });
             }
         }
+        Path zero = dir.resolve("dp=2,ep=2,zero");                           // ZeRO-1 steps as the plain expert-parallel run
+        Cli z = Cli.run(trainArgs(moeFile, zero, "--parallel", "dp=2,ep=2", "--zero", "1"));
+        assertThat(z.exitCode()).as(z.err()).isZero();
+        assertThat(z.err()).contains("on 4 ranks, dp=2 × ep=2 (in-process, ZeRO-1)");
+        List<Double> want = losses(dir.resolve("dp=4")), got = losses(zero);
+        for (int i = 0; i < want.size(); i++) assertThat(got.get(i)).as("ZeRO-1, step %d", i + 1).isCloseTo(want.get(i), within(1e-6 * want.get(i)));
     }
 
     @Test
@@ -90,8 +96,6 @@ class TrainCommandExpertParallelTest {
                 "expert parallelism together with tensor parallelism is not available yet");
         assertOneLineError(Cli.run(trainArgs(moeFile, out, "--parallel", "ep=2,pp=2")),
                 "expert parallelism together with pipeline parallelism is not available yet");
-        assertOneLineError(Cli.run(trainArgs(moeFile, out, "--parallel", "ep=2", "--zero", "1")),
-                "ZeRO stage 1 together with expert parallelism is not available yet");
         assertOneLineError(Cli.run(trainArgs(moeFile, out, "--parallel", "dp=2,ep=4")),
                 "the batch size 4 is not divisible by the data-parallel degree 8");
         assertThat(out).doesNotExist();
