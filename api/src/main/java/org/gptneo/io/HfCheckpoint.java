@@ -285,15 +285,14 @@ public final class HfCheckpoint {
     }
 
     /**
-     * Tensor {@code name} quantized to Q8 in {@code arena}: straight from the file where it is stored
-     * F32 and can be mapped, else through an F32 copy of that tensor alone.
+     * Tensor {@code name} quantized to Q8 in {@code arena}: chunk by chunk as it is read where the
+     * source can (safetensors), else through an F32 copy of that tensor alone.
      */
     private static Tensor quantized(WeightSource source, String name, int[] shape, Arena arena) {
         try (Arena staging = Arena.ofConfined()) {
-            Tensor view = source.dtypeName(name).equals("F32") ? source.view(name) : null;
-            if (view != null) {
-                Tensor q8 = view.reshape(shape).to(arena, DType.Q8);
-                WeightSource.unload(view);
+            if (source.quantizesWhileCopying()) {
+                Tensor q8 = Tensor.allocate(arena, DType.Q8, shape);
+                source.copyInto(name, q8);
                 return q8;
             }
             Tensor f32 = Tensor.allocate(staging, DType.F32, shape);

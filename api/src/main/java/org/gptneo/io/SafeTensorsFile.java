@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -13,6 +14,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.Map;
 import java.util.Set;
 import org.gptneo.tensor.DType;
+import org.gptneo.tensor.Q8Blocks;
 import org.gptneo.tensor.Tensor;
 
 /**
@@ -28,18 +30,26 @@ public final class SafeTensorsFile implements AutoCloseable {
     private static final ValueLayout.OfLong U64_LE =
             ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
+    /** Elements converted per read in {@link #readInto}: 4 MiB of F32, a whole number of Q8 blocks. */
+    private static final int READ_CHUNK = 1 << 20;
+
     private final Path path;
     private final String label;
     private final Arena arena;
+    private final FileChannel channel;       // for reads that convert (readInto); open until close()
     private final MemorySegment data;
+    private final long dataOffset;           // where data starts in the file
     private final SafeTensorsHeader header;
     private volatile boolean closed;
 
-    private SafeTensorsFile(Path path, String label, Arena arena, MemorySegment data, SafeTensorsHeader header) {
+    private SafeTensorsFile(Path path, String label, Arena arena, FileChannel channel, MemorySegment data, long dataOffset,
+                            SafeTensorsHeader header) {
         this.path = path;
         this.label = label;
         this.arena = arena;
+        this.channel = channel;
         this.data = data;
+        this.dataOffset = dataOffset;
         this.header = header;
     }
 
@@ -54,7 +64,9 @@ public final class SafeTensorsFile implements AutoCloseable {
             throw new CheckpointException(label + ": is a directory, not a safetensors file");
         }
         Arena arena = Arena.ofShared();
-        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+        FileChannel channel = null;
+        try {
+            channel = FileChannel.open(file, StandardOpenOption.READ);
             long size = channel.size();
             if (size < 8) {
                 throw new CheckpointException(label + ": file has " + size
@@ -70,13 +82,22 @@ public final class SafeTensorsFile implements AutoCloseable {
             }
             byte[] headerBytes = mapped.asSlice(8, n).toArray(ValueLayout.JAVA_BYTE);
             SafeTensorsHeader header = SafeTensorsHeader.parse(label, headerBytes, size - 8 - n);
-            return new SafeTensorsFile(file, label, arena, mapped.asSlice(8 + n), header);
+            return new SafeTensorsFile(file, label, arena, channel, mapped.asSlice(8 + n), 8 + n, header);
         } catch (IOException e) {
-            arena.close();
+            closeQuietly(channel, arena);
             throw new CheckpointException(label + ": cannot read: " + describe(e), e);
         } catch (RuntimeException | Error e) {
-            arena.close();
+            closeQuietly(channel, arena);
             throw e;
+        }
+    }
+
+    private static void closeQuietly(FileChannel channel, Arena arena) {
+        arena.close();
+        try {
+            if (channel != null) channel.close();
+        } catch (IOException ignored) {
+            // the open failed already; that error is the one to report
         }
     }
 
@@ -139,12 +160,62 @@ public final class SafeTensorsFile implements AutoCloseable {
         return Tensor.wrap(data.asSlice(e.begin(), e.byteCount()), dtype, dims);
     }
 
-    /** Unmaps the file; views from {@link #tensor} become invalid. Calling it again does nothing. */
+    /**
+     * Copies tensor {@code name} (F32, F16 or BF16) into {@code target} (as many elements, any
+     * floating-point dtype, Q8 included), converting: the file is read a chunk at a time into a buffer
+     * of this call's, not through the mapping, so a converted load neither faults the file's pages in
+     * one by one nor keeps them resident (reading costs a copy out of the page cache, several times
+     * cheaper here than mapping the pages). Safe from several threads at once.
+     *
+     * @throws CheckpointException if the name is missing, its dtype is not one of those, or the file cannot be read
+     */
+    public void readInto(String name, Tensor target) {
+        SafeTensorsHeader.Entry e = entry(name);
+        DType stored = tensor(name).dtype();
+        if (stored == DType.I32) {
+            throw new CheckpointException(label + ": tensor '" + name + "' has dtype I32, not a floating-point type");
+        }
+        long elements = e.byteCount() / stored.bytes(1);
+        if (target.size() != elements) {
+            throw new IllegalArgumentException("cannot copy " + name + " (" + elements + " elements) into " + target);
+        }
+        int group = target.dtype() == DType.Q8 ? Q8Blocks.BLOCK : 1;   // a Q8 tensor is cut between whole blocks
+        Tensor rows = target.reshape(Math.toIntExact(elements / group), group);
+        try (Arena buffer = Arena.ofConfined()) {
+            MemorySegment bytes = buffer.allocate(stored.bytes(Math.min(READ_CHUNK, elements)), 64);
+            for (long from = 0; from < elements; from += READ_CHUNK) {
+                int count = (int) Math.min(READ_CHUNK, elements - from);
+                MemorySegment part = bytes.asSlice(0, stored.bytes(count));
+                readFully(part, dataOffset + e.begin() + stored.bytes(from), name);
+                rows.rows((int) (from / group), (int) ((from + count) / group)).copyFrom(Tensor.wrap(part, stored, count / group, group));
+            }
+        }
+    }
+
+    private void readFully(MemorySegment into, long position, String name) {
+        ByteBuffer buffer = into.asByteBuffer();
+        try {
+            while (buffer.hasRemaining()) {
+                if (channel.read(buffer, position + buffer.position()) < 0) {
+                    throw new CheckpointException(label + ": tensor '" + name + "' ends past the end of the file");
+                }
+            }
+        } catch (IOException ex) {
+            throw new CheckpointException(label + ": cannot read tensor '" + name + "': " + describe(ex), ex);
+        }
+    }
+
+    /** Unmaps and closes the file; views from {@link #tensor} become invalid. Calling it again does nothing. */
     @Override
     public synchronized void close() {
         if (!closed) {
             closed = true;
             arena.close();
+            try {
+                channel.close();
+            } catch (IOException e) {
+                throw new CheckpointException(label + ": cannot close: " + describe(e), e);
+            }
         }
     }
 

@@ -36,17 +36,11 @@ abstract sealed class WeightSource implements AutoCloseable permits WeightSource
     /** A zero-copy view, or null when this layout cannot give one. */
     abstract Tensor view(String name);
 
-    /**
-     * Lets the kernel drop the pages of a memory-mapped view once it has been converted: a model
-     * converted on load is then never resident twice (the file's pages would otherwise stay
-     * counted until the file closes).
-     */
-    static void unload(Tensor view) {
-        if (view.data().isMapped()) view.data().unload();
-    }
-
-    /** Copies a floating-point tensor into {@code target}, converting to its dtype. */
+    /** Copies a floating-point tensor into {@code target}, converting to its dtype (Q8 where {@link #quantizesWhileCopying()}). */
     abstract void copyInto(String name, Tensor target);
+
+    /** Whether {@link #copyInto} takes a Q8 target (else quantize an F32 copy). */
+    abstract boolean quantizesWhileCopying();
 
     /** True when both floating-point tensors hold the same values. */
     abstract boolean sameValues(String a, String b);
@@ -242,11 +236,15 @@ abstract sealed class WeightSource implements AutoCloseable permits WeightSource
             return file(name).tensor(name);
         }
 
+        /** Reads the file in chunks rather than through the mapping (see {@link SafeTensorsFile#readInto}). */
         @Override
         void copyInto(String name, Tensor target) {
-            Tensor source = view(name);
-            target.copyFrom(source);
-            unload(source);
+            file(name).readInto(name, target);
+        }
+
+        @Override
+        boolean quantizesWhileCopying() {
+            return true;
         }
 
         @Override
@@ -298,6 +296,11 @@ abstract sealed class WeightSource implements AutoCloseable permits WeightSource
         @Override
         void copyInto(String name, Tensor target) {
             file(name).copyInto(name, target);
+        }
+
+        @Override
+        boolean quantizesWhileCopying() {
+            return false;
         }
 
         @Override
