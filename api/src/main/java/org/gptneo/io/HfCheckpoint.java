@@ -31,6 +31,7 @@ import org.gptneo.model.GptNeoConfig;
 import org.gptneo.model.GptNeoModel;
 import org.gptneo.nn.Parameter;
 import org.gptneo.tensor.DType;
+import org.gptneo.tensor.HugePages;
 import org.gptneo.tensor.Tensor;
 
 /**
@@ -122,7 +123,7 @@ public final class HfCheckpoint {
                 } else {
                     hosts.put(e.getKey(), null);
                     conversions.put(e.getKey(), wanted == DType.Q8 ? () -> quantized(source, name, shape, arena) : () -> {
-                        Tensor host = Tensor.allocate(arena, wanted, shape);
+                        Tensor host = allocate(arena, wanted, shape);
                         source.copyInto(name, host);
                         return host;
                     });
@@ -274,6 +275,11 @@ public final class HfCheckpoint {
         return out;
     }
 
+    /** A loaded weight's memory: written once, kept for the model's life, so on huge pages where there are some. */
+    private static Tensor allocate(Arena arena, DType dtype, int[] shape) {
+        return Tensor.wrap(HugePages.allocate(arena, dtype.bytes(Tensor.elementCount(shape))), dtype, shape);
+    }
+
     private static Tensor call(Callable<Tensor> conversion) {
         try {
             return conversion.call();
@@ -291,13 +297,15 @@ public final class HfCheckpoint {
     private static Tensor quantized(WeightSource source, String name, int[] shape, Arena arena) {
         try (Arena staging = Arena.ofConfined()) {
             if (source.quantizesWhileCopying()) {
-                Tensor q8 = Tensor.allocate(arena, DType.Q8, shape);
+                Tensor q8 = allocate(arena, DType.Q8, shape);
                 source.copyInto(name, q8);
                 return q8;
             }
             Tensor f32 = Tensor.allocate(staging, DType.F32, shape);
             source.copyInto(name, f32);
-            return f32.to(arena, DType.Q8);
+            Tensor q8 = allocate(arena, DType.Q8, shape);
+            q8.copyFrom(f32);
+            return q8;
         } catch (IllegalArgumentException e) {
             throw new CheckpointException(source.fileOf(name) + ": tensor '" + printable(name) + "' cannot be stored as Q8: "
                     + e.getMessage());

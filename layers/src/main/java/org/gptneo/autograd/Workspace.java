@@ -2,6 +2,7 @@ package org.gptneo.autograd;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import org.gptneo.tensor.HugePages;
 
 /**
  * Memory reused by a run of tapes, one after another: the steps of a generation loop, or the
@@ -50,7 +51,7 @@ public final class Workspace implements AutoCloseable {
             used = start + bytes;
             return slab.asSlice(start, bytes).fill((byte) 0);
         }
-        return owner.allocate(bytes, align);   // past the slab: this step only (zeroed by the arena)
+        return align <= ALIGNMENT ? HugePages.allocate(owner, bytes) : owner.allocate(bytes, align);   // past the slab: this step only
     }
 
     private void endStep() {
@@ -58,7 +59,7 @@ public final class Workspace implements AutoCloseable {
         if (asked > slab.byteSize()) {          // grow to what the whole step asked for
             owner.close();
             owner = Arena.ofShared();
-            slab = owner.allocate(asked, ALIGNMENT);
+            slab = HugePages.allocate(owner, asked);
         }
     }
 

@@ -1,0 +1,41 @@
+package org.gptneo.tensor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import org.junit.jupiter.api.Test;
+
+/** {@link HugePages}: zeroed, writable memory of the size asked, on 2 MiB boundaries on Linux, gone with its arena. */
+class HugePagesTest {
+
+    @Test
+    void largeAllocationsAreZeroedAlignedAndFreedWithTheirArena() {
+        boolean linux = System.getProperty("os.name").toLowerCase(java.util.Locale.ROOT).contains("linux");
+        assertThat(HugePages.available()).as("Linux with native access (the tests enable it)").isEqualTo(linux);
+        MemorySegment kept;
+        try (Arena arena = Arena.ofShared()) {
+            long bytes = HugePages.MIN_BYTES + 12_345;
+            MemorySegment m = HugePages.allocate(arena, bytes);
+            assertThat(m.byteSize()).isEqualTo(bytes);
+            if (linux) assertThat(m.address() % (2L << 20)).isZero();
+            for (long o = 0; o < bytes; o += 4093) assertThat(m.get(ValueLayout.JAVA_BYTE, o)).isZero();
+            m.fill((byte) 7);
+            assertThat(m.get(ValueLayout.JAVA_BYTE, bytes - 1)).isEqualTo((byte) 7);
+            kept = m;
+        }
+        assertThatThrownBy(() -> kept.get(ValueLayout.JAVA_BYTE, 0)).isInstanceOf(IllegalStateException.class);
+    }
+
+    @Test
+    void smallAllocationsComeFromTheArena() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment m = HugePages.allocate(arena, 1000);
+            assertThat(m.byteSize()).isEqualTo(1000);
+            assertThat(m.address() % 64).isZero();
+            assertThat(m.isAccessibleBy(Thread.currentThread())).isTrue();
+        }
+    }
+}
