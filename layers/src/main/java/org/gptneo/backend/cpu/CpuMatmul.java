@@ -19,7 +19,8 @@ import org.gptneo.tensor.Tensor;
  * and runs the register-blocked micro-kernel over them: MR×NR outputs accumulated with vector FMAs
  * (A[i, k] broadcast, B[k, j .. j+NR) loaded as two vectors). Packing turns all four transpose cases
  * into the same contiguous loop, panels are zero-padded and stores masked, so odd sizes need no
- * special case. Each operand is packed about once per call: B once per slab, A once per slab and
+ * special case. Operands whose packed order is across their rows (op(A) = A, op(B) = Bᵀ) are packed
+ * by copying a few rows into a staging buffer and gathering them depth by depth with vector gathers. Each operand is packed about once per call: B once per slab, A once per slab and
  * column block (more only when a few rows are split over threads by columns).
  */
 final class CpuMatmul {
@@ -38,8 +39,15 @@ final class CpuMatmul {
     /** Columns of B packed together per slab: the shared packed block (NB·KC floats) stays in L3. */
     private static final int NB = 64 * NR;
 
-    /** Depths of a transposed operand moved per pass: the rows written (DEPTHS·NR floats) stay in L1. */
+    /** Depths of a transposed operand moved per pass: the rows staged (NR·DEPTHS floats) stay in L1. */
     private static final int DEPTHS = 64;
+    /**
+     * Depths of an A micro-panel that fill whole vectors ([GROUP][MR] floats is a multiple of VL):
+     * packing gathers them from the staged rows.
+     */
+    private static final int GROUP = VL / gcd(MR, VL);
+    /** Gather indices of one depth of a B micro-panel in the staged rows: lane j reads row j (never written). */
+    private static final int[] B_ROWS = stagedRowStarts();
 
     /** The calling thread's buffers, reused across calls. */
     private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
@@ -49,8 +57,10 @@ final class CpuMatmul {
         /** The packed B block of the calls this thread makes, read by every thread of the call. */
         float[] packedB = new float[0];
         final float[] tile = new float[MR * NR];
-        /** One row of an operand on its way into a packed layout. */
-        final float[] stage = new float[KC];
+        /** Rows of an operand on their way into a packed layout: MR rows of kc, or NR rows of DEPTHS. */
+        final float[] stage = new float[Math.max(MR * KC, NR * DEPTHS)];
+        /** Gather indices of GROUP depths of an A micro-panel in its staged rows of kc ([GROUP][MR]). */
+        final int[] aOrder = new int[GROUP * MR];
 
         float[] packedB(int floats) {
             if (packedB.length < floats) packedB = new float[floats];
@@ -59,6 +69,16 @@ final class CpuMatmul {
     }
 
     private CpuMatmul() {}
+
+    private static int gcd(int x, int y) {
+        return y == 0 ? x : gcd(y, x % y);
+    }
+
+    private static int[] stagedRowStarts() {
+        int[] starts = new int[NR];
+        for (int j = 0; j < NR; j++) starts[j] = j * DEPTHS;
+        return starts;
+    }
 
     static void multiply(CpuParallel pool, Tensor a, boolean transposeA, Tensor b, boolean transposeB, Tensor c,
                          float alpha, float beta) {
@@ -93,23 +113,22 @@ final class CpuMatmul {
 
         /**
          * For each batch entry, column block and slab: pack the B block (threads share the panels),
-         * then compute row tasks × column ranges. There are at least two tasks per thread where the
-         * rows allow; a C element is summed over k in the same order whatever the cut, so the result
-         * does not depend on the thread count.
+         * then compute row tasks × column ranges. Row tasks split the MR-row panels evenly, at least
+         * two per thread and a multiple of the thread count where the rows allow, so that no thread
+         * is left with a task more than the others; a C element is summed over k in the same order
+         * whatever the cut, so the result does not depend on the thread count.
          */
         void run() {
             int slab = Math.ceilDiv(s.k(), Math.ceilDiv(s.k(), KC));
-            int wanted = 2 * pool.threads();
-            int rowTasks = Math.clamp(Math.max(Math.ceilDiv(s.m(), MC), wanted), 1, Math.ceilDiv(s.m(), MR));
-            int rowsPerTask = Math.min(MC, Math.ceilDiv(Math.ceilDiv(s.m(), rowTasks), MR) * MR);
-            int taskRows = Math.ceilDiv(s.m(), rowsPerTask);
+            int threads = pool.threads(), wanted = 2 * threads, rowPanels = Math.ceilDiv(s.m(), MR);
+            int fitting = Math.max(Math.ceilDiv(rowPanels, MC / MR), wanted); // each task's rows fit packedA
+            int rowTasks = Math.min(rowPanels, Math.ceilDiv(fitting, threads) * threads);
             float[] packedB = BUFFERS.get().packedB(NB * slab);
             for (int p = 0; p < s.batch(); p++) {
                 for (int jb = 0; jb < s.n(); jb += NB) {
                     int nb = Math.min(NB, s.n() - jb);
                     int panels = Math.ceilDiv(nb, NR);
-                    int colTasks = Math.clamp(Math.ceilDiv(wanted, taskRows), 1, panels);
-                    int panelsPerTask = Math.ceilDiv(panels, colTasks);
+                    int colTasks = Math.clamp(Math.ceilDiv(wanted, rowTasks), 1, panels);
                     for (int k0 = 0; k0 < s.k(); k0 += slab) {
                         int kc = Math.min(slab, s.k() - k0), batchEntry = p, block = jb, depth = k0;
                         float sliceBeta = k0 == 0 ? beta : 1f; // later slabs add onto the earlier ones
@@ -120,17 +139,18 @@ final class CpuMatmul {
                                         packedB, (int) panel * NR * kc, stage);
                             }
                         });
-                        long tasks = (long) taskRows * colTasks;
-                        long workPerTask = 2L * rowsPerTask * Math.min(nb, panelsPerTask * NR) * kc;
+                        long tasks = (long) rowTasks * colTasks;
+                        long workPerTask = 2L * s.m() / rowTasks * nb / colTasks * kc;
                         pool.forRange(tasks, CpuParallel.grain(workPerTask), (from, to) -> {
                             Buffers buffers = BUFFERS.get();
                             for (long t = from; t < to; t++) {
-                                int i0 = (int) (t / colTasks) * rowsPerTask;
-                                int firstPanel = (int) (t % colTasks) * panelsPerTask;
-                                int lastPanel = Math.min(panels, firstPanel + panelsPerTask);
-                                if (firstPanel >= lastPanel) continue;
-                                task(batchEntry, i0, Math.min(rowsPerTask, s.m() - i0), depth, kc, packedB, block, nb,
-                                        firstPanel, lastPanel, sliceBeta, buffers);
+                                int row = (int) (t / colTasks), col = (int) (t % colTasks);
+                                int i0 = (int) ((long) row * rowPanels / rowTasks) * MR;
+                                int i1 = Math.min(s.m(), (int) ((long) (row + 1) * rowPanels / rowTasks) * MR);
+                                int firstPanel = (int) ((long) col * panels / colTasks);
+                                int lastPanel = (int) ((long) (col + 1) * panels / colTasks);
+                                task(batchEntry, i0, i1 - i0, depth, kc, packedB, block, nb, firstPanel, lastPanel,
+                                        sliceBeta, buffers);
                             }
                         });
                     }
@@ -141,12 +161,14 @@ final class CpuMatmul {
         /**
          * Adds slab [k0, k0 + kc) of C[p][i0 .. i0+rows, columns of B panels [firstPanel, lastPanel)
          * of the block starting at column jb]: packs the rows of A, then sweeps the panels NC columns
-         * at a time so that part of packed B stays in L2 while each A micro-panel sits in L1.
+         * at a time so that part of packed B stays in L2 while each A micro-panel sits in L1. (Holding
+         * one B panel while all A panels stream past was faster for N = 768 but slower for 2048³ and
+         * N = 3072 and 50257, where it walks C down rows far apart.)
          */
         private void task(int p, int i0, int rows, int k0, int kc, float[] packedB, int jb, int nb,
                           int firstPanel, int lastPanel, float sliceBeta, Buffers buf) {
             long offC = p * s.strideC();
-            packA(p * s.strideA(), i0, rows, k0, kc, buf.packedA, buf.stage);
+            packA(p * s.strideA(), i0, rows, k0, kc, buf);
             for (int sweep = firstPanel; sweep < lastPanel; sweep += NC / NR) {
                 int sweepEnd = Math.min(lastPanel, sweep + NC / NR);
                 for (int ir = 0; ir < rows; ir += MR) {
@@ -160,19 +182,30 @@ final class CpuMatmul {
             }
         }
 
-        /** ap [mc/MR panels][kc][MR] = op(A)[i0 .. i0+mc, k0 .. k0+kc), rows past the block zero. */
-        private void packA(long off, int i0, int mc, int k0, int kc, float[] ap, float[] stage) {
+        /** buf.packedA [mc/MR panels][kc][MR] = op(A)[i0 .. i0+mc, k0 .. k0+kc), rows past the block zero. */
+        private void packA(long off, int i0, int mc, int k0, int kc, Buffers buf) {
             int m = s.m(), k = s.k();
+            float[] ap = buf.packedA, stage = buf.stage;
+            int[] order = buf.aOrder;
+            for (int q = 0; q < order.length; q++) order[q] = q % MR * kc + q / MR; // [GROUP][MR] ← row q % MR
             for (int ir = 0; ir < mc; ir += MR) {
                 int panel = ir * kc, rows = Math.min(MR, mc - ir);
-                if (rows < MR) Arrays.fill(ap, panel, panel + MR * kc, 0f);
-                if (!transposeA) { // A [M, K]: row i is contiguous in k
-                    for (int r = 0; r < rows; r++) {
-                        long src = off + (long) (i0 + ir + r) * k + k0;
-                        a.read(src, stage, 0, kc);
-                        for (int kk = 0; kk < kc; kk++) ap[panel + kk * MR + r] = stage[kk];
+                if (!transposeA) { // A [M, K]: row i is contiguous in k; stage the MR rows, then gather depth-major
+                    for (int r = 0; r < MR; r++) {
+                        if (r < rows) a.read(off + (long) (i0 + ir + r) * k + k0, stage, r * kc, kc);
+                        else Arrays.fill(stage, r * kc, (r + 1) * kc, 0f);
+                    }
+                    int kk = 0;
+                    for (; kk + GROUP <= kc; kk += GROUP) {
+                        for (int q = 0; q < GROUP * MR; q += VL) {
+                            FloatVector.fromArray(F, stage, kk, order, q).intoArray(ap, panel + kk * MR + q);
+                        }
+                    }
+                    for (; kk < kc; kk++) {
+                        for (int r = 0; r < MR; r++) ap[panel + kk * MR + r] = stage[r * kc + kk];
                     }
                 } else { // A [K, M]: the panel's rows at one depth are contiguous
+                    if (rows < MR) Arrays.fill(ap, panel, panel + MR * kc, 0f);
                     for (int kk = 0; kk < kc; kk++) {
                         long src = off + (long) (k0 + kk) * m + i0 + ir;
                         a.read(src, ap, panel + kk * MR, rows);
@@ -195,18 +228,23 @@ final class CpuMatmul {
                 for (int kk = 0; kk < kc; kk++) {
                     long src = (off + (long) (k0 + kk) * n + j0) * Float.BYTES;
                     for (int j = 0; j < NR; j += VL) {
-                        VectorMask<Float> valid = F.indexInRange(j, width);
-                        FloatVector.fromMemorySegment(F, b.data(), src + (long) j * Float.BYTES, LE, valid)
-                                .intoArray(bp, at + kk * NR + j);
+                        long from = src + (long) j * Float.BYTES;
+                        FloatVector row = width == NR ? FloatVector.fromMemorySegment(F, b.data(), from, LE)
+                                : FloatVector.fromMemorySegment(F, b.data(), from, LE, F.indexInRange(j, width));
+                        row.intoArray(bp, at + kk * NR + j);
                     }
                 }
-            } else { // B [N, K]: column j of op(B) is row j of B; transposed DEPTHS at a time so writes stay in L1
-                if (width < NR) Arrays.fill(bp, at, at + NR * kc, 0f);
+            } else { // B [N, K]: column j of op(B) is row j of B; NR rows of DEPTHS staged, then gathered depth by depth
+                if (width < NR) Arrays.fill(stage, width * DEPTHS, NR * DEPTHS, 0f);
                 for (int d0 = 0; d0 < kc; d0 += DEPTHS) {
                     int depths = Math.min(DEPTHS, kc - d0);
                     for (int col = 0; col < width; col++) {
-                        b.read(off + (long) (j0 + col) * k + k0 + d0, stage, 0, depths);
-                        for (int kk = 0; kk < depths; kk++) bp[at + (d0 + kk) * NR + col] = stage[kk];
+                        b.read(off + (long) (j0 + col) * k + k0 + d0, stage, col * DEPTHS, depths);
+                    }
+                    for (int kk = 0; kk < depths; kk++) {
+                        for (int j = 0; j < NR; j += VL) {
+                            FloatVector.fromArray(F, stage, kk, B_ROWS, j).intoArray(bp, at + (d0 + kk) * NR + j);
+                        }
                     }
                 }
             }
@@ -259,18 +297,23 @@ final class CpuMatmul {
 
     /**
      * C[rows, cols] at element {@code cAt} (row stride ldc) = alpha·tile + beta·C, reading C only when
-     * beta ≠ 0; columns past {@code cols} are masked off.
+     * beta ≠ 0; columns past {@code cols} are masked off (full-width tiles, the common case, need no mask).
      */
     private static void update(float[] tile, MemorySegment c, long cAt, int ldc, int rows, int cols,
                                float alpha, float beta) {
         for (int r = 0; r < rows; r++) { // [MR, NR]
             long row = cAt + (long) r * ldc;
             for (int j = 0; j < cols; j += VL) {
-                VectorMask<Float> mask = F.indexInRange(j, cols);
                 long at = (row + j) * Float.BYTES;
                 FloatVector out = FloatVector.fromArray(F, tile, r * NR + j).mul(alpha);
-                if (beta != 0f) out = out.add(FloatVector.fromMemorySegment(F, c, at, LE, mask).mul(beta));
-                out.intoMemorySegment(c, at, LE, mask);
+                if (cols == NR) {
+                    if (beta != 0f) out = out.add(FloatVector.fromMemorySegment(F, c, at, LE).mul(beta));
+                    out.intoMemorySegment(c, at, LE);
+                } else {
+                    VectorMask<Float> mask = F.indexInRange(j, cols);
+                    if (beta != 0f) out = out.add(FloatVector.fromMemorySegment(F, c, at, LE, mask).mul(beta));
+                    out.intoMemorySegment(c, at, LE, mask);
+                }
             }
         }
     }

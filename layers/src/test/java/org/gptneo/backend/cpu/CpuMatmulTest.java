@@ -1,0 +1,100 @@
+package org.gptneo.backend.cpu;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.lang.foreign.Arena;
+import java.util.Arrays;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.gptneo.tensor.DType;
+import org.gptneo.tensor.Tensor;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The packed GEMM ({@link CpuMatmul}, M above the matrix-vector paths) on sizes cut to reach its
+ * edges: K not a multiple of the gather group (VL / gcd(6, VL) depths) nor of the 64-depth staging
+ * pass, K over two and three slabs, N not a multiple of the 2·VL-column micro-panel and over two
+ * packed column blocks, M not a multiple of the 6-row micro-panel and split unevenly over row tasks;
+ * all four transpose cases, a batch of two with strided operands, (alpha, beta) ≠ (1, 0), and BF16
+ * op(B) (widened while staged):
+ * <ul>
+ *   <li>against a scalar double-precision sum over the operands' F32 values. Measured on AVX-512: at
+ *       most 2.7e-7 of |alpha|·Σ|a·b| + |beta·c| (bound 1e-5, the conformance tolerance);</li>
+ *   <li>the same bits on 1, 2 and 3 threads (the cut of rows and columns depends on the thread
+ *       count, the summation order of a C element does not).</li>
+ * </ul>
+ */
+class CpuMatmulTest {
+    /** {M, N, K}. */
+    private static final int[][] SIZES = {
+        {9, 40, 7},        // K below one gather group: the scalar tail alone
+        {125, 77, 515},    // two slabs of 258 (ragged after the gathers), 21 row panels over 4 or 6 tasks
+        {13, 2085, 70},    // two column blocks, ragged last panel; K past one staging pass
+        {61, 100, 1100},   // three slabs of 367
+    };
+
+    static Stream<Arguments> cases() {
+        Stream.Builder<Arguments> cases = Stream.builder();
+        for (int[] s : SIZES) {
+            for (boolean ta : new boolean[] {false, true}) {
+                for (boolean tb : new boolean[] {false, true}) {
+                    cases.add(Arguments.of(s[0], s[1], s[2], ta, tb, DType.F32));
+                }
+            }
+            cases.add(Arguments.of(s[0], s[1], s[2], false, true, DType.BF16));
+            cases.add(Arguments.of(s[0], s[1], s[2], false, false, DType.BF16));
+        }
+        return cases.build();
+    }
+
+    @ParameterizedTest(name = "M={0} N={1} K={2} tA={3} tB={4} B {5}")
+    @MethodSource("cases")
+    void matchesAScalarSumAndGivesTheSameBitsOnAnyThreadCount(int m, int n, int k, boolean ta, boolean tb, DType bType) {
+        int batch = 2;
+        try (Arena arena = Arena.ofShared(); CpuBackend one = new CpuBackend(1); CpuBackend two = new CpuBackend(2);
+             CpuBackend three = new CpuBackend(3)) {
+            Random random = new Random(m * 1_000_003L + n * 1009L + k);
+            Tensor a = random(arena, random, ta ? new int[] {batch, k, m} : new int[] {batch, m, k});
+            Tensor b = random(arena, random, tb ? new int[] {batch, n, k} : new int[] {batch, k, n}).to(arena, bType);
+            Tensor c0 = random(arena, random, batch, m, n);                              // C before: [2, M, N]
+            float alpha = 0.5f, beta = -1.5f;
+            float[] as = a.toFloatArray(), bs = b.to(arena, DType.F32).toFloatArray(), cs = c0.toFloatArray();
+            float[] expected = product(one, arena, a, ta, b, tb, c0, alpha, beta);
+            for (int p = 0; p < batch; p++) {
+                for (int i = 0; i < m; i++) {
+                    for (int j = 0; j < n; j++) {
+                        double sum = 0, scale = 0;
+                        for (int t = 0; t < k; t++) {
+                            double x = as[p * m * k + (ta ? t * m + i : i * k + t)];
+                            double y = bs[p * k * n + (tb ? j * k + t : t * n + j)];
+                            sum += x * y;
+                            scale += Math.abs(x * y);
+                        }
+                        int at = (p * m + i) * n + j;
+                        double want = alpha * sum + beta * cs[at];
+                        double bound = 1e-5 * (Math.abs(alpha) * scale + Math.abs(beta * cs[at]));
+                        assertThat(Math.abs(expected[at] - want)).as("C[%d, %d, %d]", p, i, j).isLessThanOrEqualTo(bound);
+                    }
+                }
+            }
+            assertThat(product(two, arena, a, ta, b, tb, c0, alpha, beta)).as("2 threads").isEqualTo(expected);
+            assertThat(product(three, arena, a, ta, b, tb, c0, alpha, beta)).as("3 threads").isEqualTo(expected);
+        }
+    }
+
+    /** alpha·op(A)·op(B) + beta·C on {@code cpu}, into a copy of {@code c0}. */
+    private static float[] product(CpuBackend cpu, Arena arena, Tensor a, boolean ta, Tensor b, boolean tb, Tensor c0,
+                                   float alpha, float beta) {
+        Tensor c = Tensor.of(arena, c0.toFloatArray(), c0.shape());
+        cpu.matmul(a, ta, b, tb, c, alpha, beta);
+        return c.toFloatArray();
+    }
+
+    private static Tensor random(Arena arena, Random random, int... shape) {
+        float[] values = new float[Arrays.stream(shape).reduce(1, Math::multiplyExact)];
+        for (int i = 0; i < values.length; i++) values[i] = (float) random.nextGaussian();
+        return Tensor.of(arena, values, shape);
+    }
+}
