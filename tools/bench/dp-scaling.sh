@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Data-parallel scaling of `gptneo train` on this machine: one process on 1 and on 2 threads, then two
-# Open MPI processes of 1 thread each (dp=2: gradients reduced during the backward pass, after it, and
-# under ZeRO-1), the same global batch, model and data in every run. Prints one line per run (median
+# Open MPI processes of 1 thread each (dp=2, plain and ZeRO-1, the gradients reduced after the backward
+# pass and during it), the same global batch, model and data in every run. Prints one line per run (median
 # tokens/s over the steps after the first, from OUT/metrics.jsonl) and the gradient bytes a ring
 # all-reduce sends per rank and step, 2·(D−1)/D·G.
 #
@@ -59,9 +59,10 @@ EOF
 mpi="$mpirun --allow-run-as-root --oversubscribe -np 2"
 one=$(run one-thread "" 1)
 two=$(run two-threads "" 2)
-during=$(run dp2-during "$mpi" 1 --parallel dp=2)
-after=$(run dp2-after "$mpi" 1 --parallel dp=2 --no-overlap-reduction)
+after=$(run dp2-after "$mpi" 1 --parallel dp=2)
+during=$(run dp2-during "$mpi" 1 --parallel dp=2 --overlap-reduction)
 zero=$(run dp2-zero1 "$mpi" 1 --parallel dp=2 --zero 1)
+zeroDuring=$(run dp2-zero1-during "$mpi" 1 --parallel dp=2 --zero 1 --overlap-reduction)
 params=$(grep -o 'training [0-9,]* of' "$work/one-thread.log" | tr -dc '0-9')
 gradient=$((params * 4))
 
@@ -71,8 +72,9 @@ printf '%-58s %10s %9s %11s\n' run tokens/s "vs 1 thr" efficiency
 row() { python3 -c "import sys; t, base, n = map(float, sys.argv[2:]); print(f'{sys.argv[1]:<58} {t:10.1f} {t / base:9.2f} {t / base / n:11.2f}')" "$@"; }
 row "1 process, 1 thread" "$one" "$one" 1
 row "1 process, 2 threads" "$two" "$one" 2
-row "2 MPI processes x 1 thread, dp=2, reduce during backward" "$during" "$one" 2
 row "2 MPI processes x 1 thread, dp=2, reduce after backward" "$after" "$one" 2
-row "2 MPI processes x 1 thread, dp=2, ZeRO-1" "$zero" "$one" 2
+row "2 MPI processes x 1 thread, dp=2, reduce during backward" "$during" "$one" 2
+row "2 MPI processes x 1 thread, dp=2, ZeRO-1, after backward" "$zero" "$one" 2
+row "2 MPI processes x 1 thread, dp=2, ZeRO-1, during backward" "$zeroDuring" "$one" 2
 echo "gradient bytes G = $gradient; a ring all-reduce sends 2(D-1)/D x G = $gradient B per rank and step for D = 2"
 echo "(efficiency: tokens/s / (1-thread tokens/s x threads or processes used); runs and logs in $work)"

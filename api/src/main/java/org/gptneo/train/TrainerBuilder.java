@@ -48,7 +48,7 @@ public final class TrainerBuilder {
     private boolean resume;
     private Path resumeFrom;
     private boolean activationCheckpointing;
-    private boolean overlapGradientReduction = true;
+    private boolean overlapGradientReduction;
     private Trainer.CheckpointObserver observer;
     private Communicator group;
     private int zeroStage;
@@ -163,8 +163,10 @@ public final class TrainerBuilder {
 
     /**
      * Whether a data-parallel run (plain or ZeRO-1) reduces the gradients during the step's last
-     * backward pass, bucket by bucket as the pass completes them (true, the default, where the
-     * gradients are in host memory), or after it. Both give the same bits.
+     * backward pass, bucket by bucket as the pass completes them (true, where the gradients are in host
+     * memory), or after it (false, the default). Both give the same bits. Overlapping pays where the
+     * communication leaves cores free; with every core computing, MPI's polling for the other ranks
+     * takes a core from the backward pass (measured in docs/parallel.md).
      */
     public TrainerBuilder overlapGradientReduction(boolean yes) { this.overlapGradientReduction = yes; return this; }
 

@@ -184,9 +184,10 @@ final class TrainCommand implements Callable<Integer> {
                 "writes OUT, as one process would."})
     String parallel;
 
-    @Option(names = "--overlap-reduction", negatable = true, defaultValue = "true", fallbackValue = "true",
+    @Option(names = "--overlap-reduction", negatable = true, defaultValue = "false", fallbackValue = "true",
             description = {"Reduce the data-parallel gradients (plain or ZeRO-1) during the step's last backward pass, bucket by",
-                    "bucket, rather than after it: the same numbers (default: on; --no-overlap-reduction turns it off)."})
+                    "bucket, rather than after it: the same numbers; pays where communication leaves the cores free (default: off:",
+                    "with every core computing, MPI's polling slows the backward pass; see docs/parallel.md)."})
     boolean overlapReduction;
 
     @Option(names = "--zero", defaultValue = "0", paramLabel = "STAGE",
