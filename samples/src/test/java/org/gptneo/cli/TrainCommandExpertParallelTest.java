@@ -10,7 +10,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 import org.gptneo.GptNeo;
 import org.gptneo.autograd.Var;
 import org.gptneo.model.GptNeoModel;
@@ -59,7 +58,7 @@ class TrainCommandExpertParallelTest {
             assertThat(r.exitCode()).as(r.err()).isZero();
             assertThat(e.err()).contains(pair[2]);
             assertThat(e.out()).startsWith("done after 2 steps: loss ");
-            assertThat(files(expert)).isEqualTo(files(replicated)).contains("model.safetensors", "checkpoint-2/optimizer.safetensors");
+            assertThat(TrainFixtures.files(expert)).isEqualTo(TrainFixtures.files(replicated)).contains("model.safetensors", "checkpoint-2/optimizer.safetensors");
             List<Double> want = losses(replicated), got = losses(expert);
             assertThat(got).hasSize(2);
             for (int i = 0; i < want.size(); i++) {
@@ -114,11 +113,5 @@ class TrainCommandExpertParallelTest {
 
     private static List<Double> losses(Path out) {
         return TrainFixtures.metrics(out).stream().map(row -> row.get("loss").asDouble()).toList();
-    }
-
-    private static List<String> files(Path root) throws IOException {
-        try (Stream<Path> all = Files.walk(root)) {
-            return all.filter(Files::isRegularFile).map(p -> root.relativize(p).toString()).sorted().toList();
-        }
     }
 }

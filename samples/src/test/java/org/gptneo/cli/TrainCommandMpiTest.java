@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.within;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.File;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,7 +13,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.gptneo.GptNeo;
 import org.gptneo.autograd.Var;
 import org.gptneo.model.GptNeoModel;
@@ -35,16 +33,7 @@ class TrainCommandMpiTest {
     void fourOpenMpiProcessesTrainAsOneProcess() throws Exception {
         Optional<Path> mpirun = onPath("mpirun.openmpi").or(() -> onPath("mpirun"));
         assumeTrue(mpirun.isPresent(), "mpirun is not on the PATH (Debian: apt-get install openmpi-bin)");
-        Path model = Files.writeString(dir.resolve("two-layers.yaml"), """
-                vocab-size: 50257
-                context-length: 32
-                hidden-size: 16
-                layers: 2
-                heads: 2
-                attention: [[[global, local], 1]]
-                window-size: 4
-                seed: 7
-                """);
+        Path model = TrainFixtures.twoLayerModelFile(dir);
         Path data = TrainFixtures.text(dir.resolve("data.txt"), 60, 1);
         Path single = dir.resolve("single"), parallel = dir.resolve("mpi");
         Cli one = Cli.run(trainArgs(model, data, single).toArray(String[]::new));
@@ -63,7 +52,7 @@ class TrainCommandMpiTest {
         assertThat(process.exitValue()).as(output).isZero();
         assertThat(output).contains("on 4 ranks, dp=2 × pp=2 (mpi (Open MPI").contains("ZeRO-1)");
 
-        assertThat(files(parallel)).isEqualTo(files(single)).contains("model.safetensors", "checkpoint-2/optimizer.safetensors");
+        assertThat(TrainFixtures.files(parallel)).isEqualTo(TrainFixtures.files(single)).contains("model.safetensors", "checkpoint-2/optimizer.safetensors");
         List<Double> want = losses(single), got = losses(parallel);
         assertThat(got).hasSameSizeAs(want);
         for (int i = 0; i < want.size(); i++) assertThat(got.get(i)).as("step %d", i + 1).isCloseTo(want.get(i), within(1e-6 * want.get(i)));
@@ -95,12 +84,6 @@ class TrainCommandMpiTest {
                 "-XX:TieredStopAtLevel=1", "-Xmx512m", "-cp", System.getProperty("java.class.path"), Main.class.getName()));
         words.addAll(arguments);
         return String.join(" ", words.stream().map(w -> "'" + w.replace("'", "'\\''") + "'").toList());
-    }
-
-    private static List<String> files(Path dir) throws IOException {
-        try (Stream<Path> all = Files.walk(dir)) {
-            return all.filter(Files::isRegularFile).map(p -> dir.relativize(p).toString()).sorted().toList();
-        }
     }
 
     private static Optional<Path> onPath(String program) {

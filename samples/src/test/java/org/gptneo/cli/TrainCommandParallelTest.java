@@ -5,12 +5,10 @@ import static org.assertj.core.api.Assertions.within;
 import static org.gptneo.cli.TokenizeCommandTest.assertOneLineError;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 import org.gptneo.GptNeo;
 import org.gptneo.autograd.Var;
 import org.gptneo.model.GptNeoModel;
@@ -49,7 +47,7 @@ class TrainCommandParallelTest {
         for (Path out : List.of(parallel, zero)) {
             Cli r = out == zero ? Cli.run(trainArgs(out, "--parallel", "dp=2", "--zero", "1")) : Cli.run(trainArgs(out, "--parallel", "dp=2"));
             assertThat(r.exitCode()).as(r.err()).isZero();
-            assertThat(files(out)).isEqualTo(files(single)).contains("model.safetensors", "checkpoint-2/optimizer.safetensors");
+            assertThat(TrainFixtures.files(out)).isEqualTo(TrainFixtures.files(single)).contains("model.safetensors", "checkpoint-2/optimizer.safetensors");
             assertThat(TrainFixtures.metrics(out)).hasSize(2);
             assertThat(r.out().lines().toList()).hasSize(2);
             assertThat(r.out()).startsWith("done after 2 steps: loss ");
@@ -74,7 +72,7 @@ class TrainCommandParallelTest {
             assertThat(r.exitCode()).as(r.err()).isZero();
             assertThat(r.err()).contains(out == tp ? "on 2 tensor-parallel ranks (in-process)"
                     : "on 4 ranks, dp=2 × tp=2 (in-process" + (out == zero ? ", ZeRO-1)" : ")"));
-            assertThat(files(out)).isEqualTo(files(single)).contains("model.safetensors", "checkpoint-2/optimizer.safetensors");
+            assertThat(TrainFixtures.files(out)).isEqualTo(TrainFixtures.files(single)).contains("model.safetensors", "checkpoint-2/optimizer.safetensors");
             List<Double> got = TrainFixtures.metrics(out).stream().map(row -> row.get("loss").asDouble()).toList();
             assertThat(got).hasSameSizeAs(want);
             for (int i = 0; i < want.size(); i++) {
@@ -101,11 +99,5 @@ class TrainCommandParallelTest {
         assertOneLineError(Cli.run(trainArgs(out, "--parallel", "dp=3")), "the batch size 4 is not divisible by the data-parallel degree 3");
         assertOneLineError(Cli.run(trainArgs(out, "--parallel", "data=2")), "--parallel takes dp=D,tp=T,pp=P,ep=E");
         assertThat(out).doesNotExist();
-    }
-
-    private static List<String> files(Path root) throws IOException {
-        try (Stream<Path> all = Files.walk(root)) {
-            return all.filter(Files::isRegularFile).map(p -> root.relativize(p).toString()).sorted().toList();
-        }
     }
 }

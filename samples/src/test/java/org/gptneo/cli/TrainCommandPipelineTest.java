@@ -3,7 +3,6 @@ package org.gptneo.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Map;
@@ -22,16 +21,7 @@ class TrainCommandPipelineTest {
 
     @Test
     void pipelineStagesSaveTheModelOneProcessSaves(@TempDir Path dir) throws IOException {
-        Path modelFile = Files.writeString(dir.resolve("two-layers.yaml"), """
-                vocab-size: 50257
-                context-length: 32
-                hidden-size: 16
-                layers: 2
-                heads: 2
-                attention: [[[global, local], 1]]
-                window-size: 4
-                seed: 7
-                """);
+        Path modelFile = TrainFixtures.twoLayerModelFile(dir);
         Path data = TrainFixtures.text(dir.resolve("data.txt"), 60, 1);
         Path single = dir.resolve("single"), staged = dir.resolve("staged"), split = dir.resolve("split");
         String[] common = {"train", "--config", modelFile.toString(), "--data", data.toString(), "--steps", "2", "--batch-size", "2",

@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Random;
+import java.util.stream.Stream;
 
 /**
  * What the train and perplexity tests share: a tiny model file with GPT-2's vocabulary (so that any
@@ -23,6 +24,31 @@ final class TrainFixtures {
     private TrainFixtures() {}
 
     /** Writes {@code dir/tiny-gpt2-vocab.yaml} and returns it. */
+    /** The tiny model with two layers (global, then local with a window of 4), for runs split into pipeline stages. */
+    static Path twoLayerModelFile(Path dir) {
+        try {
+            return Files.writeString(dir.resolve("two-layers.yaml"), """
+                    vocab-size: 50257
+                    context-length: 32
+                    hidden-size: 16
+                    layers: 2
+                    heads: 2
+                    attention: [[[global, local], 1]]
+                    window-size: 4
+                    seed: 7
+                    """);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The regular files under {@code root}, as paths relative to it, sorted: what a run wrote. */
+    static List<String> files(Path root) throws IOException {
+        try (Stream<Path> all = Files.walk(root)) {
+            return all.filter(Files::isRegularFile).map(p -> root.relativize(p).toString()).sorted().toList();
+        }
+    }
+
     static Path modelFile(Path dir) {
         try {
             return Files.writeString(dir.resolve("tiny-gpt2-vocab.yaml"), """
