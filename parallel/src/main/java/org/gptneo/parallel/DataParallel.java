@@ -2,7 +2,6 @@ package org.gptneo.parallel;
 
 import java.lang.foreign.Arena;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
 import org.gptneo.autograd.Var;
 import org.gptneo.backend.Backend;
 import org.gptneo.tensor.Tensor;
@@ -33,8 +32,7 @@ public final class DataParallel implements AutoCloseable {
     private final FlatLayout layout;
     private final Arena arena = Arena.ofShared();
     private final Tensor bucket;     // [largest bucket], on the backend
-    private ExecutorService communication;   // the thread of overlapped reductions, from the first one on
-    private OverlappedReduction inFlight;     // this step's averaging started during backward, until averageGradients
+    private final GradientBuckets gradients;
 
     /** @param parameters the trained parameters, in the same order on every rank */
     public DataParallel(Communicator group, Backend backend, Map<String, Var> parameters) {
@@ -46,6 +44,7 @@ public final class DataParallel implements AutoCloseable {
         this.backend = backend;
         this.layout = new FlatLayout(parameters, name -> true, group.size(), bucketBytes / Float.BYTES);
         this.bucket = collectives.allocate(arena, Math.max(1, layout.largestBucket()));
+        this.gradients = new GradientBuckets(collectives, backend, layout, bucket);
     }
 
     public Communicator group() {
@@ -83,22 +82,17 @@ public final class DataParallel implements AutoCloseable {
 
     /** Replaces every rank's gradients by their mean over the ranks (a collective), bucket by bucket. */
     public void averageGradients() {
-        if (inFlight != null) {
-            inFlight.finish();
-            inFlight = null;
-            return;
-        }
+        if (gradients.finishStarted()) return;
         GradientPresence.agree(collectives, backend, layout.entries());
         for (int j = 0; j < layout.buckets().size(); j++) averageBucket(j, 1f);
     }
 
     /**
      * Whether {@link #averageDuringBackward} can run: the gradients are in host memory and the
-     * communicator reduces host memory (MPI, in-process), which a communication thread may then read
-     * and write. Not so for a GPU backend's device memory or NCCL, whose CUDA context is per thread.
+     * communicator reduces host memory (MPI, in-process). Not so for a GPU backend or NCCL.
      */
     public boolean canOverlap() {
-        return bucket.isHostAccessible() && collectives.group().accepts(bucket);
+        return gradients.canOverlap();
     }
 
     /**
@@ -110,25 +104,15 @@ public final class DataParallel implements AutoCloseable {
      * scaled by {@code scale}, bit for bit; a later {@link #averageGradients} call that step only waits for it.
      */
     public OverlappedReduction averageDuringBackward(float scale) {
-        if (!canOverlap()) {
-            throw new IllegalStateException("cannot reduce during backward on " + backend + " with " + collectives.group().name() + ": use averageGradients() after it");
-        }
-        if (communication == null) {
-            communication = OverlappedReduction.communicationThread();
-        }
-        inFlight = new OverlappedReduction(layout, communication,
-                coming -> GradientPresence.agree(collectives, backend, layout.entries(), coming), j -> averageBucket(j, scale));
-        return inFlight;
+        return gradients.start(coming -> GradientPresence.agree(collectives, backend, layout.entries(), coming),
+                j -> averageBucket(j, scale), "averageGradients()");
     }
 
     /** Bucket j of the gradients ← the ranks' mean of scale × bucket j. */
     private void averageBucket(int j, float scale) {
-        FlatLayout.Bucket b = layout.buckets().get(j);
-        Tensor buffer = bucket.rows(0, Math.toIntExact(b.length()));
-        layout.read(backend, Var::grad, b.start(), buffer);
-        if (scale != 1f) backend.scale(buffer, scale);
+        Tensor buffer = gradients.read(j, scale);
         collectives.allReduce(buffer, ReduceOp.AVG);
-        layout.write(backend, Var::grad, b.start(), buffer);
+        layout.write(backend, Var::grad, layout.buckets().get(j).start(), buffer);
     }
 
     /** The mean over the ranks of each of {@code values} (a collective): the same bits on every rank. */
@@ -148,7 +132,7 @@ public final class DataParallel implements AutoCloseable {
 
     @Override
     public void close() {
-        if (communication != null) communication.shutdownNow();
+        gradients.close();
         arena.close();
     }
 }

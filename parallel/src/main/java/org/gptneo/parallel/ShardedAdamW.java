@@ -5,7 +5,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
 import java.util.function.Predicate;
 import org.gptneo.autograd.Var;
 import org.gptneo.backend.AdamWStep;
@@ -53,8 +52,7 @@ public final class ShardedAdamW implements AutoCloseable {
     private final Tensor grad, m, v;               // [shard], on the backend
     private final Tensor bucket;                   // [largest bucket]
     private boolean[] present;                     // per entry: a gradient on some rank this step
-    private ExecutorService communication;         // the thread of overlapped reductions, from the first one on
-    private OverlappedReduction inFlight;          // this step's reduction started during backward, until measured
+    private final GradientBuckets gradients;       // reading and overlapping the reduce-scatters
     private AdamW.Settings settings;
     private int step;
 
@@ -86,6 +84,7 @@ public final class ShardedAdamW implements AutoCloseable {
         this.m = collectives.allocate(arena, Math.max(1, shard));
         this.v = collectives.allocate(arena, Math.max(1, shard));
         this.bucket = collectives.allocate(arena, Math.max(1, layout.largestBucket()));
+        this.gradients = new GradientBuckets(collectives, backend, layout, bucket);
     }
 
     public void setLearningRate(float lr) {
@@ -116,10 +115,7 @@ public final class ShardedAdamW implements AutoCloseable {
      * parameters are shards of a larger model combines into its norm. Non-finite where the gradient is.
      */
     public Map<String, Double> reduceGradientSquares() {
-        if (inFlight != null) {
-            inFlight.finish();
-            inFlight = null;
-        } else {
+        if (!gradients.finishStarted()) {
             present = GradientPresence.agree(collectives, backend, layout.entries());
             for (int j = 0; j < shardOffsets.length; j++) scatterBucket(j, 1f);
         }
@@ -139,7 +135,7 @@ public final class ShardedAdamW implements AutoCloseable {
 
     /** Whether {@link #reduceDuringBackward} can run: host gradients and a host communicator (see {@link DataParallel#canOverlap()}). */
     public boolean canOverlap() {
-        return bucket.isHostAccessible() && collectives.group().accepts(bucket);
+        return gradients.canOverlap();
     }
 
     /**
@@ -150,24 +146,13 @@ public final class ShardedAdamW implements AutoCloseable {
      * {@link #reduceGradients()} leaves it for gradients scaled by {@code scale}, bit for bit.
      */
     public OverlappedReduction reduceDuringBackward(float scale) {
-        if (!canOverlap()) {
-            throw new IllegalStateException("cannot reduce during backward on " + backend + " with " + collectives.group().name() + ": use reduceGradients() after it");
-        }
-        if (communication == null) {
-            communication = OverlappedReduction.communicationThread();
-        }
-        inFlight = new OverlappedReduction(layout, communication,
-                coming -> present = GradientPresence.agree(collectives, backend, layout.entries(), coming), j -> scatterBucket(j, scale));
-        return inFlight;
+        return gradients.start(coming -> present = GradientPresence.agree(collectives, backend, layout.entries(), coming),
+                j -> scatterBucket(j, scale), "reduceGradients()");
     }
 
     /** This rank's block of bucket j of the gradient shard ← the ranks' mean of scale × bucket j. */
     private void scatterBucket(int j, float scale) {
-        FlatLayout.Bucket b = layout.buckets().get(j);
-        Tensor buffer = bucket.rows(0, Math.toIntExact(b.length()));
-        layout.read(backend, Var::grad, b.start(), buffer);
-        if (scale != 1f) backend.scale(buffer, scale);
-        collectives.reduceScatter(buffer, block(grad, j), ReduceOp.AVG);
+        collectives.reduceScatter(gradients.read(j, scale), block(grad, j), ReduceOp.AVG);
     }
 
     /** Scales this rank's gradient shard so that the global norm is at most {@code maxNorm}; returns the factor. */
@@ -259,7 +244,7 @@ public final class ShardedAdamW implements AutoCloseable {
 
     @Override
     public void close() {
-        if (communication != null) communication.shutdownNow();
+        gradients.close();
         arena.close();
     }
 }
