@@ -14,6 +14,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.Map;
 import java.util.Set;
 import org.gptneo.tensor.DType;
+import org.gptneo.tensor.PlainSegments;
 import org.gptneo.tensor.Q8Blocks;
 import org.gptneo.tensor.Tensor;
 
@@ -82,7 +83,8 @@ public final class SafeTensorsFile implements AutoCloseable {
             }
             byte[] headerBytes = mapped.asSlice(8, n).toArray(ValueLayout.JAVA_BYTE);
             SafeTensorsHeader header = SafeTensorsHeader.parse(label, headerBytes, size - 8 - n);
-            return new SafeTensorsFile(file, label, arena, channel, mapped.asSlice(8 + n), 8 + n, header);
+            MemorySegment data = PlainSegments.of(mapped.asSlice(8 + n), arena); // the class the kernels are compiled for
+            return new SafeTensorsFile(file, label, arena, channel, data, 8 + n, header);
         } catch (IOException e) {
             closeQuietly(channel, arena);
             throw new CheckpointException(label + ": cannot read: " + describe(e), e);

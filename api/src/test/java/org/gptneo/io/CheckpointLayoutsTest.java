@@ -20,7 +20,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * Every fixture layout loads and computes the float64 reference's logits (within 1e-4 relative):
  * the reference used the weights exactly as stored (F16/BF16 rounded), and loading widens them
- * exactly to F32, so the F32 bound holds for every storage dtype.
+ * exactly to F32, so the F32 bound holds for every storage dtype. A weight used zero-copy is a
+ * read-only view of the file's mapping (seen as a plain native segment: {@code PlainSegments});
+ * every copy is writable, which is how these tests tell the two apart.
  */
 class CheckpointLayoutsTest {
     private final Backend backend = new ReferenceBackend();
@@ -57,7 +59,7 @@ class CheckpointLayoutsTest {
         try (GptNeoModel model = HfCheckpoint.load(CheckpointFixtures.folder(folder), backend, LoadOptions.training());
              Arena arena = Arena.ofConfined()) {
             for (Var p : model.parameters().values()) {
-                assertThat(p.value().data().isMapped()).isFalse();
+                assertThat(p.value().data().isReadOnly()).isFalse();
                 assertThat(p.value().data().isReadOnly()).isFalse();
             }
             assertThat(CheckpointFixtures.relativeError(CheckpointFixtures.logits(model, arena), storedDtype)).isLessThan(1e-4);
@@ -68,7 +70,7 @@ class CheckpointLayoutsTest {
     void twoArgumentLoadGivesWritableF32() {
         try (GptNeoModel model = HfCheckpoint.load(CheckpointFixtures.folder("st_f32"), backend)) {
             Tensor wte = model.parameters().get("transformer.wte.weight").value();
-            assertThat(wte.data().isMapped()).isFalse();
+            assertThat(wte.data().isReadOnly()).isFalse();
             wte.setFloat(0, 42f);   // writable
             assertThat(wte.getFloat(0)).isEqualTo(42f);
         }
@@ -80,7 +82,7 @@ class CheckpointLayoutsTest {
             for (Map.Entry<String, Var> e : model.parameters().entrySet()) {
                 Tensor t = e.getValue().value();
                 boolean matrix = t.rank() == 2;
-                assertThat(t.data().isMapped()).as("%s is a view of the mapping", e.getKey()).isEqualTo(matrix);
+                assertThat(t.data().isReadOnly()).as("%s is a view of the mapping", e.getKey()).isEqualTo(matrix);
                 if (matrix) {
                     assertThat(t.data().isReadOnly()).as(e.getKey()).isTrue();
                 }
@@ -96,7 +98,7 @@ class CheckpointLayoutsTest {
                 Tensor t = e.getValue().value();
                 boolean matrix = t.rank() == 2;
                 assertThat(t.dtype()).as(e.getKey()).isEqualTo(matrix ? DType.BF16 : DType.F32);
-                assertThat(t.data().isMapped()).as(e.getKey()).isEqualTo(matrix);
+                assertThat(t.data().isReadOnly()).as(e.getKey()).isEqualTo(matrix);
             }
             forwardMatchesReference(model, "BF16");
         }
@@ -110,7 +112,7 @@ class CheckpointLayoutsTest {
                 for (Map.Entry<String, Var> e : model.parameters().entrySet()) {
                     Tensor t = e.getValue().value();
                     assertThat(t.dtype()).as(e.getKey()).isEqualTo(t.rank() == 2 ? DType.BF16 : DType.F32);
-                    assertThat(t.data().isMapped()).as(e.getKey()).isFalse();
+                    assertThat(t.data().isReadOnly()).as(e.getKey()).isFalse();
                 }
                 forwardMatchesReference(model, "F32_matrices_BF16");
             }
@@ -124,7 +126,7 @@ class CheckpointLayoutsTest {
                     LoadOptions.defaults().withDtype(DType.BF16))) {
                 for (Var p : model.parameters().values()) {
                     assertThat(p.value().dtype()).isEqualTo(p.value().rank() == 2 ? DType.BF16 : DType.F32);
-                    assertThat(p.value().data().isMapped()).isFalse();
+                    assertThat(p.value().data().isReadOnly()).isFalse();
                 }
             }
         }

@@ -13,11 +13,11 @@ import org.gptneo.backend.MatmulShape;
  * are streamed once, straight from memory, with no packing (which {@link CpuMatmul} needs to reuse B
  * across many rows, and which would cost more than the product here). Weight rows are taken
  * {@link #ROWS} at a time; four activation rows at a time share each loaded weight vector, the rows
- * left over take them one by one. For up to {@link #DIRECT_ROWS} activation rows, BF16 and Q8 weights
- * are read straight from memory and widened in registers ({@link CpuMatvecTile}, {@link CpuMatvecRow}).
- * F32 weights, BF16 and Q8 ones for more rows, and those the direct kernels cannot read (F16, Q8 on
- * vectors under 256 bits) are copied or widened group by group into a per-thread float[] that stays
- * in L1 and that every tile reads. Each output is summed in the same order whichever kernel computes
+ * left over take them one by one. For up to {@link #DIRECT_ROWS} activation rows, F32, BF16 and Q8
+ * weights are read straight from memory (BF16 and Q8 widened in registers: {@link CpuMatvecTile},
+ * {@link CpuMatvecRow}). For more rows, and for weights the direct kernels cannot read (F16, Q8 on
+ * vectors under 256 bits), they are copied or widened group by group into a per-thread float[] that
+ * stays in L1 and that every tile reads. Each output is summed in the same order whichever kernel computes
  * it, and the widening is exact, so a token's result does not depend on the others in the batch.
  */
 final class CpuMatvec {
@@ -31,7 +31,7 @@ final class CpuMatvec {
      */
     private static final int MIN_GROUPS_PER_PIECE = 8;
     /**
-     * Up to this many activation rows, BF16 and Q8 weights are read by the direct kernels; above it
+     * Up to this many activation rows, weights are read by the direct kernels; above it
      * they would be widened once per tile of four rows, and widening them once into the float[] that
      * the tiles share cost less CPU time (one thread, 125M, M = 8).
      */

@@ -11,10 +11,12 @@ import org.gptneo.tensor.HalfFloats;
 import org.gptneo.tensor.Q8Blocks;
 
 /**
- * One activation row against {@link CpuMatvec#ROWS} BF16 or Q8 weight rows read straight from the
- * weights' memory, widened to floats in registers: batch-1 decoding uses each weight once, so
- * widening it into a buffer first would cost a store and a load per weight. (F32 rows are copied
- * into the buffer: a plain copy, which streamed them faster than these loads did.) Each output is one FMA chain over
+ * One activation row against {@link CpuMatvec#ROWS} F32, BF16 or Q8 weight rows read straight from the
+ * weights' memory, BF16 and Q8 widened to floats in registers: batch-1 decoding uses each weight once,
+ * so copying or widening it into a buffer first would cost a store and a load per weight (F32 through
+ * the buffer streamed at about half the speed: 14 against 30 GB/s on one core). Weights straddling
+ * cache lines read about a sixth slower, so {@code SafeTensorsWriter} starts its data on a cache line,
+ * and mapped weights reach here as plain segments ({@code PlainSegments}). Each output is one FMA chain over
  * the row's whole vectors (weights widened exactly: BF16 by a shift, Q8 as q·s, as
  * {@link StoredRows#read}), its lanes summed in lane order, plus the scalar tail; {@link CpuMatvecTile}
  * computes the same chains four activation rows at a time, so a token's result does not depend on
@@ -29,7 +31,7 @@ final class CpuMatvecRow {
     /** Whether {@link #dots} reads weights of this dtype straight from memory. */
     static boolean applies(DType dtype) {
         return switch (dtype) {
-            case BF16 -> true;
+            case F32, BF16 -> true;
             case Q8 -> CpuVectors.hasQ8Loads() && Q8Blocks.BLOCK % VL == 0;
             default -> false;
         };
@@ -41,10 +43,30 @@ final class CpuMatvecRow {
      */
     static void dots(DType dtype, float[] x, int xAt, MemorySegment w, long e0, int count, int k, float[] dots, float[] lanes) {
         switch (dtype) {
+            case F32 -> f32(x, xAt, w, e0, count, k, dots, lanes);
             case BF16 -> bf16(x, xAt, w, e0, count, k, dots, lanes);
             case Q8 -> q8(x, xAt, w, e0, count, k, dots, lanes);
             default -> throw new IllegalStateException("no direct kernel for " + dtype);
         }
+    }
+
+    /** F32 weights from element {@code e0}, four rows read side by side. */
+    private static void f32(float[] x, int xAt, MemorySegment w, long e0, int count, int k, float[] dots, float[] lanes) {
+        long e1 = e0 + (long) Math.min(1, count - 1) * k, e2 = e0 + (long) Math.min(2, count - 1) * k;
+        long e3 = e0 + (long) (count - 1) * k;
+        FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
+        int t = 0;
+        for (int end = CpuVectors.bound(k, VL); t < end; t += VL) {
+            FloatVector xv = FloatVector.fromArray(F, x, xAt + t);
+            s0 = CpuVectors.load(w, e0 + t).fma(xv, s0);
+            s1 = CpuVectors.load(w, e1 + t).fma(xv, s1);
+            s2 = CpuVectors.load(w, e2 + t).fma(xv, s2);
+            s3 = CpuVectors.load(w, e3 + t).fma(xv, s3);
+        }
+        dots[0] = CpuMatvec.sum(s0, lanes, 0) + tailF32(x, xAt, w, e0, t, k);
+        dots[1] = CpuMatvec.sum(s1, lanes, 1) + tailF32(x, xAt, w, e1, t, k);
+        dots[2] = CpuMatvec.sum(s2, lanes, 2) + tailF32(x, xAt, w, e2, t, k);
+        dots[3] = CpuMatvec.sum(s3, lanes, 3) + tailF32(x, xAt, w, e3, t, k);
     }
 
     /** BF16 weights from element {@code e0}: each vector widened by a shift as it is loaded. */
@@ -88,6 +110,13 @@ final class CpuMatvecRow {
         dots[1] = CpuMatvec.sum(s1, lanes, 1);
         dots[2] = CpuMatvec.sum(s2, lanes, 2);
         dots[3] = CpuMatvec.sum(s3, lanes, 3);
+    }
+
+    /** As {@link #tailBF16} for an F32 row (also {@link CpuMatvecTile}'s). */
+    static float tailF32(float[] x, int xAt, MemorySegment w, long row, int from, int k) {
+        float sum = 0f;
+        for (int t = from; t < k; t++) sum += x[xAt + t] * w.getAtIndex(CpuVectors.FLOAT, row + t);
+        return sum;
     }
 
     /**

@@ -9,7 +9,7 @@ import org.gptneo.tensor.DType;
 import org.gptneo.tensor.Q8Blocks;
 
 /**
- * Four activation rows against {@link CpuMatvec#ROWS} BF16 or Q8 weight rows read straight from the
+ * Four activation rows against {@link CpuMatvec#ROWS} F32, BF16 or Q8 weight rows read straight from the
  * weights' memory (batched decoding, up to {@link CpuMatvec}'s direct limit): each weight vector is
  * loaded and widened in registers once and used by the four rows, with no separate pass that widens
  * the weights into a buffer first. Each of the sixteen outputs is the chain of
@@ -25,10 +25,49 @@ final class CpuMatvecTile {
      */
     static void dots(DType dtype, float[] x, int xAt, MemorySegment w, long e0, int count, int k, float[] dots, float[] lanes) {
         switch (dtype) {
+            case F32 -> f32(x, xAt, w, e0, count, k, dots, lanes);
             case BF16 -> bf16(x, xAt, w, e0, count, k, dots, lanes);
             case Q8 -> q8(x, xAt, w, e0, count, k, dots, lanes);
             default -> throw new IllegalStateException("no direct kernel for " + dtype);
         }
+    }
+
+    /** F32 weights from element {@code e0}, four rows read side by side. */
+    private static void f32(float[] x, int xAt, MemorySegment w, long e0, int count, int k, float[] dots, float[] lanes) {
+        long e1 = e0 + (long) Math.min(1, count - 1) * k, e2 = e0 + (long) Math.min(2, count - 1) * k;
+        long e3 = e0 + (long) (count - 1) * k;
+        FloatVector s00 = FloatVector.zero(F), s01 = s00, s02 = s00, s03 = s00, s10 = s00, s11 = s00, s12 = s00, s13 = s00,
+                s20 = s00, s21 = s00, s22 = s00, s23 = s00, s30 = s00, s31 = s00, s32 = s00, s33 = s00;
+        int x1 = xAt + k, x2 = xAt + 2 * k, x3 = xAt + 3 * k;
+        int t = 0;
+        for (int end = CpuVectors.bound(k, VL); t < end; t += VL) {
+            FloatVector w0 = CpuVectors.load(w, e0 + t), w1 = CpuVectors.load(w, e1 + t);
+            FloatVector w2 = CpuVectors.load(w, e2 + t), w3 = CpuVectors.load(w, e3 + t);
+            FloatVector xv = FloatVector.fromArray(F, x, xAt + t);
+            s00 = w0.fma(xv, s00); s01 = w1.fma(xv, s01); s02 = w2.fma(xv, s02); s03 = w3.fma(xv, s03);
+            xv = FloatVector.fromArray(F, x, x1 + t);
+            s10 = w0.fma(xv, s10); s11 = w1.fma(xv, s11); s12 = w2.fma(xv, s12); s13 = w3.fma(xv, s13);
+            xv = FloatVector.fromArray(F, x, x2 + t);
+            s20 = w0.fma(xv, s20); s21 = w1.fma(xv, s21); s22 = w2.fma(xv, s22); s23 = w3.fma(xv, s23);
+            xv = FloatVector.fromArray(F, x, x3 + t);
+            s30 = w0.fma(xv, s30); s31 = w1.fma(xv, s31); s32 = w2.fma(xv, s32); s33 = w3.fma(xv, s33);
+        }
+        dots[0] = CpuMatvec.sum(s00, lanes, 0) + CpuMatvecRow.tailF32(x, xAt, w, e0, t, k);
+        dots[1] = CpuMatvec.sum(s01, lanes, 1) + CpuMatvecRow.tailF32(x, xAt, w, e1, t, k);
+        dots[2] = CpuMatvec.sum(s02, lanes, 2) + CpuMatvecRow.tailF32(x, xAt, w, e2, t, k);
+        dots[3] = CpuMatvec.sum(s03, lanes, 3) + CpuMatvecRow.tailF32(x, xAt, w, e3, t, k);
+        dots[4] = CpuMatvec.sum(s10, lanes, 4) + CpuMatvecRow.tailF32(x, x1, w, e0, t, k);
+        dots[5] = CpuMatvec.sum(s11, lanes, 5) + CpuMatvecRow.tailF32(x, x1, w, e1, t, k);
+        dots[6] = CpuMatvec.sum(s12, lanes, 6) + CpuMatvecRow.tailF32(x, x1, w, e2, t, k);
+        dots[7] = CpuMatvec.sum(s13, lanes, 7) + CpuMatvecRow.tailF32(x, x1, w, e3, t, k);
+        dots[8] = CpuMatvec.sum(s20, lanes, 8) + CpuMatvecRow.tailF32(x, x2, w, e0, t, k);
+        dots[9] = CpuMatvec.sum(s21, lanes, 9) + CpuMatvecRow.tailF32(x, x2, w, e1, t, k);
+        dots[10] = CpuMatvec.sum(s22, lanes, 10) + CpuMatvecRow.tailF32(x, x2, w, e2, t, k);
+        dots[11] = CpuMatvec.sum(s23, lanes, 11) + CpuMatvecRow.tailF32(x, x2, w, e3, t, k);
+        dots[12] = CpuMatvec.sum(s30, lanes, 12) + CpuMatvecRow.tailF32(x, x3, w, e0, t, k);
+        dots[13] = CpuMatvec.sum(s31, lanes, 13) + CpuMatvecRow.tailF32(x, x3, w, e1, t, k);
+        dots[14] = CpuMatvec.sum(s32, lanes, 14) + CpuMatvecRow.tailF32(x, x3, w, e2, t, k);
+        dots[15] = CpuMatvec.sum(s33, lanes, 15) + CpuMatvecRow.tailF32(x, x3, w, e3, t, k);
     }
 
     /** BF16 weights from element {@code e0}: each vector widened by a shift as it is loaded. */
