@@ -27,6 +27,7 @@ import org.gptneo.nn.Pass;
 import org.gptneo.nn.ProjectionRewriter;
 import org.gptneo.nn.Tokens;
 import org.gptneo.tensor.DType;
+import org.gptneo.tensor.HugePages;
 import org.gptneo.tensor.Tensor;
 
 /**
@@ -174,7 +175,7 @@ public final class GptNeoModel implements AutoCloseable {
     /** {@link #initialize(GptNeoConfig, Backend)} with each block's feed-forward layer made by {@code feedForward}. */
     public static GptNeoModel initialize(GptNeoConfig config, Backend backend, FeedForward.Factory feedForward) {
         MemoryCheck.requireRoomFor(config);
-        Arena arena = Arena.ofShared();
+        Arena arena = HugePages.over(Arena.ofShared());
         try {
             return new GptNeoModel(config, backend, arena, null,
                     new ModelParameters.Initializer(backend, arena, config.seed(), config.initializerRange()), feedForward,
@@ -194,7 +195,7 @@ public final class GptNeoModel implements AutoCloseable {
     /** A model whose parameters are filled on the host by {@code filler} and uploaded to {@code backend}. */
     public static GptNeoModel create(GptNeoConfig config, Backend backend, ParameterFiller filler) {
         Map<String, Tensor> tensors = new LinkedHashMap<>();
-        Arena arena = Arena.ofShared();
+        Arena arena = HugePages.over(Arena.ofShared());
         try {
             for (Map.Entry<String, int[]> e : parameterShapes(config).entrySet()) {
                 Tensor host = Tensor.allocate(arena, DType.F32, e.getValue());

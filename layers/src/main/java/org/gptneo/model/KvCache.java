@@ -5,6 +5,7 @@ import java.util.List;
 import org.gptneo.nn.Attention;
 import org.gptneo.nn.Block;
 import org.gptneo.nn.LayerState;
+import org.gptneo.tensor.HugePages;
 
 /**
  * What a batch of sequences has seen so far, for generation: one {@link LayerState} per layer,
@@ -16,7 +17,7 @@ import org.gptneo.nn.LayerState;
 public final class KvCache implements AutoCloseable {
     private final int contextLength;
     private final int batch;
-    private final Arena arena = Arena.ofShared();
+    private final Arena arena = HugePages.over(Arena.ofShared());
     private final LayerState[] layers;            // null for a layer without attention
     private int length;                      // tokens seen per row (padding included)
 

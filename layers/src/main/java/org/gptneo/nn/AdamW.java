@@ -10,6 +10,7 @@ import org.gptneo.autograd.Var;
 import org.gptneo.backend.AdamWStep;
 import org.gptneo.backend.Backend;
 import org.gptneo.tensor.DType;
+import org.gptneo.tensor.HugePages;
 import org.gptneo.tensor.Tensor;
 
 /**
@@ -39,7 +40,7 @@ public final class AdamW implements AutoCloseable {
     public record Moments(Tensor m, Tensor v) {}
 
     private final Backend backend;
-    private final Arena arena = Arena.ofShared();
+    private final Arena arena = HugePages.over(Arena.ofShared());
     private final List<Slot> slots = new ArrayList<>();
     private Settings settings;
     private int step;

@@ -75,6 +75,32 @@ public final class HugePages {
         }
     }
 
+    /**
+     * An arena over {@code owner} whose allocations of {@link #MIN_BYTES} and more (at most 64-byte
+     * aligned) come from {@link #allocate}: zero until written, and no page is touched before it is
+     * used, so a KV cache sized for the whole context costs nothing for the slots a generation never
+     * reaches. Closing it closes {@code owner}. For arenas that live as long as what they hold (a
+     * model, a cache, optimizer state); a workspace's step takes slices of its slab instead.
+     */
+    public static Arena over(Arena owner) {
+        return new Arena() {
+            @Override
+            public MemorySegment allocate(long byteSize, long byteAlignment) {
+                return byteAlignment <= 64 ? HugePages.allocate(owner, byteSize) : owner.allocate(byteSize, byteAlignment);
+            }
+
+            @Override
+            public MemorySegment.Scope scope() {
+                return owner.scope();
+            }
+
+            @Override
+            public void close() {
+                owner.close();
+            }
+        };
+    }
+
     private static void unmap(Calls calls, MemorySegment region, long bytes) {
         try {
             int ignored = (int) calls.munmap().invokeExact(region, bytes);

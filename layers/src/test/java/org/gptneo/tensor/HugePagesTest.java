@@ -38,4 +38,25 @@ class HugePagesTest {
             assertThat(m.isAccessibleBy(Thread.currentThread())).isTrue();
         }
     }
+
+    @Test
+    void anArenaOverAnotherTakesLargeAllocationsFromHugePagesAndClosesItsOwner() {
+        boolean linux = System.getProperty("os.name").toLowerCase(java.util.Locale.ROOT).contains("linux");
+        Arena owner = Arena.ofShared();
+        MemorySegment large, small, aligned;
+        try (Arena arena = HugePages.over(owner)) {
+            assertThat(arena.scope()).isEqualTo(owner.scope());
+            large = Tensor.allocate(arena, DType.F32, 1024, 1025).data();   // just over MIN_BYTES
+            if (linux) assertThat(large.address() % (2L << 20)).as("a huge-page mapping").isZero();
+            for (long o = 0; o < large.byteSize(); o += 4093) assertThat(large.get(ValueLayout.JAVA_BYTE, o)).isZero();
+            small = arena.allocate(100);
+            aligned = arena.allocate(HugePages.MIN_BYTES, 4096);
+            assertThat(small.address() % 64).isZero();
+            assertThat(aligned.address() % 4096).isZero();
+        }
+        assertThat(owner.scope().isAlive()).as("closing it closes the owner").isFalse();
+        for (MemorySegment m : new MemorySegment[] {large, small, aligned}) {
+            assertThatThrownBy(() -> m.get(ValueLayout.JAVA_BYTE, 0)).isInstanceOf(IllegalStateException.class);
+        }
+    }
 }

@@ -26,6 +26,12 @@ final class CpuParallel implements AutoCloseable {
     /** Loops on the calling thread alone (immutable: shared by every pool). */
     private static final CpuParallel SERIAL = new CpuParallel(0);
 
+    /**
+     * A thread that runs out of work polls for more this long before it sleeps: generation makes a
+     * few hundred small parallel loops per token, and waking a sleeping thread costs tens of µs.
+     */
+    static final long SPIN_NANOS = 50_000;
+
     /** Idle helper threads end after this long (a backend nobody closed holds no threads for ever). */
     private static final long IDLE_SECONDS = 30;
 
@@ -36,7 +42,7 @@ final class CpuParallel implements AutoCloseable {
     CpuParallel(int threads) {
         this.helpers = Math.max(0, threads - 1);
         if (helpers > 0) {
-            pool = new ThreadPoolExecutor(helpers, helpers, IDLE_SECONDS, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+            pool = new ThreadPoolExecutor(helpers, helpers, IDLE_SECONDS, TimeUnit.SECONDS, new SpinningQueue<>(),
                     Thread.ofPlatform().daemon().name("gptneo-cpu-", 1).factory());
             pool.allowCoreThreadTimeOut(true);
         } else {
@@ -128,6 +134,9 @@ final class CpuParallel implements AutoCloseable {
         }
 
         void awaitAndRethrow() {
+            for (long start = System.nanoTime(); finished.get() < pieces && System.nanoTime() - start < SPIN_NANOS; ) {
+                Thread.onSpinWait();
+            }
             boolean interrupted = false;
             synchronized (this) {
                 while (finished.get() < pieces) {
@@ -142,6 +151,30 @@ final class CpuParallel implements AutoCloseable {
             Throwable t = failure.get();
             if (t instanceof RuntimeException r) throw r;
             if (t instanceof Error e) throw e;
+        }
+    }
+
+    /** A task queue whose takers poll for {@link #SPIN_NANOS} before they block. */
+    private static final class SpinningQueue<E> extends LinkedBlockingQueue<E> {
+        @Override
+        public E take() throws InterruptedException {
+            E e = spin();
+            return e != null ? e : super.take();
+        }
+
+        @Override
+        public E poll(long timeout, TimeUnit unit) throws InterruptedException {
+            E e = spin();
+            return e != null ? e : super.poll(timeout, unit);
+        }
+
+        private E spin() {
+            for (long start = System.nanoTime(); System.nanoTime() - start < SPIN_NANOS; ) {
+                E e = poll();
+                if (e != null) return e;
+                Thread.onSpinWait();
+            }
+            return null;
         }
     }
 }
