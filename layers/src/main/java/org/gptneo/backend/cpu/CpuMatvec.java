@@ -31,6 +31,15 @@ final class CpuMatvec {
      */
     private static final int MIN_GROUPS_PER_PIECE = 8;
     /**
+     * At most about this many pieces of the parallel loop per thread: each thread then streams long
+     * runs of consecutive weight rows, which the hardware prefetchers follow, instead of hopping
+     * between pieces of a few dozen KB. With 2 threads, 125M, batch 1 (matrix-vector products of one
+     * token, the settings alternated in one process, median of 7): BF16 8.8 → 7.2 ms, Q8 7.6 → 6.5 ms,
+     * F32 within the noise. The pieces depend on the thread count, the results do not: every output
+     * is summed whole inside one piece.
+     */
+    private static final int PIECES_PER_THREAD = 4;
+    /**
      * Up to this many activation rows, weights are read by the direct kernels; above it
      * they would be widened once per tile of four rows, and widening them once into the float[] that
      * the tiles share cost less CPU time (one thread, 125M, M = 8).
@@ -70,7 +79,8 @@ final class CpuMatvec {
         int groups = Math.ceilDiv(n, ROWS);
         long items = (long) s.batch() * groups;
         boolean direct = m <= DIRECT_ROWS && CpuMatvecRow.applies(b.dtype());
-        long grain = Math.max(MIN_GROUPS_PER_PIECE, CpuParallel.grain(2L * m * k * ROWS));
+        long grain = Math.max(Math.max(MIN_GROUPS_PER_PIECE, CpuParallel.grain(2L * m * k * ROWS)),
+                items / (PIECES_PER_THREAD * pool.threads()));
         pool.over(a.data(), b.data(), c).forRange(items, grain, (from, to) -> {
             Scratch scratch = SCRATCH.get();
             float[] x = scratch.activations(m * k); // op(A) of the current batch entry, [m, k]
