@@ -23,7 +23,6 @@ final class TrainFixtures {
 
     private TrainFixtures() {}
 
-    /** Writes {@code dir/tiny-gpt2-vocab.yaml} and returns it. */
     /** The tiny model with two layers (global, then local with a window of 4), for runs split into pipeline stages. */
     static Path twoLayerModelFile(Path dir) {
         try {
@@ -49,6 +48,7 @@ final class TrainFixtures {
         }
     }
 
+    /** Writes {@code dir/tiny-gpt2-vocab.yaml} and returns it. */
     static Path modelFile(Path dir) {
         try {
             return Files.writeString(dir.resolve("tiny-gpt2-vocab.yaml"), """

@@ -23,7 +23,9 @@ import org.gptneo.tensor.Q8Blocks;
  * the batch it is in.
  *
  * <p>A group of fewer than ROWS rows repeats its last row (those dot products are not stored), so
- * the loops have no per-row branches.
+ * the loops have no per-row branches. Each dtype has its own copy of the loop, differing only in how
+ * a weight vector is loaded: one loop over a load function would make that a call with three
+ * targets per vector, which C2 does not inline, and a vector returned from a call is boxed.
  */
 final class CpuMatvecRow {
     private CpuMatvecRow() {}
