@@ -33,7 +33,7 @@ public final class SafeTensorsWriter {
     private static final int CHUNK_BYTES = 4 << 20;
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Where the tensor data starts in the file: a multiple of this many bytes. */
-    static final long DATA_ALIGNMENT = 64;
+    private static final long DATA_ALIGNMENT = 64;
 
     private SafeTensorsWriter() {}
 

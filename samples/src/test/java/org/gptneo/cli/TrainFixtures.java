@@ -25,17 +25,34 @@ final class TrainFixtures {
 
     /** The tiny model with two layers (global, then local with a window of 4), for runs split into pipeline stages. */
     static Path twoLayerModelFile(Path dir) {
+        return writeModel(dir.resolve("two-layers.yaml"), """
+                vocab-size: 50257
+                context-length: 32
+                hidden-size: 16
+                layers: 2
+                heads: 2
+                attention: [[[global, local], 1]]
+                window-size: 4
+                seed: 7
+                """);
+    }
+
+    /** Writes {@code dir/tiny-gpt2-vocab.yaml} and returns it. */
+    static Path modelFile(Path dir) {
+        return writeModel(dir.resolve("tiny-gpt2-vocab.yaml"), """
+                vocab-size: 50257
+                context-length: 32
+                hidden-size: 16
+                layers: 1
+                heads: 2
+                attention: [[[global], 1]]
+                seed: 7
+                """);
+    }
+
+    private static Path writeModel(Path file, String yaml) {
         try {
-            return Files.writeString(dir.resolve("two-layers.yaml"), """
-                    vocab-size: 50257
-                    context-length: 32
-                    hidden-size: 16
-                    layers: 2
-                    heads: 2
-                    attention: [[[global, local], 1]]
-                    window-size: 4
-                    seed: 7
-                    """);
+            return Files.writeString(file, yaml);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -45,23 +62,6 @@ final class TrainFixtures {
     static List<String> files(Path root) throws IOException {
         try (Stream<Path> all = Files.walk(root)) {
             return all.filter(Files::isRegularFile).map(p -> root.relativize(p).toString()).sorted().toList();
-        }
-    }
-
-    /** Writes {@code dir/tiny-gpt2-vocab.yaml} and returns it. */
-    static Path modelFile(Path dir) {
-        try {
-            return Files.writeString(dir.resolve("tiny-gpt2-vocab.yaml"), """
-                    vocab-size: 50257
-                    context-length: 32
-                    hidden-size: 16
-                    layers: 1
-                    heads: 2
-                    attention: [[[global], 1]]
-                    seed: 7
-                    """);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
         }
     }
 

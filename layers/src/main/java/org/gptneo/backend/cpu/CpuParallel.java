@@ -30,7 +30,7 @@ final class CpuParallel implements AutoCloseable {
      * A thread that runs out of work polls for more this long before it sleeps: generation makes a
      * few hundred small parallel loops per token, and waking a sleeping thread costs tens of µs.
      */
-    static final long SPIN_NANOS = 50_000;
+    private static final long SPIN_NANOS = 50_000;
 
     /** Idle helper threads end after this long (a backend nobody closed holds no threads for ever). */
     private static final long IDLE_SECONDS = 30;
