@@ -104,7 +104,8 @@ public final class Generator {
             rows[b] = new Row(prompts.get(b), longest - prompts.get(b).length, config, config.seed() + b,
                     b == 0 ? listener : TokenListener.NONE);
         }
-        try (KvCache cache = new KvCache(model, batch, Arrays.stream(rows).mapToInt(r -> r.padding).toArray());
+        int[] padding = Arrays.stream(rows).mapToInt(r -> r.padding).toArray();
+        try (KvCache cache = new KvCache(model, batch, padding, longest + config.maxNewTokens());
              Workspace workspace = new Workspace()) {
             int[][] stepIds = new int[batch][], stepPositions = new int[batch][];
             for (int b = 0; b < batch; b++) {

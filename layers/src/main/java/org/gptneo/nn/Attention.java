@@ -43,8 +43,11 @@ public abstract class Attention implements Module {
         this.out = Linear.create(source, prefix + "out_proj.", hidden, hidden, true);
     }
 
-    /** Empty generation state for a batch whose rows start with {@code padding[b]} padding tokens. */
-    public abstract LayerState newState(Backend backend, Arena arena, int batch, int[] padding, int contextLength);
+    /**
+     * Empty generation state for a batch whose rows start with {@code padding[b]} padding tokens and
+     * will see at most {@code tokens} tokens each (padding included; at most the context length).
+     */
+    public abstract LayerState newState(Backend backend, Arena arena, int batch, int[] padding, int tokens);
 
     /**
      * Mixes values by queries and keys, all [B, H, T, hs] (positions already applied); with a state,

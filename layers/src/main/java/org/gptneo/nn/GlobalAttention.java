@@ -28,7 +28,7 @@ public final class GlobalAttention extends SoftmaxAttention {
     }
 
     @Override
-    public LayerState newState(Backend backend, Arena arena, int batch, int[] padding, int contextLength) {
-        return cache(backend, arena, batch, padding, contextLength, contextLength);
+    public LayerState newState(Backend backend, Arena arena, int batch, int[] padding, int tokens) {
+        return cache(backend, arena, batch, padding, tokens, tokens);
     }
 }

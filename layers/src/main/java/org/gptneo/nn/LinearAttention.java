@@ -35,7 +35,7 @@ public final class LinearAttention extends Attention {
     }
 
     @Override
-    public LayerState newState(Backend backend, Arena arena, int batch, int[] padding, int contextLength) {
+    public LayerState newState(Backend backend, Arena arena, int batch, int[] padding, int tokens) {
         if (!causal) {
             throw new IllegalStateException("a non-causal (masked-LM) linear attention layer keeps no generation state");
         }

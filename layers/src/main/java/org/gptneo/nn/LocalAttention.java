@@ -36,8 +36,8 @@ public final class LocalAttention extends SoftmaxAttention {
     }
 
     @Override
-    public LayerState newState(Backend backend, Arena arena, int batch, int[] padding, int contextLength) {
+    public LayerState newState(Backend backend, Arena arena, int batch, int[] padding, int tokens) {
         int keep = window - 1;
-        return cache(backend, arena, batch, padding, keep, Math.min(contextLength, Math.max(1, 2 * window)));
+        return cache(backend, arena, batch, padding, keep, Math.min(tokens, Math.max(1, 2 * window)));
     }
 }

@@ -1,6 +1,7 @@
 package org.gptneo.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import java.lang.foreign.Arena;
@@ -12,7 +13,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The cache appends in place: a decoding step copies one slot per layer (plus, on local layers, a
  * move of window − 1 slots once every window + 1 tokens), whatever the cache length; and cached
- * logits equal a full forward pass at every length.
+ * logits equal a full forward pass at every length. A cache made for fewer tokens than the context
+ * gives the same logits and refuses a token past what it was made for.
  */
 class KvCacheTest {
     private static final int WINDOW = 8, CONTEXT = 1100, LAYERS = 2;
@@ -84,6 +86,59 @@ class KvCacheTest {
                 done += chunk;
             }
             assertThat(cache.length()).isEqualTo(total);
+        }
+    }
+
+    @Test
+    void aCacheMadeForTheGenerationGivesTheContextSizedCachesLogitsBitForBitAndRefusesOneTokenMore() {
+        int tokens = 2 * WINDOW + 5;                      // past the local layer's buffer of 2·window slots
+        try (CpuBackend backend = new CpuBackend();
+             GptNeoModel model = GptNeoBuilder.create().vocabSize(50).contextLength(64).hiddenSize(8)
+                     .layers(LAYERS).heads(2).attention(AttentionType.GLOBAL, AttentionType.LOCAL).windowSize(WINDOW)
+                     .initializerRange(0.3f).seed(7).build(backend);
+             KvCache sized = new KvCache(model, 2, new int[] {0, 3}, tokens);
+             KvCache whole = new KvCache(model, 2, new int[] {0, 3});
+             Arena arena = Arena.ofConfined()) {
+            assertThat(sized.capacity()).isEqualTo(tokens);
+            assertThat(whole.capacity()).isEqualTo(64);
+            int[] prompt = {4, 9, 1, 7, 0, 0, 0, 2, 8, 5};      // two rows of 5, the second left-padded by 3
+            int[] positions = {0, 1, 2, 3, 4, 0, 0, 0, 1, 2};
+            int done = 5;
+            float[] a = step(model, backend, arena, sized, prompt, positions, 5);
+            float[] b = step(model, backend, arena, whole, prompt, positions, 5);
+            assertThat(a).containsExactly(b);
+            while (done < tokens) {
+                int[] ids = {(done * 7) % 50, (done * 3 + 1) % 50};
+                int[] at = {done, done - 3};
+                assertThat(step(model, backend, arena, sized, ids, at, 1))
+                        .as("token %d", done).containsExactly(step(model, backend, arena, whole, ids, at, 1));
+                done++;
+            }
+            assertThat(sized.length()).isEqualTo(tokens);
+            assertThatThrownBy(() -> step(model, backend, arena, sized, new int[] {1, 1}, new int[] {tokens, tokens - 3}, 1))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("cache of 21 tokens + 1 new ones exceeds the 21 tokens it was made for (the context length is 64)");
+        }
+    }
+
+    @Test
+    void aCacheForNoTokensOrMoreThanTheContextIsRefusedWithTheRange() {
+        try (CpuBackend backend = new CpuBackend();
+             GptNeoModel model = GptNeoBuilder.create().vocabSize(50).contextLength(64).hiddenSize(8)
+                     .layers(1).heads(2).attention(AttentionType.GLOBAL).seed(7).build(backend)) {
+            for (int tokens : new int[] {0, 65}) {
+                assertThatThrownBy(() -> new KvCache(model, 1, null, tokens)).isInstanceOf(IllegalArgumentException.class)
+                        .hasMessage("a cache holds 1 to 64 tokens (the context length), asked for " + tokens);
+            }
+        }
+    }
+
+    /** One cached step of t tokens per row for rows of ids [B·t] at positions [B·t]; the last position's logits [B·V]. */
+    private static float[] step(GptNeoModel model, CpuBackend backend, Arena arena, KvCache cache, int[] ids, int[] positions, int t) {
+        int batch = ids.length / t;
+        try (Tape tape = new Tape(backend, false)) {
+            return model.forwardCached(tape, Tensor.ofInts(arena, ids, batch, t), Tensor.ofInts(arena, positions, batch, t), cache)
+                    .toFloatArray();
         }
     }
 }

@@ -142,7 +142,7 @@ final class BenchCurveCommand implements Callable<Integer> {
      */
     private static double decodeStepsMs(Backend backend, GptNeoModel m, int cache) {
         int prompt = Math.max(1, cache - DECODE_STEPS);
-        try (Arena host = Arena.ofShared(); KvCache kv = new KvCache(m, 1, new int[1])) {
+        try (Arena host = Arena.ofShared(); KvCache kv = new KvCache(m, 1, new int[1], cache)) {
             int[] ids = new SplittableRandom(cache).ints(cache, 0, m.config().vocabSize()).toArray();
             try (Tape tape = new Tape(backend, false)) {
                 Tensor first = backend.upload(Tensor.ofInts(host, Arrays.copyOf(ids, prompt), 1, prompt), host);   // [1, P]

@@ -87,7 +87,7 @@ final class BenchDecodeCommand implements Callable<Integer> {
     /** One prompt pass and N greedy steps on a fresh cache. */
     private Timing decode(Backend backend, GptNeoModel m, int[] promptIds) {
         int v = m.config().vocabSize();
-        try (Arena host = Arena.ofShared(); KvCache cache = new KvCache(m, batch, new int[batch]); Workspace workspace = new Workspace()) {
+        try (Arena host = Arena.ofShared(); KvCache cache = new KvCache(m, batch, new int[batch], prompt + newTokens); Workspace workspace = new Workspace()) {
             long start = System.nanoTime();
             int[] next;
             try (Tape tape = new Tape(backend, false)) {

@@ -59,7 +59,7 @@ final class BenchPrefillCommand implements Callable<Integer> {
                 }
             });
             double last = runs.bestMs(() -> {
-                try (Tape tape = BenchRuns.tape(backend, false, passes); KvCache cache = new KvCache(m, batch, new int[batch])) {
+                try (Tape tape = BenchRuns.tape(backend, false, passes); KvCache cache = new KvCache(m, batch, new int[batch], tokens)) {
                     m.forwardCached(tape, input, positions, cache);                    // [B, V]
                 }
             });
