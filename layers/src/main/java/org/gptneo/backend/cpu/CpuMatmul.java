@@ -21,7 +21,7 @@ import org.gptneo.tensor.Tensor;
  * into the same contiguous loop, panels are zero-padded and stores masked, so odd sizes need no
  * special case. Operands whose packed order is across their rows (op(A) = A, op(B) = Bᵀ) are packed
  * by copying a few rows into a staging buffer and gathering them depth by depth with vector gathers;
- * a full-width F32 Bᵀ panel is transposed in registers instead ({@link PanelTranspose}, about twice
+ * a full-width F32 Bᵀ panel is transposed in registers instead ({@link Transpose16#panel}, about twice
  * as fast), the gathers taking the depths past its last 16 × 16 block. Each operand is packed about once per call: B once per slab, A once per slab and
  * column block (more only when a few rows are split over threads by columns).
  */
@@ -238,9 +238,9 @@ final class CpuMatmul {
                 }
             } else { // B [N, K]: column j of op(B) is row j of B
                 int transposed = 0; // depths packed by register transposes: whole 16 × 16 blocks of a full-width F32 panel
-                if (width == NR && b.isF32() && PanelTranspose.applies()) {
+                if (width == NR && b.isF32() && Transpose16.applies()) {
                     transposed = kc - kc % VL;
-                    PanelTranspose.pack(b.data(), off + (long) j0 * k + k0, k, transposed, bp, at);
+                    Transpose16.panel(b.data(), off + (long) j0 * k + k0, k, transposed, bp, at);
                 }
                 // the other depths: NR rows of DEPTHS staged, then gathered depth by depth
                 if (width < NR) Arrays.fill(stage, width * DEPTHS, NR * DEPTHS, 0f);

@@ -156,22 +156,27 @@ final class CpuMatvec {
             s30 = w0.fma(xv, s30); s31 = w1.fma(xv, s31); s32 = w2.fma(xv, s32); s33 = w3.fma(xv, s33);
         }
         float[] dots = scratch.dots, lanes = scratch.lanes;
-        dots[0] = sum(s00, lanes, 0) + tail(x, xAt, w, 0, t, k);
-        dots[1] = sum(s01, lanes, 1) + tail(x, xAt, w, k, t, k);
-        dots[2] = sum(s02, lanes, 2) + tail(x, xAt, w, 2 * k, t, k);
-        dots[3] = sum(s03, lanes, 3) + tail(x, xAt, w, 3 * k, t, k);
-        dots[4] = sum(s10, lanes, 4) + tail(x, x1, w, 0, t, k);
-        dots[5] = sum(s11, lanes, 5) + tail(x, x1, w, k, t, k);
-        dots[6] = sum(s12, lanes, 6) + tail(x, x1, w, 2 * k, t, k);
-        dots[7] = sum(s13, lanes, 7) + tail(x, x1, w, 3 * k, t, k);
-        dots[8] = sum(s20, lanes, 8) + tail(x, x2, w, 0, t, k);
-        dots[9] = sum(s21, lanes, 9) + tail(x, x2, w, k, t, k);
-        dots[10] = sum(s22, lanes, 10) + tail(x, x2, w, 2 * k, t, k);
-        dots[11] = sum(s23, lanes, 11) + tail(x, x2, w, 3 * k, t, k);
-        dots[12] = sum(s30, lanes, 12) + tail(x, x3, w, 0, t, k);
-        dots[13] = sum(s31, lanes, 13) + tail(x, x3, w, k, t, k);
-        dots[14] = sum(s32, lanes, 14) + tail(x, x3, w, 2 * k, t, k);
-        dots[15] = sum(s33, lanes, 15) + tail(x, x3, w, 3 * k, t, k);
+        s00.intoArray(lanes, 0); s01.intoArray(lanes, VL); s02.intoArray(lanes, 2 * VL); s03.intoArray(lanes, 3 * VL);
+        s10.intoArray(lanes, 4 * VL); s11.intoArray(lanes, 5 * VL); s12.intoArray(lanes, 6 * VL); s13.intoArray(lanes, 7 * VL);
+        s20.intoArray(lanes, 8 * VL); s21.intoArray(lanes, 9 * VL); s22.intoArray(lanes, 10 * VL); s23.intoArray(lanes, 11 * VL);
+        s30.intoArray(lanes, 12 * VL); s31.intoArray(lanes, 13 * VL); s32.intoArray(lanes, 14 * VL); s33.intoArray(lanes, 15 * VL);
+        sums(lanes, dots);
+        dots[0] += tail(x, xAt, w, 0, t, k);
+        dots[1] += tail(x, xAt, w, k, t, k);
+        dots[2] += tail(x, xAt, w, 2 * k, t, k);
+        dots[3] += tail(x, xAt, w, 3 * k, t, k);
+        dots[4] += tail(x, x1, w, 0, t, k);
+        dots[5] += tail(x, x1, w, k, t, k);
+        dots[6] += tail(x, x1, w, 2 * k, t, k);
+        dots[7] += tail(x, x1, w, 3 * k, t, k);
+        dots[8] += tail(x, x2, w, 0, t, k);
+        dots[9] += tail(x, x2, w, k, t, k);
+        dots[10] += tail(x, x2, w, 2 * k, t, k);
+        dots[11] += tail(x, x2, w, 3 * k, t, k);
+        dots[12] += tail(x, x3, w, 0, t, k);
+        dots[13] += tail(x, x3, w, k, t, k);
+        dots[14] += tail(x, x3, w, 2 * k, t, k);
+        dots[15] += tail(x, x3, w, 3 * k, t, k);
     }
 
     /**
@@ -179,8 +184,26 @@ final class CpuMatvec {
      * (each accumulator has its own slot, so the sums do not wait on each other's stores).
      */
     static float sum(FloatVector v, float[] lanes, int slot) {
+        v.intoArray(lanes, slot * VL);
+        return stored(lanes, slot);
+    }
+
+    /**
+     * dots[i] = Σ lanes of the accumulator stored at lanes[i·VL ..], in lane order, for the 16 a tile
+     * keeps: all at once by a register transpose ({@link Transpose16#laneSums}) where vectors have 16
+     * lanes, one by one elsewhere; the same bits either way.
+     */
+    static void sums(float[] lanes, float[] dots) {
+        if (Transpose16.applies()) {
+            Transpose16.laneSums(lanes, dots);
+        } else {
+            for (int i = 0; i < 4 * ROWS; i++) dots[i] = stored(lanes, i);
+        }
+    }
+
+    /** Σ lanes[slot·VL + l] for l < VL, in lane order from 0. */
+    private static float stored(float[] lanes, int slot) {
         int at = slot * VL;
-        v.intoArray(lanes, at);
         float total = 0f;
         for (int l = 0; l < VL; l++) total += lanes[at + l];
         return total;

@@ -7,27 +7,34 @@ import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 
 /**
- * Packs 2·VL rows of a row-major F32 matrix into the depth-major micro-panel {@link CpuMatmul} wants
- * for op(B) = Bᵀ (the weight of the forward {@code x·Wᵀ}): panel[d][j] = B[j][d]. It loads 16 rows
- * of 16 floats straight from memory, transposes them in registers and stores 16 panel rows, so
- * there is no staging copy and no gather. The transpose swaps blocks of 8, 4, 2 and 1 lanes between
- * row pairs with two-vector permutes: at block size s, rows i and i + s (i without bit s) become
- * lanes {i's first s, (i + s)'s first s, ...} and {i's second s, (i + s)'s second s, ...}, and after
- * the four steps row i holds column i. The panel holds the same values as the gathering path
- * (CpuMatmul's staged rows), bit for bit. About 0.20 ns per element against 0.42 for staging and
- * gathering (one core, a 768 × 768 matrix, 32-column panels of 384 depths).
- *
- * <p>Written for 16-lane vectors (512-bit floats), where the permutes are single instructions;
- * {@link #applies()} says whether this machine's vectors are that wide.
+ * 16 × 16 float transposes in registers, for the two places where 16 vectors have to be read across:
+ * <ul>
+ *   <li>{@link #panel}: 2·16 rows of a row-major F32 matrix into the depth-major micro-panel
+ *       {@link CpuMatmul} wants for op(B) = Bᵀ (the weight of the forward {@code x·Wᵀ}),
+ *       panel[d][j] = B[j][d], loaded straight from memory: no staging copy, no gather. About 0.20 ns
+ *       per element against 0.42 for staging and gathering (one core, a 768 × 768 matrix,
+ *       32-column panels of 384 depths);</li>
+ *   <li>{@link #laneSums}: the lane sums of 16 accumulators at once ({@link CpuMatvecTile}'s four
+ *       activation rows × four weight rows): transposed, lane l of every accumulator sits in vector l,
+ *       and adding the 16 vectors in order sums each accumulator's lanes in lane order, as
+ *       {@link CpuMatvec#sum} does one at a time, bit for bit; 15 vector additions instead of 256
+ *       scalar ones reading lanes back from memory.</li>
+ * </ul>
+ * The transpose swaps blocks of 8, 4, 2 and 1 lanes between row pairs with two-vector permutes: at
+ * block size s, rows i and i + s (i without bit s) become {i's first s lanes, (i + s)'s first s, ...}
+ * and {i's second s, (i + s)'s second s, ...}; after the four steps row i holds column i. Each method
+ * spells the network out: vectors leave a method only boxed. Written for 16 float lanes (512-bit
+ * vectors), where each permute is one instruction; {@link #applies()} says whether this machine's
+ * vectors are that wide (elsewhere the callers keep their general paths).
  */
-final class PanelTranspose {
+final class Transpose16 {
     private static final int LANES = 16;
     private static final int PANEL = 2 * LANES;
     /** Permute indices into (first, second) for each block size 8, 4, 2, 1: the lower and the upper result. */
     private static final FloatVector LO8 = lower(8), HI8 = upper(8), LO4 = lower(4), HI4 = upper(4),
             LO2 = lower(2), HI2 = upper(2), LO1 = lower(1), HI1 = upper(1);
 
-    private PanelTranspose() {}
+    private Transpose16() {}
 
     /** Whether the vectors have 16 float lanes (the only width this transposes). */
     static boolean applies() {
@@ -52,7 +59,7 @@ final class PanelTranspose {
      * panel[at + d·32 + j] = B[e0 + j·ld + d] for j < 32 and d < depths: 32 rows of B (row stride
      * {@code ld} elements) from element {@code e0}, {@code depths} a multiple of 16.
      */
-    static void pack(MemorySegment b, long e0, int ld, int depths, float[] panel, int at) {
+    static void panel(MemorySegment b, long e0, int ld, int depths, float[] panel, int at) {
         for (int half = 0; half < PANEL; half += LANES) {
             for (int d = 0; d < depths; d += LANES) {
                 block(b, e0 + (long) half * ld + d, ld, panel, at + d * PANEL + half);
@@ -103,5 +110,40 @@ final class PanelTranspose {
     /** B[e + r·ld, 16 floats). */
     private static FloatVector row(MemorySegment b, long e, int ld, int r) {
         return CpuVectors.load(b, e + (long) r * ld);
+    }
+
+    /**
+     * dots[a] = Σ_l lanes[a·16 + l] for a < 16, each sum taken in lane order from 0 (the bits of
+     * {@link CpuMatvec#sum}): 16 accumulators stored one after another, summed together.
+     */
+    static void laneSums(float[] lanes, float[] dots) {
+        FloatVector r0 = acc(lanes, 0), r1 = acc(lanes, 1), r2 = acc(lanes, 2), r3 = acc(lanes, 3);
+        FloatVector r4 = acc(lanes, 4), r5 = acc(lanes, 5), r6 = acc(lanes, 6), r7 = acc(lanes, 7);
+        FloatVector r8 = acc(lanes, 8), r9 = acc(lanes, 9), r10 = acc(lanes, 10), r11 = acc(lanes, 11);
+        FloatVector r12 = acc(lanes, 12), r13 = acc(lanes, 13), r14 = acc(lanes, 14), r15 = acc(lanes, 15);
+        // the network of block(), its last step added up instead of stored
+        FloatVector s0 = LO8.selectFrom(r0, r8), s8 = HI8.selectFrom(r0, r8), s1 = LO8.selectFrom(r1, r9), s9 = HI8.selectFrom(r1, r9);
+        FloatVector s2 = LO8.selectFrom(r2, r10), s10 = HI8.selectFrom(r2, r10), s3 = LO8.selectFrom(r3, r11), s11 = HI8.selectFrom(r3, r11);
+        FloatVector s4 = LO8.selectFrom(r4, r12), s12 = HI8.selectFrom(r4, r12), s5 = LO8.selectFrom(r5, r13), s13 = HI8.selectFrom(r5, r13);
+        FloatVector s6 = LO8.selectFrom(r6, r14), s14 = HI8.selectFrom(r6, r14), s7 = LO8.selectFrom(r7, r15), s15 = HI8.selectFrom(r7, r15);
+        FloatVector t0 = LO4.selectFrom(s0, s4), t4 = HI4.selectFrom(s0, s4), t1 = LO4.selectFrom(s1, s5), t5 = HI4.selectFrom(s1, s5);
+        FloatVector t2 = LO4.selectFrom(s2, s6), t6 = HI4.selectFrom(s2, s6), t3 = LO4.selectFrom(s3, s7), t7 = HI4.selectFrom(s3, s7);
+        FloatVector t8 = LO4.selectFrom(s8, s12), t12 = HI4.selectFrom(s8, s12), t9 = LO4.selectFrom(s9, s13), t13 = HI4.selectFrom(s9, s13);
+        FloatVector t10 = LO4.selectFrom(s10, s14), t14 = HI4.selectFrom(s10, s14), t11 = LO4.selectFrom(s11, s15), t15 = HI4.selectFrom(s11, s15);
+        FloatVector u0 = LO2.selectFrom(t0, t2), u2 = HI2.selectFrom(t0, t2), u1 = LO2.selectFrom(t1, t3), u3 = HI2.selectFrom(t1, t3);
+        FloatVector u4 = LO2.selectFrom(t4, t6), u6 = HI2.selectFrom(t4, t6), u5 = LO2.selectFrom(t5, t7), u7 = HI2.selectFrom(t5, t7);
+        FloatVector u8 = LO2.selectFrom(t8, t10), u10 = HI2.selectFrom(t8, t10), u9 = LO2.selectFrom(t9, t11), u11 = HI2.selectFrom(t9, t11);
+        FloatVector u12 = LO2.selectFrom(t12, t14), u14 = HI2.selectFrom(t12, t14), u13 = LO2.selectFrom(t13, t15), u15 = HI2.selectFrom(t13, t15);
+        FloatVector total = FloatVector.zero(F)                           // lane a: 0 + acc a's lane 0 + lane 1 + ...
+                .add(LO1.selectFrom(u0, u1)).add(HI1.selectFrom(u0, u1)).add(LO1.selectFrom(u2, u3)).add(HI1.selectFrom(u2, u3))
+                .add(LO1.selectFrom(u4, u5)).add(HI1.selectFrom(u4, u5)).add(LO1.selectFrom(u6, u7)).add(HI1.selectFrom(u6, u7))
+                .add(LO1.selectFrom(u8, u9)).add(HI1.selectFrom(u8, u9)).add(LO1.selectFrom(u10, u11)).add(HI1.selectFrom(u10, u11))
+                .add(LO1.selectFrom(u12, u13)).add(HI1.selectFrom(u12, u13)).add(LO1.selectFrom(u14, u15)).add(HI1.selectFrom(u14, u15));
+        total.intoArray(dots, 0);
+    }
+
+    /** Accumulator a, lanes[a·16, 16 floats). */
+    private static FloatVector acc(float[] lanes, int a) {
+        return FloatVector.fromArray(F, lanes, a * LANES);
     }
 }
