@@ -22,8 +22,9 @@ import org.gptneo.tensor.Tensor;
  * special case. Operands whose packed order is across their rows (op(A) = A, op(B) = Bᵀ) are packed
  * by copying a few rows into a staging buffer and gathering them depth by depth with vector gathers;
  * a full-width F32 Bᵀ panel is transposed in registers instead ({@link Transpose16#panel}, about twice
- * as fast), the gathers taking the depths past its last 16 × 16 block. Each operand is packed about once per call: B once per slab, A once per slab and
- * column block (more only when a few rows are split over threads by columns).
+ * as fast), the gathers taking the depths past its last 16 × 16 block. Each operand is packed about
+ * once per call: B once per slab, A once per slab and column block (more only when a few rows are
+ * split over threads by columns).
  */
 final class CpuMatmul {
     /** Micro-tile: MR rows × NR columns held in 2·MR vector registers. */
