@@ -1,5 +1,6 @@
 package org.gptneo.backend.cpu;
 
+import static org.gptneo.backend.cpu.CpuMatvec.ROWS;
 import static org.gptneo.backend.cpu.CpuVectors.F;
 import static org.gptneo.backend.cpu.CpuVectors.SHORT;
 import static org.gptneo.backend.cpu.CpuVectors.VL;
@@ -40,58 +41,70 @@ final class CpuMatvecRow {
     }
 
     /**
-     * dots[r] = Σ_t x[xAt + t]·W[r][t] for r < count, where W [count, k] are the rows of {@code dtype} from
-     * element {@code e0} of {@code w} (Q8: e0 a multiple of k, rows whole blocks); 1 ≤ count ≤ ROWS.
+     * dots[r] = Σ_t x[xAt + t]·W[r][t] for r < rows, where W [rows, k] are the rows of {@code dtype} from
+     * element {@code e0} of {@code w} (Q8: e0 a multiple of k, rows whole blocks); 1 ≤ rows ≤ 4·ROWS.
+     * The rows are taken ROWS at a time, each group's accumulators stored side by side in
+     * {@code lanes} and all of them summed at once ({@link CpuMatvec#sums}).
      */
-    static void dots(DType dtype, float[] x, int xAt, MemorySegment w, long e0, int count, int k, float[] dots, float[] lanes) {
-        switch (dtype) {
-            case F32 -> f32(x, xAt, w, e0, count, k, dots, lanes);
-            case BF16 -> bf16(x, xAt, w, e0, count, k, dots, lanes);
-            case Q8 -> q8(x, xAt, w, e0, count, k, dots, lanes);
-            default -> throw new IllegalStateException("no direct kernel for " + dtype);
+    static void dots(DType dtype, float[] x, int xAt, MemorySegment w, long e0, int rows, int k, float[] dots, float[] lanes) {
+        for (int g = 0; g * ROWS < rows; g++) {
+            long first = e0 + (long) g * ROWS * k;
+            int count = Math.min(ROWS, rows - g * ROWS), slot = g * ROWS * VL;
+            switch (dtype) {
+                case F32 -> f32(x, xAt, w, first, count, k, lanes, slot);
+                case BF16 -> bf16(x, xAt, w, first, count, k, lanes, slot);
+                case Q8 -> q8(x, xAt, w, first, count, k, lanes, slot);
+                default -> throw new IllegalStateException("no direct kernel for " + dtype);
+            }
+        }
+        CpuMatvec.sums(lanes, dots);
+        int whole = CpuVectors.bound(k, VL);
+        if (whole < k && dtype != DType.Q8) {                // the scalar tail past the whole vectors
+            for (int r = 0; r < rows; r++) {
+                long row = e0 + (long) r * k;
+                dots[r] += dtype == DType.F32 ? tailF32(x, xAt, w, row, whole, k) : tailBF16(x, xAt, w, row, whole, k);
+            }
         }
     }
 
-    /** F32 weights from element {@code e0}, four rows read side by side. */
-    private static void f32(float[] x, int xAt, MemorySegment w, long e0, int count, int k, float[] dots, float[] lanes) {
+    /** F32 weights from element {@code e0}, four rows read side by side; the accumulators go to lanes[slot + r·VL]. */
+    private static void f32(float[] x, int xAt, MemorySegment w, long e0, int count, int k, float[] lanes, int slot) {
         long e1 = e0 + (long) Math.min(1, count - 1) * k, e2 = e0 + (long) Math.min(2, count - 1) * k;
         long e3 = e0 + (long) (count - 1) * k;
         FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
-        int t = 0;
-        for (int end = CpuVectors.bound(k, VL); t < end; t += VL) {
+        for (int t = 0, end = CpuVectors.bound(k, VL); t < end; t += VL) {
             FloatVector xv = FloatVector.fromArray(F, x, xAt + t);
             s0 = CpuVectors.load(w, e0 + t).fma(xv, s0);
             s1 = CpuVectors.load(w, e1 + t).fma(xv, s1);
             s2 = CpuVectors.load(w, e2 + t).fma(xv, s2);
             s3 = CpuVectors.load(w, e3 + t).fma(xv, s3);
         }
-        dots[0] = CpuMatvec.sum(s0, lanes, 0) + tailF32(x, xAt, w, e0, t, k);
-        dots[1] = CpuMatvec.sum(s1, lanes, 1) + tailF32(x, xAt, w, e1, t, k);
-        dots[2] = CpuMatvec.sum(s2, lanes, 2) + tailF32(x, xAt, w, e2, t, k);
-        dots[3] = CpuMatvec.sum(s3, lanes, 3) + tailF32(x, xAt, w, e3, t, k);
+        s0.intoArray(lanes, slot);
+        s1.intoArray(lanes, slot + VL);
+        s2.intoArray(lanes, slot + 2 * VL);
+        s3.intoArray(lanes, slot + 3 * VL);
     }
 
     /** BF16 weights from element {@code e0}: each vector widened by a shift as it is loaded. */
-    private static void bf16(float[] x, int xAt, MemorySegment w, long e0, int count, int k, float[] dots, float[] lanes) {
+    private static void bf16(float[] x, int xAt, MemorySegment w, long e0, int count, int k, float[] lanes, int slot) {
         long e1 = e0 + (long) Math.min(1, count - 1) * k, e2 = e0 + (long) Math.min(2, count - 1) * k;
         long e3 = e0 + (long) (count - 1) * k;
         FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
-        int t = 0;
-        for (int end = CpuVectors.bound(k, VL); t < end; t += VL) {
+        for (int t = 0, end = CpuVectors.bound(k, VL); t < end; t += VL) {
             FloatVector xv = FloatVector.fromArray(F, x, xAt + t);
             s0 = CpuVectors.loadBF16(w, e0 + t).fma(xv, s0);
             s1 = CpuVectors.loadBF16(w, e1 + t).fma(xv, s1);
             s2 = CpuVectors.loadBF16(w, e2 + t).fma(xv, s2);
             s3 = CpuVectors.loadBF16(w, e3 + t).fma(xv, s3);
         }
-        dots[0] = CpuMatvec.sum(s0, lanes, 0) + tailBF16(x, xAt, w, e0, t, k);
-        dots[1] = CpuMatvec.sum(s1, lanes, 1) + tailBF16(x, xAt, w, e1, t, k);
-        dots[2] = CpuMatvec.sum(s2, lanes, 2) + tailBF16(x, xAt, w, e2, t, k);
-        dots[3] = CpuMatvec.sum(s3, lanes, 3) + tailBF16(x, xAt, w, e3, t, k);
+        s0.intoArray(lanes, slot);
+        s1.intoArray(lanes, slot + VL);
+        s2.intoArray(lanes, slot + 2 * VL);
+        s3.intoArray(lanes, slot + 3 * VL);
     }
 
     /** Q8 weights from element {@code e0} (rows are whole blocks): q·s per block, then the FMA. */
-    private static void q8(float[] x, int xAt, MemorySegment q8, long e0, int count, int k, float[] dots, float[] lanes) {
+    private static void q8(float[] x, int xAt, MemorySegment q8, long e0, int count, int k, float[] lanes, int slot) {
         long rowBytes = DType.Q8.bytes(k), b0 = Q8Blocks.valueOffset(e0);
         long b1 = b0 + Math.min(1, count - 1) * rowBytes, b2 = b0 + Math.min(2, count - 1) * rowBytes;
         long b3 = b0 + (count - 1) * rowBytes;
@@ -108,10 +121,10 @@ final class CpuMatvecRow {
                 s3 = CpuVectors.loadQ8(q8, b3 + v).mul(scale3).fma(xv, s3);
             }
         }
-        dots[0] = CpuMatvec.sum(s0, lanes, 0);
-        dots[1] = CpuMatvec.sum(s1, lanes, 1);
-        dots[2] = CpuMatvec.sum(s2, lanes, 2);
-        dots[3] = CpuMatvec.sum(s3, lanes, 3);
+        s0.intoArray(lanes, slot);
+        s1.intoArray(lanes, slot + VL);
+        s2.intoArray(lanes, slot + 2 * VL);
+        s3.intoArray(lanes, slot + 3 * VL);
     }
 
     /** As {@link #tailBF16} for an F32 row (also {@link CpuMatvecTile}'s). */

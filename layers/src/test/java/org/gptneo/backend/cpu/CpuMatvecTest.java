@@ -27,10 +27,14 @@ import org.junit.jupiter.params.provider.MethodSource;
  * </ul>
  */
 class CpuMatvecTest {
-    /** {N, K}: K ragged for F32, BF16 and F16 (below, at and above the vector width); N ragged. */
-    private static final int[][] SHAPES = {{1, 3}, {3, 16}, {10, 45}, {33, 173}, {7, 768}};
+    /**
+     * {N, K}: K ragged for F32, BF16 and F16 (below, at and above the vector width); N ragged, and with
+     * N = 70 (18 groups of 4 rows, the last of 2) the one-row kernel's runs of 4 groups end at pieces'
+     * edges and at a short group.
+     */
+    private static final int[][] SHAPES = {{1, 3}, {3, 16}, {10, 45}, {33, 173}, {7, 768}, {70, 40}};
     /** {N, K} for Q8: rows are whole blocks of 32 (odd numbers of blocks), N ragged. */
-    private static final int[][] Q8_SHAPES = {{1, 32}, {10, 96}, {33, 160}, {7, 768}};
+    private static final int[][] Q8_SHAPES = {{1, 32}, {10, 96}, {33, 160}, {7, 768}, {70, 64}};
 
     static Stream<Arguments> cases() {
         Stream.Builder<Arguments> cases = Stream.builder();
