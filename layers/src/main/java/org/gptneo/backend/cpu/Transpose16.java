@@ -15,7 +15,8 @@ import jdk.incubator.vector.FloatVector;
  *       per element against 0.42 for staging and gathering (one core, a 768 × 768 matrix,
  *       32-column panels of 384 depths);</li>
  *   <li>{@link #laneSums}: the lane sums of 16 accumulators at once ({@link CpuMatvecTile}'s four
- *       activation rows × four weight rows): transposed, lane l of every accumulator sits in vector l,
+ *       activation rows × four weight rows, or {@link CpuMatvecRow}'s one row × sixteen weight rows):
+ *       transposed, lane l of every accumulator sits in vector l,
  *       and adding the 16 vectors in order sums each accumulator's lanes in lane order, as
  *       {@link CpuMatvec#sum} does one at a time, bit for bit; 15 vector additions instead of 256
  *       scalar ones reading lanes back from memory.</li>
