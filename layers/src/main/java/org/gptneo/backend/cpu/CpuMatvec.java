@@ -177,22 +177,9 @@ final class CpuMatvec {
         s20.intoArray(lanes, 8 * VL); s21.intoArray(lanes, 9 * VL); s22.intoArray(lanes, 10 * VL); s23.intoArray(lanes, 11 * VL);
         s30.intoArray(lanes, 12 * VL); s31.intoArray(lanes, 13 * VL); s32.intoArray(lanes, 14 * VL); s33.intoArray(lanes, 15 * VL);
         sums(lanes, dots);
-        dots[0] += tail(x, xAt, w, 0, t, k);
-        dots[1] += tail(x, xAt, w, k, t, k);
-        dots[2] += tail(x, xAt, w, 2 * k, t, k);
-        dots[3] += tail(x, xAt, w, 3 * k, t, k);
-        dots[4] += tail(x, x1, w, 0, t, k);
-        dots[5] += tail(x, x1, w, k, t, k);
-        dots[6] += tail(x, x1, w, 2 * k, t, k);
-        dots[7] += tail(x, x1, w, 3 * k, t, k);
-        dots[8] += tail(x, x2, w, 0, t, k);
-        dots[9] += tail(x, x2, w, k, t, k);
-        dots[10] += tail(x, x2, w, 2 * k, t, k);
-        dots[11] += tail(x, x2, w, 3 * k, t, k);
-        dots[12] += tail(x, x3, w, 0, t, k);
-        dots[13] += tail(x, x3, w, k, t, k);
-        dots[14] += tail(x, x3, w, 2 * k, t, k);
-        dots[15] += tail(x, x3, w, 3 * k, t, k);
+        for (int a = 0; a < 4; a++) {
+            for (int r = 0; r < ROWS; r++) dots[a * ROWS + r] += tail(x, xAt + a * k, w, r * k, t, k);
+        }
     }
 
     /**

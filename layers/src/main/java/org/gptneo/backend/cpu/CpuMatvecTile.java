@@ -60,22 +60,7 @@ final class CpuMatvecTile {
         s20.intoArray(lanes, 8 * VL); s21.intoArray(lanes, 9 * VL); s22.intoArray(lanes, 10 * VL); s23.intoArray(lanes, 11 * VL);
         s30.intoArray(lanes, 12 * VL); s31.intoArray(lanes, 13 * VL); s32.intoArray(lanes, 14 * VL); s33.intoArray(lanes, 15 * VL);
         CpuMatvec.sums(lanes, dots);
-        dots[0] += CpuMatvecRow.tailF32(x, xAt, w, e0, t, k);
-        dots[1] += CpuMatvecRow.tailF32(x, xAt, w, e1, t, k);
-        dots[2] += CpuMatvecRow.tailF32(x, xAt, w, e2, t, k);
-        dots[3] += CpuMatvecRow.tailF32(x, xAt, w, e3, t, k);
-        dots[4] += CpuMatvecRow.tailF32(x, x1, w, e0, t, k);
-        dots[5] += CpuMatvecRow.tailF32(x, x1, w, e1, t, k);
-        dots[6] += CpuMatvecRow.tailF32(x, x1, w, e2, t, k);
-        dots[7] += CpuMatvecRow.tailF32(x, x1, w, e3, t, k);
-        dots[8] += CpuMatvecRow.tailF32(x, x2, w, e0, t, k);
-        dots[9] += CpuMatvecRow.tailF32(x, x2, w, e1, t, k);
-        dots[10] += CpuMatvecRow.tailF32(x, x2, w, e2, t, k);
-        dots[11] += CpuMatvecRow.tailF32(x, x2, w, e3, t, k);
-        dots[12] += CpuMatvecRow.tailF32(x, x3, w, e0, t, k);
-        dots[13] += CpuMatvecRow.tailF32(x, x3, w, e1, t, k);
-        dots[14] += CpuMatvecRow.tailF32(x, x3, w, e2, t, k);
-        dots[15] += CpuMatvecRow.tailF32(x, x3, w, e3, t, k);
+        tailsF32(x, xAt, w, e0, count, t, k, dots);
     }
 
     /** BF16 weights from element {@code e0}: each vector widened by a shift as it is loaded. */
@@ -103,22 +88,7 @@ final class CpuMatvecTile {
         s20.intoArray(lanes, 8 * VL); s21.intoArray(lanes, 9 * VL); s22.intoArray(lanes, 10 * VL); s23.intoArray(lanes, 11 * VL);
         s30.intoArray(lanes, 12 * VL); s31.intoArray(lanes, 13 * VL); s32.intoArray(lanes, 14 * VL); s33.intoArray(lanes, 15 * VL);
         CpuMatvec.sums(lanes, dots);
-        dots[0] += CpuMatvecRow.tailBF16(x, xAt, w, e0, t, k);
-        dots[1] += CpuMatvecRow.tailBF16(x, xAt, w, e1, t, k);
-        dots[2] += CpuMatvecRow.tailBF16(x, xAt, w, e2, t, k);
-        dots[3] += CpuMatvecRow.tailBF16(x, xAt, w, e3, t, k);
-        dots[4] += CpuMatvecRow.tailBF16(x, x1, w, e0, t, k);
-        dots[5] += CpuMatvecRow.tailBF16(x, x1, w, e1, t, k);
-        dots[6] += CpuMatvecRow.tailBF16(x, x1, w, e2, t, k);
-        dots[7] += CpuMatvecRow.tailBF16(x, x1, w, e3, t, k);
-        dots[8] += CpuMatvecRow.tailBF16(x, x2, w, e0, t, k);
-        dots[9] += CpuMatvecRow.tailBF16(x, x2, w, e1, t, k);
-        dots[10] += CpuMatvecRow.tailBF16(x, x2, w, e2, t, k);
-        dots[11] += CpuMatvecRow.tailBF16(x, x2, w, e3, t, k);
-        dots[12] += CpuMatvecRow.tailBF16(x, x3, w, e0, t, k);
-        dots[13] += CpuMatvecRow.tailBF16(x, x3, w, e1, t, k);
-        dots[14] += CpuMatvecRow.tailBF16(x, x3, w, e2, t, k);
-        dots[15] += CpuMatvecRow.tailBF16(x, x3, w, e3, t, k);
+        tailsBF16(x, xAt, w, e0, count, t, k, dots);
     }
 
     /** Q8 weights from element {@code e0} (rows are whole blocks): q·s per block, then the FMAs. */
@@ -151,5 +121,23 @@ final class CpuMatvecTile {
         s20.intoArray(lanes, 8 * VL); s21.intoArray(lanes, 9 * VL); s22.intoArray(lanes, 10 * VL); s23.intoArray(lanes, 11 * VL);
         s30.intoArray(lanes, 12 * VL); s31.intoArray(lanes, 13 * VL); s32.intoArray(lanes, 14 * VL); s33.intoArray(lanes, 15 * VL);
         CpuMatvec.sums(lanes, dots);
+    }
+
+    /** dots[a·ROWS + r] += the F32 scalar tail from {@code from} of (activation row a, weight row r): what the vectors left. */
+    private static void tailsF32(float[] x, int xAt, MemorySegment w, long e0, int count, int from, int k, float[] dots) {
+        for (int a = 0; a < 4; a++) {
+            for (int r = 0; r < CpuMatvec.ROWS; r++) {
+                dots[a * CpuMatvec.ROWS + r] += CpuMatvecRow.tailF32(x, xAt + a * k, w, e0 + (long) Math.min(r, count - 1) * k, from, k);
+            }
+        }
+    }
+
+    /** As {@link #tailsF32} for BF16 weights. */
+    private static void tailsBF16(float[] x, int xAt, MemorySegment w, long e0, int count, int from, int k, float[] dots) {
+        for (int a = 0; a < 4; a++) {
+            for (int r = 0; r < CpuMatvec.ROWS; r++) {
+                dots[a * CpuMatvec.ROWS + r] += CpuMatvecRow.tailBF16(x, xAt + a * k, w, e0 + (long) Math.min(r, count - 1) * k, from, k);
+            }
+        }
     }
 }
