@@ -186,7 +186,7 @@ final class CpuMatvec {
      * Σ lanes of v in lane order, as {@link Lanes#sum}, through slot {@code slot} of a reused array
      * (each accumulator has its own slot, so the sums do not wait on each other's stores).
      */
-    static float sum(FloatVector v, float[] lanes, int slot) {
+    private static float sum(FloatVector v, float[] lanes, int slot) {
         v.intoArray(lanes, slot * VL);
         return stored(lanes, slot);
     }

@@ -60,7 +60,7 @@ final class CpuMatvecTile {
         s20.intoArray(lanes, 8 * VL); s21.intoArray(lanes, 9 * VL); s22.intoArray(lanes, 10 * VL); s23.intoArray(lanes, 11 * VL);
         s30.intoArray(lanes, 12 * VL); s31.intoArray(lanes, 13 * VL); s32.intoArray(lanes, 14 * VL); s33.intoArray(lanes, 15 * VL);
         CpuMatvec.sums(lanes, dots);
-        tailsF32(x, xAt, w, e0, count, t, k, dots);
+        tails(DType.F32, x, xAt, w, e0, count, t, k, dots);
     }
 
     /** BF16 weights from element {@code e0}: each vector widened by a shift as it is loaded. */
@@ -88,7 +88,7 @@ final class CpuMatvecTile {
         s20.intoArray(lanes, 8 * VL); s21.intoArray(lanes, 9 * VL); s22.intoArray(lanes, 10 * VL); s23.intoArray(lanes, 11 * VL);
         s30.intoArray(lanes, 12 * VL); s31.intoArray(lanes, 13 * VL); s32.intoArray(lanes, 14 * VL); s33.intoArray(lanes, 15 * VL);
         CpuMatvec.sums(lanes, dots);
-        tailsBF16(x, xAt, w, e0, count, t, k, dots);
+        tails(DType.BF16, x, xAt, w, e0, count, t, k, dots);
     }
 
     /** Q8 weights from element {@code e0} (rows are whole blocks): q·s per block, then the FMAs. */
@@ -123,20 +123,16 @@ final class CpuMatvecTile {
         CpuMatvec.sums(lanes, dots);
     }
 
-    /** dots[a·ROWS + r] += the F32 scalar tail from {@code from} of (activation row a, weight row r): what the vectors left. */
-    private static void tailsF32(float[] x, int xAt, MemorySegment w, long e0, int count, int from, int k, float[] dots) {
+    /**
+     * dots[a·ROWS + r] += the scalar tail from {@code from} of (activation row a, weight row r), F32 or
+     * BF16 weights: what the vectors left.
+     */
+    private static void tails(DType dtype, float[] x, int xAt, MemorySegment w, long e0, int count, int from, int k, float[] dots) {
         for (int a = 0; a < 4; a++) {
             for (int r = 0; r < CpuMatvec.ROWS; r++) {
-                dots[a * CpuMatvec.ROWS + r] += CpuMatvecRow.tailF32(x, xAt + a * k, w, e0 + (long) Math.min(r, count - 1) * k, from, k);
-            }
-        }
-    }
-
-    /** As {@link #tailsF32} for BF16 weights. */
-    private static void tailsBF16(float[] x, int xAt, MemorySegment w, long e0, int count, int from, int k, float[] dots) {
-        for (int a = 0; a < 4; a++) {
-            for (int r = 0; r < CpuMatvec.ROWS; r++) {
-                dots[a * CpuMatvec.ROWS + r] += CpuMatvecRow.tailBF16(x, xAt + a * k, w, e0 + (long) Math.min(r, count - 1) * k, from, k);
+                long row = e0 + (long) Math.min(r, count - 1) * k;
+                dots[a * CpuMatvec.ROWS + r] += dtype == DType.F32 ? CpuMatvecRow.tailF32(x, xAt + a * k, w, row, from, k)
+                        : CpuMatvecRow.tailBF16(x, xAt + a * k, w, row, from, k);
             }
         }
     }

@@ -16,10 +16,10 @@ import jdk.incubator.vector.FloatVector;
  *       32-column panels of 384 depths);</li>
  *   <li>{@link #laneSums}: the lane sums of 16 accumulators at once ({@link CpuMatvecTile}'s four
  *       activation rows × four weight rows, or {@link CpuMatvecRow}'s one row × sixteen weight rows):
- *       transposed, lane l of every accumulator sits in vector l,
- *       and adding the 16 vectors in order sums each accumulator's lanes in lane order, as
- *       {@link CpuMatvec#sum} does one at a time, bit for bit; 15 vector additions instead of 256
- *       scalar ones reading lanes back from memory.</li>
+ *       transposed, lane l of every accumulator sits in vector l, and adding the 16 vectors in
+ *       order sums each accumulator's lanes in lane order, as {@link Lanes#sum} does one vector at
+ *       a time, bit for bit; 15 vector additions instead of 256 scalar ones reading lanes back
+ *       from memory.</li>
  * </ul>
  * The transpose swaps blocks of 8, 4, 2 and 1 lanes between row pairs with two-vector permutes: at
  * block size s, rows i and i + s (i without bit s) become {i's first s lanes, (i + s)'s first s, ...}
@@ -115,7 +115,7 @@ final class Transpose16 {
 
     /**
      * dots[a] = Σ_l lanes[a·16 + l] for a < 16, each sum taken in lane order from 0 (the bits of
-     * {@link CpuMatvec#sum}): 16 accumulators stored one after another, summed together.
+     * {@link Lanes#sum}): 16 accumulators stored one after another, summed together.
      */
     static void laneSums(float[] lanes, float[] dots) {
         FloatVector r0 = acc(lanes, 0), r1 = acc(lanes, 1), r2 = acc(lanes, 2), r3 = acc(lanes, 3);
