@@ -12,7 +12,7 @@ import org.gptneo.backend.MatmulShape;
  * [out, in] during generation. Every output is a dot product of two contiguous rows, so the weights
  * are streamed once, straight from memory, with no packing (which {@link CpuMatmul} needs to reuse B
  * across many rows, and which would cost more than the product here). Weight rows are taken
- * {@link #ROWS} at a time; four activation rows at a time share each loaded weight vector, the rows
+ * {@link #ROWS} at a time, from four far-apart places ({@link #groups}); four activation rows at a time share each loaded weight vector, the rows
  * left over take them one by one. F32 weights, and for up to {@link #DIRECT_ROWS} activation rows
  * BF16 and Q8 weights, are read straight from memory (BF16 and Q8 widened in registers:
  * {@link CpuMatvecTile}, {@link CpuMatvecRow}). BF16 and Q8 for more rows, and weights the direct
@@ -24,7 +24,7 @@ import org.gptneo.backend.MatmulShape;
 final class CpuMatvec {
     /** Up to this many rows of A, dot products beat packing. */
     static final int MAX_ROWS = 8;
-    /** Weight rows per pass. */
+    /** Weight rows per pass: a group ({@link #groups}). */
     static final int ROWS = 4;
     /**
      * Groups of ROWS weight rows a row of A meets in one call of the one-row kernel, which sums their
@@ -39,13 +39,14 @@ final class CpuMatvec {
     private static final int MIN_GROUPS_PER_PIECE = 8;
     /**
      * At most about this many pieces of the parallel loop per thread: each thread then streams long
-     * runs of consecutive weight rows, which the hardware prefetchers follow, instead of hopping
-     * between pieces of a few dozen KB. With 2 threads, 125M, batch 1 (matrix-vector products of one
-     * token, the settings alternated in one process, median of 7): BF16 8.8 → 7.2 ms, Q8 7.6 → 6.5 ms,
-     * F32 within the noise. The pieces depend on the thread count, the results do not: every output
-     * is summed whole inside one piece.
+     * runs of consecutive weight rows ({@link #groups}), which the hardware prefetchers follow, while
+     * a second piece leaves room to even out a thread that falls behind. With 2 threads, 125M, batch 1
+     * (the 73 matrix-vector products of one token, 1, 2 and 4 pieces per thread alternated, two rounds):
+     * Q8 3.9-4.4, 4.2-4.4 and 4.9-5.2 ms; BF16 5.4-8.1, 5.1-5.2 and 5.2-5.6 ms; F32 10.6-10.8, 9.4-10.1
+     * and 10.4-10.7 ms. The pieces depend on the thread count, the results do not: every output is
+     * summed whole inside one piece.
      */
-    private static final int PIECES_PER_THREAD = 4;
+    private static final int PIECES_PER_THREAD = 2;
     /**
      * Up to this many activation rows, BF16 and Q8 weights are read by the direct kernels; above it
      * they would be widened once per tile of four rows, and widening them once into the float[] that
@@ -82,53 +83,83 @@ final class CpuMatvec {
         return !transposeA && transposeB && s.m() <= MAX_ROWS;
     }
 
-    /** A [batch][m, k] (row-major), B [batch][n, k], C [batch][m, n]; items are (batch, group of ROWS columns of C). */
+    /** A [batch][m, k] (row-major), B [batch][n, k], C [batch][m, n]; items are (batch, ROWS columns of C). */
     static void multiply(CpuParallel pool, StoredRows a, StoredRows b, MemorySegment c, MatmulShape s, float alpha, float beta) {
         int m = s.m(), n = s.n(), k = s.k();
-        int groups = Math.ceilDiv(n, ROWS);
-        long items = (long) s.batch() * groups;
+        int perBatch = Math.ceilDiv(n, ROWS);
+        long items = (long) s.batch() * perBatch;
         boolean direct = (m <= DIRECT_ROWS || b.isF32()) && CpuMatvecRow.applies(b.dtype());
         long grain = Math.max(Math.max(MIN_GROUPS_PER_PIECE, CpuParallel.grain(2L * m * k * ROWS)),
                 items / (PIECES_PER_THREAD * pool.threads()));
         pool.over(a.data(), b.data(), c).forRange(items, grain, (from, to) -> {
             Scratch scratch = SCRATCH.get();
             float[] x = scratch.activations(m * k); // op(A) of the current batch entry, [m, k]
-            float[] w = scratch.weightRows(ROWS * k); // B[p][j0 .. j0 + count) widened, [ROWS, k]; rows past count are stale
-            float[] dots = scratch.dots, lanes = scratch.lanes;
-            long loadedBatch = -1;
             for (long item = from; item < to; ) {
-                long p = item / groups;
-                int g0 = (int) (item % groups);
-                int run = (int) Math.min(RUN, Math.min(groups - g0, to - item)); // groups of one batch entry
-                if (p != loadedBatch) {
-                    a.read(p * s.strideA(), x, 0, m * k);
-                    loadedBatch = p;
-                }
-                int tiled = direct ? m - m % 4 : m;                                // rows through the 4 × 4 tiles (or the buffer)
-                for (int q = 0; q < run; q++) {
-                    int j0 = (g0 + q) * ROWS, count = Math.min(ROWS, n - j0);
-                    long w0 = p * s.strideB() + (long) j0 * k; // B[p][j0, 0]
-                    long c0 = p * s.strideC() + j0;            // C[p][0, j0]
-                    if (!direct) b.read(w0, w, 0, count * k);
-                    int i = 0;
-                    for (; i + 4 <= tiled; i += 4) {
-                        if (direct) CpuMatvecTile.dots(b.dtype(), x, i * k, b.data(), w0, count, k, dots, lanes);
-                        else dots4x4(x, i * k, w, k, scratch);
-                        for (int r = 0; r < 4; r++) store(c, c0 + (long) (i + r) * n, dots, r * ROWS, count, alpha, beta);
-                    }
-                    for (; i < tiled; i++) {
-                        dots1x4(x, i * k, w, k, scratch);
-                        store(c, c0 + (long) i * n, dots, 0, count, alpha, beta);
-                    }
-                }
-                int j0 = g0 * ROWS, rows = Math.min(run * ROWS, n - j0);
-                for (int i = tiled; i < m; i++) { // the other rows against the whole run at once
-                    CpuMatvecRow.dots(b.dtype(), x, i * k, b.data(), p * s.strideB() + (long) j0 * k, rows, k, dots, lanes);
-                    store(c, p * s.strideC() + (long) i * n + j0, dots, 0, rows, alpha, beta);
-                }
-                item += run;
+                long p = item / perBatch;
+                int first = (int) (item % perBatch), last = (int) Math.min(perBatch, first + (to - item));
+                a.read(p * s.strideA(), x, 0, m * k);
+                int j0 = first * ROWS;
+                columns(b, c, s, p, j0, Math.min(last * ROWS, n) - j0, direct, x, scratch, alpha, beta);
+                item += last - first;
             }
         });
+    }
+
+    /**
+     * C[p][:, j0 .. j0 + rows) from the weight rows B[p][j0 .. j0 + rows), taken as {@link #groups}:
+     * four rows in step from four far-apart places, each advancing through consecutive rows.
+     */
+    private static void columns(StoredRows b, MemorySegment c, MatmulShape s, long p, int j0, int rows, boolean direct,
+            float[] x, Scratch scratch, float alpha, float beta) {
+        int m = s.m(), n = s.n(), k = s.k(), groups = groups(rows);
+        long w0 = p * s.strideB() + (long) j0 * k; // B[p][j0, 0]
+        long c0 = p * s.strideC() + j0;            // C[p][0, j0]
+        long stride = (long) groups * k;           // between the rows of a group
+        float[] w = scratch.weightRows(ROWS * k);  // a group's rows widened, [ROWS, k]; rows past count are stale
+        float[] dots = scratch.dots, lanes = scratch.lanes;
+        int tiled = direct ? m - m % 4 : m;        // activation rows through the 4 × 4 tiles (or the buffer)
+        for (int g0 = 0; g0 < groups; g0 += RUN) {
+            int run = Math.min(RUN, groups - g0);
+            for (int g = g0; g < g0 + run; g++) {
+                int count = count(rows, g);
+                if (!direct) {
+                    for (int r = 0; r < count; r++) b.read(w0 + (long) g * k + r * stride, w, r * k, k);
+                }
+                int i = 0;
+                for (; i + 4 <= tiled; i += 4) {
+                    if (direct) CpuMatvecTile.dots(b.dtype(), x, i * k, b.data(), w0 + (long) g * k, stride, count, k, dots, lanes);
+                    else dots4x4(x, i * k, w, k, scratch);
+                    for (int r = 0; r < 4; r++) store(c, c0 + (long) (i + r) * n + g, dots, r * ROWS, count, groups, alpha, beta);
+                }
+                for (; i < tiled; i++) {
+                    dots1x4(x, i * k, w, k, scratch);
+                    store(c, c0 + (long) i * n + g, dots, 0, count, groups, alpha, beta);
+                }
+            }
+            for (int i = tiled; i < m; i++) { // the other activation rows against the whole run at once
+                CpuMatvecRow.dots(b.dtype(), x, i * k, b.data(), w0, rows, g0, run, k, dots, lanes);
+                for (int g = g0; g < g0 + run; g++) {
+                    store(c, c0 + (long) i * n + g, dots, (g - g0) * ROWS, count(rows, g), groups, alpha, beta);
+                }
+            }
+        }
+    }
+
+    /**
+     * How many groups {@code rows} consecutive weight rows form: ⌈rows / ROWS⌉ = G, group g holding
+     * the rows g, g + G, g + 2G, ... ({@link #count} of them). The kernels read a group's rows side by
+     * side, so a thread streams from four far-apart places that each advance row after row; read as
+     * four adjacent rows, the streams interleave within a page and the hardware prefetchers fall
+     * behind: Q8 weights streamed from memory on one core at 13.5-18 G weights/s that way, against 27-29
+     * with the rows a quarter apart (the same kernel, 3072 × 768 rows, 8 copies, alternated in one process).
+     */
+    static int groups(int rows) {
+        return Math.ceilDiv(rows, ROWS);
+    }
+
+    /** The number of rows in group {@code g} of {@link #groups}(rows): g + i·G < rows, at most ROWS. */
+    static int count(int rows, int g) {
+        return Math.min(ROWS, (rows - 1 - g) / groups(rows) + 1);
     }
 
     /** dots[r] = Σ x[xAt + t]·w[r·k + t] for t < k and r < 4: {@link CpuMatvecRow}'s chains, on the buffer. */
@@ -221,9 +252,15 @@ final class CpuMatvec {
 
     /** C[ci .. ci + count) = alpha·dots[at ..] + beta·C (also {@link CpuVecmat}'s row store). */
     static void store(MemorySegment c, long ci, float[] dots, int at, int count, float alpha, float beta) {
+        store(c, ci, dots, at, count, 1, alpha, beta);
+    }
+
+    /** C[ci + r·step] = alpha·dots[at + r] + beta·C[ci + r·step] for r < count. */
+    private static void store(MemorySegment c, long ci, float[] dots, int at, int count, int step, float alpha, float beta) {
         for (int r = 0; r < count; r++) {
-            float old = beta == 0f ? 0f : beta * CpuVectors.get(c, ci + r);
-            CpuVectors.set(c, ci + r, alpha * dots[at + r] + old);
+            long index = ci + (long) r * step;
+            float old = beta == 0f ? 0f : beta * CpuVectors.get(c, index);
+            CpuVectors.set(c, index, alpha * dots[at + r] + old);
         }
     }
 }

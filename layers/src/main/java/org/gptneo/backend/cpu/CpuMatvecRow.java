@@ -41,36 +41,44 @@ final class CpuMatvecRow {
     }
 
     /**
-     * dots[r] = Σ_t x[xAt + t]·W[r][t] for r < rows, where W [rows, k] are the rows of {@code dtype} from
-     * element {@code e0} of {@code w} (Q8: e0 a multiple of k, rows whole blocks); 1 ≤ rows ≤ 4·ROWS.
-     * The rows are taken ROWS at a time, each group's accumulators stored side by side in
-     * {@code lanes} and all of them summed at once ({@link CpuMatvec#sums}).
+     * The dot products of the groups [g0, g0 + run) of {@code rows} weight rows taken as
+     * {@link CpuMatvec#groups}: dots[(g - g0)·ROWS + i] = Σ_t x[xAt + t]·W[g + i·G][t] for the
+     * {@link CpuMatvec#count} rows i of group g, W [rows, k] the rows of {@code dtype} from element
+     * {@code e0} of {@code w} (Q8: e0 a multiple of k, rows whole blocks); 1 ≤ run ≤ 4. Each group's
+     * accumulators are stored side by side in {@code lanes} and all of them summed at once
+     * ({@link CpuMatvec#sums}).
      */
-    static void dots(DType dtype, float[] x, int xAt, MemorySegment w, long e0, int rows, int k, float[] dots, float[] lanes) {
-        for (int g = 0; g * ROWS < rows; g++) {
-            long first = e0 + (long) g * ROWS * k;
-            int count = Math.min(ROWS, rows - g * ROWS), slot = g * ROWS * VL;
+    static void dots(DType dtype, float[] x, int xAt, MemorySegment w, long e0, int rows, int g0, int run, int k,
+            float[] dots, float[] lanes) {
+        int groups = CpuMatvec.groups(rows);
+        long stride = (long) groups * k;
+        for (int g = g0; g < g0 + run; g++) {
+            long first = e0 + (long) g * k;
+            int count = CpuMatvec.count(rows, g), slot = (g - g0) * ROWS * VL;
             switch (dtype) {
-                case F32 -> f32(x, xAt, w, first, count, k, lanes, slot);
-                case BF16 -> bf16(x, xAt, w, first, count, k, lanes, slot);
-                case Q8 -> q8(x, xAt, w, first, count, k, lanes, slot);
+                case F32 -> f32(x, xAt, w, first, stride, count, k, lanes, slot);
+                case BF16 -> bf16(x, xAt, w, first, stride, count, k, lanes, slot);
+                case Q8 -> q8(x, xAt, w, first, stride, count, k, lanes, slot);
                 default -> throw new IllegalStateException("no direct kernel for " + dtype);
             }
         }
         CpuMatvec.sums(lanes, dots);
         int whole = CpuVectors.bound(k, VL);
         if (whole < k && dtype != DType.Q8) {                // the scalar tail past the whole vectors
-            for (int r = 0; r < rows; r++) {
-                long row = e0 + (long) r * k;
-                dots[r] += dtype == DType.F32 ? tailF32(x, xAt, w, row, whole, k) : tailBF16(x, xAt, w, row, whole, k);
+            for (int g = g0; g < g0 + run; g++) {
+                for (int i = 0, count = CpuMatvec.count(rows, g); i < count; i++) {
+                    long row = e0 + (long) g * k + i * stride;
+                    dots[(g - g0) * ROWS + i] += dtype == DType.F32 ? tailF32(x, xAt, w, row, whole, k)
+                            : tailBF16(x, xAt, w, row, whole, k);
+                }
             }
         }
     }
 
-    /** F32 weights from element {@code e0}, four rows read side by side; the accumulators go to lanes[slot + r·VL]. */
-    private static void f32(float[] x, int xAt, MemorySegment w, long e0, int count, int k, float[] lanes, int slot) {
-        long e1 = e0 + (long) Math.min(1, count - 1) * k, e2 = e0 + (long) Math.min(2, count - 1) * k;
-        long e3 = e0 + (long) (count - 1) * k;
+    /** F32 weights, rows from elements e0 + i·stride read side by side; the accumulators go to lanes[slot + r·VL]. */
+    private static void f32(float[] x, int xAt, MemorySegment w, long e0, long stride, int count, int k, float[] lanes, int slot) {
+        long e1 = e0 + Math.min(1, count - 1) * stride, e2 = e0 + Math.min(2, count - 1) * stride;
+        long e3 = e0 + (count - 1) * stride;
         FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
         for (int t = 0, end = CpuVectors.bound(k, VL); t < end; t += VL) {
             FloatVector xv = FloatVector.fromArray(F, x, xAt + t);
@@ -86,9 +94,9 @@ final class CpuMatvecRow {
     }
 
     /** BF16 weights from element {@code e0}: each vector widened by a shift as it is loaded. */
-    private static void bf16(float[] x, int xAt, MemorySegment w, long e0, int count, int k, float[] lanes, int slot) {
-        long e1 = e0 + (long) Math.min(1, count - 1) * k, e2 = e0 + (long) Math.min(2, count - 1) * k;
-        long e3 = e0 + (long) (count - 1) * k;
+    private static void bf16(float[] x, int xAt, MemorySegment w, long e0, long stride, int count, int k, float[] lanes, int slot) {
+        long e1 = e0 + Math.min(1, count - 1) * stride, e2 = e0 + Math.min(2, count - 1) * stride;
+        long e3 = e0 + (count - 1) * stride;
         FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
         for (int t = 0, end = CpuVectors.bound(k, VL); t < end; t += VL) {
             FloatVector xv = FloatVector.fromArray(F, x, xAt + t);
@@ -104,10 +112,10 @@ final class CpuMatvecRow {
     }
 
     /** Q8 weights from element {@code e0} (rows are whole blocks): q·s per block, then the FMA. */
-    private static void q8(float[] x, int xAt, MemorySegment q8, long e0, int count, int k, float[] lanes, int slot) {
-        long rowBytes = DType.Q8.bytes(k), b0 = Q8Blocks.valueOffset(e0);
-        long b1 = b0 + Math.min(1, count - 1) * rowBytes, b2 = b0 + Math.min(2, count - 1) * rowBytes;
-        long b3 = b0 + (count - 1) * rowBytes;
+    private static void q8(float[] x, int xAt, MemorySegment q8, long e0, long stride, int count, int k, float[] lanes, int slot) {
+        long strideBytes = DType.Q8.bytes(stride), b0 = Q8Blocks.valueOffset(e0);
+        long b1 = b0 + Math.min(1, count - 1) * strideBytes, b2 = b0 + Math.min(2, count - 1) * strideBytes;
+        long b3 = b0 + (count - 1) * strideBytes;
         FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
         for (int t = 0; t < k; t += Q8Blocks.BLOCK, b0 += Q8Blocks.BLOCK_BYTES, b1 += Q8Blocks.BLOCK_BYTES,
                 b2 += Q8Blocks.BLOCK_BYTES, b3 += Q8Blocks.BLOCK_BYTES) {

@@ -23,22 +23,24 @@ final class CpuMatvecTile {
     private CpuMatvecTile() {}
 
     /**
-     * dots[a·ROWS + r] = Σ_t x[xAt + a·k + t]·W[r][t] for a < 4 and r < count, W [count, k] the rows of
-     * {@code dtype} from element {@code e0} of {@code w} (dtypes as {@link CpuMatvecRow#applies}).
+     * dots[a·ROWS + r] = Σ_t x[xAt + a·k + t]·W[r][t] for a < 4 and r < count, W[r] the row of k
+     * {@code dtype} elements from element e0 + r·stride of {@code w} (dtypes as {@link CpuMatvecRow#applies}).
      */
-    static void dots(DType dtype, float[] x, int xAt, MemorySegment w, long e0, int count, int k, float[] dots, float[] lanes) {
+    static void dots(DType dtype, float[] x, int xAt, MemorySegment w, long e0, long stride, int count, int k,
+            float[] dots, float[] lanes) {
         switch (dtype) {
-            case F32 -> f32(x, xAt, w, e0, count, k, dots, lanes);
-            case BF16 -> bf16(x, xAt, w, e0, count, k, dots, lanes);
-            case Q8 -> q8(x, xAt, w, e0, count, k, dots, lanes);
+            case F32 -> f32(x, xAt, w, e0, stride, count, k, dots, lanes);
+            case BF16 -> bf16(x, xAt, w, e0, stride, count, k, dots, lanes);
+            case Q8 -> q8(x, xAt, w, e0, stride, count, k, dots, lanes);
             default -> throw new IllegalStateException("no direct kernel for " + dtype);
         }
     }
 
     /** F32 weights from element {@code e0}, four rows read side by side. */
-    private static void f32(float[] x, int xAt, MemorySegment w, long e0, int count, int k, float[] dots, float[] lanes) {
-        long e1 = e0 + (long) Math.min(1, count - 1) * k, e2 = e0 + (long) Math.min(2, count - 1) * k;
-        long e3 = e0 + (long) (count - 1) * k;
+    private static void f32(float[] x, int xAt, MemorySegment w, long e0, long stride, int count, int k,
+            float[] dots, float[] lanes) {
+        long e1 = e0 + Math.min(1, count - 1) * stride, e2 = e0 + Math.min(2, count - 1) * stride;
+        long e3 = e0 + (count - 1) * stride;
         FloatVector s00 = FloatVector.zero(F), s01 = s00, s02 = s00, s03 = s00, s10 = s00, s11 = s00, s12 = s00, s13 = s00,
                 s20 = s00, s21 = s00, s22 = s00, s23 = s00, s30 = s00, s31 = s00, s32 = s00, s33 = s00;
         int x1 = xAt + k, x2 = xAt + 2 * k, x3 = xAt + 3 * k;
@@ -60,13 +62,14 @@ final class CpuMatvecTile {
         s20.intoArray(lanes, 8 * VL); s21.intoArray(lanes, 9 * VL); s22.intoArray(lanes, 10 * VL); s23.intoArray(lanes, 11 * VL);
         s30.intoArray(lanes, 12 * VL); s31.intoArray(lanes, 13 * VL); s32.intoArray(lanes, 14 * VL); s33.intoArray(lanes, 15 * VL);
         CpuMatvec.sums(lanes, dots);
-        tails(DType.F32, x, xAt, w, e0, count, t, k, dots);
+        tails(DType.F32, x, xAt, w, e0, stride, count, t, k, dots);
     }
 
     /** BF16 weights from element {@code e0}: each vector widened by a shift as it is loaded. */
-    private static void bf16(float[] x, int xAt, MemorySegment w, long e0, int count, int k, float[] dots, float[] lanes) {
-        long e1 = e0 + (long) Math.min(1, count - 1) * k, e2 = e0 + (long) Math.min(2, count - 1) * k;
-        long e3 = e0 + (long) (count - 1) * k;
+    private static void bf16(float[] x, int xAt, MemorySegment w, long e0, long stride, int count, int k,
+            float[] dots, float[] lanes) {
+        long e1 = e0 + Math.min(1, count - 1) * stride, e2 = e0 + Math.min(2, count - 1) * stride;
+        long e3 = e0 + (count - 1) * stride;
         FloatVector s00 = FloatVector.zero(F), s01 = s00, s02 = s00, s03 = s00, s10 = s00, s11 = s00, s12 = s00, s13 = s00,
                 s20 = s00, s21 = s00, s22 = s00, s23 = s00, s30 = s00, s31 = s00, s32 = s00, s33 = s00;
         int x1 = xAt + k, x2 = xAt + 2 * k, x3 = xAt + 3 * k;
@@ -88,14 +91,15 @@ final class CpuMatvecTile {
         s20.intoArray(lanes, 8 * VL); s21.intoArray(lanes, 9 * VL); s22.intoArray(lanes, 10 * VL); s23.intoArray(lanes, 11 * VL);
         s30.intoArray(lanes, 12 * VL); s31.intoArray(lanes, 13 * VL); s32.intoArray(lanes, 14 * VL); s33.intoArray(lanes, 15 * VL);
         CpuMatvec.sums(lanes, dots);
-        tails(DType.BF16, x, xAt, w, e0, count, t, k, dots);
+        tails(DType.BF16, x, xAt, w, e0, stride, count, t, k, dots);
     }
 
     /** Q8 weights from element {@code e0} (rows are whole blocks): q·s per block, then the FMAs. */
-    private static void q8(float[] x, int xAt, MemorySegment q8, long e0, int count, int k, float[] dots, float[] lanes) {
-        long rowBytes = DType.Q8.bytes(k), b0 = Q8Blocks.valueOffset(e0);
-        long b1 = b0 + Math.min(1, count - 1) * rowBytes, b2 = b0 + Math.min(2, count - 1) * rowBytes;
-        long b3 = b0 + (count - 1) * rowBytes;
+    private static void q8(float[] x, int xAt, MemorySegment q8, long e0, long stride, int count, int k,
+            float[] dots, float[] lanes) {
+        long strideBytes = DType.Q8.bytes(stride), b0 = Q8Blocks.valueOffset(e0);
+        long b1 = b0 + Math.min(1, count - 1) * strideBytes, b2 = b0 + Math.min(2, count - 1) * strideBytes;
+        long b3 = b0 + (count - 1) * strideBytes;
         FloatVector s00 = FloatVector.zero(F), s01 = s00, s02 = s00, s03 = s00, s10 = s00, s11 = s00, s12 = s00, s13 = s00,
                 s20 = s00, s21 = s00, s22 = s00, s23 = s00, s30 = s00, s31 = s00, s32 = s00, s33 = s00;
         int x1 = xAt + k, x2 = xAt + 2 * k, x3 = xAt + 3 * k;
@@ -127,10 +131,11 @@ final class CpuMatvecTile {
      * dots[a·ROWS + r] += the scalar tail from {@code from} of (activation row a, weight row r), F32 or
      * BF16 weights: what the vectors left.
      */
-    private static void tails(DType dtype, float[] x, int xAt, MemorySegment w, long e0, int count, int from, int k, float[] dots) {
+    private static void tails(DType dtype, float[] x, int xAt, MemorySegment w, long e0, long stride, int count, int from, int k,
+            float[] dots) {
         for (int a = 0; a < 4; a++) {
             for (int r = 0; r < CpuMatvec.ROWS; r++) {
-                long row = e0 + (long) Math.min(r, count - 1) * k;
+                long row = e0 + Math.min(r, count - 1) * stride;
                 dots[a * CpuMatvec.ROWS + r] += dtype == DType.F32 ? CpuMatvecRow.tailF32(x, xAt + a * k, w, row, from, k)
                         : CpuMatvecRow.tailBF16(x, xAt + a * k, w, row, from, k);
             }

@@ -8,6 +8,7 @@ import java.util.Random;
 import java.util.stream.Stream;
 import org.gptneo.tensor.DType;
 import org.gptneo.tensor.Tensor;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -23,7 +24,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  *   <li>a row's result is the same bits whatever the batch it is in (alone, or at any place among
  *       M = 2..8 rows: the direct and buffered kernels sum each output in the same order);</li>
  *   <li>BF16, F16 and Q8 weights give the same bits as F32 weights holding their widened values (the
- *       kernels widen exactly and share the F32 chains), whatever the thread count.</li>
+ *       kernels widen exactly and share the F32 chains), whatever the thread count;</li>
+ *   <li>the groups of four far-apart weight rows that the kernels read side by side take every row
+ *       once, and a group short of four rows lacks only its last ones (the kernels repeat the last row).</li>
  * </ul>
  */
 class CpuMatvecTest {
@@ -43,6 +46,21 @@ class CpuMatvecTest {
         }
         for (int[] nk : Q8_SHAPES) cases.add(Arguments.of(DType.Q8, nk[0], nk[1]));
         return cases.build();
+    }
+
+    @Test
+    void groupsTakeEveryRowOnceAndOnlyTheirLastRowsGoMissing() {
+        for (int rows = 1; rows <= 200; rows++) {
+            int groups = CpuMatvec.groups(rows);
+            int[] seen = new int[rows];
+            for (int g = 0; g < groups; g++) {
+                int count = CpuMatvec.count(rows, g);
+                assertThat(count).as("rows %d group %d", rows, g).isBetween(1, CpuMatvec.ROWS);
+                for (int i = 0; i < count; i++) seen[g + i * groups]++;
+                if (count < CpuMatvec.ROWS) assertThat(g + count * groups).as("rows %d group %d", rows, g).isGreaterThanOrEqualTo(rows);
+            }
+            assertThat(seen).as("rows %d", rows).containsOnly(1);
+        }
     }
 
     @ParameterizedTest(name = "{0} N={1} K={2}")
