@@ -12,6 +12,9 @@ import jdk.incubator.vector.FloatVector;
  * KV cache of up to the context length): one task per (batch, head, row), the row's visible keys in
  * tiles with the same online softmax, but with the scores as dot products of the query with each key
  * row (vectors over hs, four keys at a time), so no lane idles and the keys and values stream once.
+ * Where hs is a whole number of vectors the keys and values are read in place, from the cache's memory;
+ * otherwise each tile is first copied into rows padded with zeros ({@link AttentionTiles#load}). Both
+ * give the same bits: the same FMA chains, each score's lanes summed in lane order.
  */
 final class CpuFusedAttentionRows {
     private static final int KEYS = CpuFusedAttention.KEYS;
@@ -23,7 +26,8 @@ final class CpuFusedAttentionRows {
         int width = -1;
         float[] query, out, keys, values;
         final float[] scores = new float[KEYS];
-        final float[] lanes = new float[4 * VL];
+        /** 16 accumulators' lanes, and their sums. */
+        final float[] lanes = new float[16 * VL], sums = new float[16];
 
         Scratch forWidth(int w) {
             if (w != width) {
@@ -52,6 +56,7 @@ final class CpuFusedAttentionRows {
     private static void row(AttentionGeometry g, long p, int i, MemorySegment qs, MemorySegment ks, MemorySegment vs,
                             float dropout, long seed, MemorySegment os, MemorySegment st, Scratch sc) {
         int hs = g.hs(), w = sc.width;
+        boolean inPlace = hs == w;                                             // rows need no padding
         boolean uniform = g.uniform(p, i);
         int first = g.first(p, i), end = g.end(p, i);
         float kept = 1f / (1f - dropout);
@@ -62,6 +67,8 @@ final class CpuFusedAttentionRows {
             int count = Math.min(KEYS, end - j0), padded = (count + 3) & ~3;
             if (uniform) {
                 Arrays.fill(sc.scores, 0, count, 0f);
+            } else if (inPlace) {
+                scores(sc.query, ks, g.keyRow(p, j0), g.kRow(), w, count, sc);
             } else {
                 AttentionTiles.load(ks, g.keyRow(p, j0), g.kRow(), count, hs, sc.keys, w, padded);
                 AttentionTiles.rowDots(sc.query, sc.keys, w, padded, sc.scores, sc.lanes);
@@ -82,11 +89,75 @@ final class CpuFusedAttentionRows {
             if (dropout > 0f) {
                 for (int c = 0; c < count; c++) sc.scores[c] *= g.keep(dropout, kept, seed, p, i, j0 + c);
             }
-            AttentionTiles.load(vs, g.valueRow(p, j0), g.vRow(), count, hs, sc.values, w, count);
-            AttentionTiles.rowsTimes(sc.scores, 0, 1, 1, count, sc.values, w, sc.out, true);
+            if (inPlace) {
+                weighValues(sc.scores, count, vs, g.valueRow(p, j0), g.vRow(), w, sc.out);
+            } else {
+                AttentionTiles.load(vs, g.valueRow(p, j0), g.vRow(), count, hs, sc.values, w, count);
+                AttentionTiles.rowsTimes(sc.scores, 0, 1, 1, count, sc.values, w, sc.out, true);
+            }
         }
         long o = g.queryRow(p, i);
         for (int d = 0; d < hs; d++) CpuVectors.set(os, o + d, sc.out[d] / l);
         CpuVectors.set(st, p * g.t() + i, m + (float) Math.log(l));
+    }
+
+    /**
+     * sc.scores[c] = Σ_d query[d]·K[c][d] for c &lt; count, K[c] the w floats at element first + c·stride of
+     * {@code memory}: {@link AttentionTiles#rowDots}' chains, four keys at a time (a short last group
+     * repeats its last key), read in place. The lanes of 16 keys are summed together, in lane order
+     * ({@link CpuMatvec#sums}), instead of one key at a time.
+     */
+    private static void scores(float[] query, MemorySegment memory, long first, long stride, int w, int count, Scratch sc) {
+        for (int c0 = 0; c0 < count; c0 += 16) {
+            int n = Math.min(16, count - c0);
+            for (int c = 0; c < n; c += 4) {
+                long r0 = first + (c0 + c) * stride, r1 = first + (c0 + Math.min(c + 1, n - 1)) * stride;
+                long r2 = first + (c0 + Math.min(c + 2, n - 1)) * stride, r3 = first + (c0 + Math.min(c + 3, n - 1)) * stride;
+                FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+                for (int d = 0; d < w; d += VL) {
+                    FloatVector xv = FloatVector.fromArray(F, query, d);
+                    a0 = CpuVectors.load(memory, r0 + d).fma(xv, a0);
+                    a1 = CpuVectors.load(memory, r1 + d).fma(xv, a1);
+                    a2 = CpuVectors.load(memory, r2 + d).fma(xv, a2);
+                    a3 = CpuVectors.load(memory, r3 + d).fma(xv, a3);
+                }
+                a0.intoArray(sc.lanes, c * VL);
+                a1.intoArray(sc.lanes, (c + 1) * VL);
+                a2.intoArray(sc.lanes, (c + 2) * VL);
+                a3.intoArray(sc.lanes, (c + 3) * VL);
+            }
+            CpuMatvec.sums(sc.lanes, sc.sums);
+            System.arraycopy(sc.sums, 0, sc.scores, c0, n);
+        }
+    }
+
+    /**
+     * out[d] += Σ_n weights[n]·V[n][d] for n &lt; count, V[n] the w floats at element first + n·stride of
+     * {@code memory}: {@link AttentionTiles#rowsTimes}' loop for one row, read in place.
+     */
+    private static void weighValues(float[] weights, int count, MemorySegment memory, long first, long stride, int w, float[] out) {
+        int d = 0;
+        for (; d + 4 * VL <= w; d += 4 * VL) {
+            FloatVector a0 = FloatVector.fromArray(F, out, d), a1 = FloatVector.fromArray(F, out, d + VL);
+            FloatVector a2 = FloatVector.fromArray(F, out, d + 2 * VL), a3 = FloatVector.fromArray(F, out, d + 3 * VL);
+            long r = first + d;
+            for (int n = 0; n < count; n++, r += stride) {
+                FloatVector x = FloatVector.broadcast(F, weights[n]);
+                a0 = CpuVectors.load(memory, r).fma(x, a0);
+                a1 = CpuVectors.load(memory, r + VL).fma(x, a1);
+                a2 = CpuVectors.load(memory, r + 2 * VL).fma(x, a2);
+                a3 = CpuVectors.load(memory, r + 3 * VL).fma(x, a3);
+            }
+            a0.intoArray(out, d);
+            a1.intoArray(out, d + VL);
+            a2.intoArray(out, d + 2 * VL);
+            a3.intoArray(out, d + 3 * VL);
+        }
+        for (; d < w; d += VL) {
+            FloatVector a0 = FloatVector.fromArray(F, out, d);
+            long r = first + d;
+            for (int n = 0; n < count; n++, r += stride) a0 = CpuVectors.load(memory, r).fma(FloatVector.broadcast(F, weights[n]), a0);
+            a0.intoArray(out, d);
+        }
     }
 }
