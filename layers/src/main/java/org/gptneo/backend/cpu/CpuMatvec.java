@@ -12,9 +12,10 @@ import org.gptneo.backend.MatmulShape;
  * [out, in] during generation. Every output is a dot product of two contiguous rows, so the weights
  * are streamed once, straight from memory, with no packing (which {@link CpuMatmul} needs to reuse B
  * across many rows, and which would cost more than the product here). Weight rows are taken
- * {@link #ROWS} at a time, from four far-apart places ({@link #groups}); four activation rows at a time share each loaded weight vector, the rows
- * left over take them one by one. F32 weights, and for up to {@link #DIRECT_ROWS} activation rows
- * BF16 and Q8 weights, are read straight from memory (BF16 and Q8 widened in registers:
+ * {@link #ROWS} at a time, from four far-apart places ({@link #groups}); four activation rows at a
+ * time share each loaded weight vector, the rows left over take them one by one. F32 weights, and
+ * for up to {@link #DIRECT_ROWS} activation rows BF16 and Q8 weights, are read straight from memory
+ * (BF16 and Q8 widened in registers:
  * {@link CpuMatvecTile}, {@link CpuMatvecRow}). BF16 and Q8 for more rows, and weights the direct
  * kernels cannot read (F16, Q8 on vectors under 256 bits), are widened group by group into a
  * per-thread float[] that stays in L1 and that every tile reads. Each output is summed in the same
@@ -150,8 +151,9 @@ final class CpuMatvec {
      * the rows g, g + G, g + 2G, ... ({@link #count} of them). The kernels read a group's rows side by
      * side, so a thread streams from four far-apart places that each advance row after row; read as
      * four adjacent rows, the streams interleave within a page and the hardware prefetchers fall
-     * behind: Q8 weights streamed from memory on one core at 13.5-18 G weights/s that way, against 27-29
-     * with the rows a quarter apart (the same kernel, 3072 × 768 rows, 8 copies, alternated in one process).
+     * behind: Q8 weights streamed from memory (106 MB of 3072 × 768 rows) on one core at 12 G weights/s
+     * that way, against 24 with the rows a quarter apart, and 30-31 in L2 either way (the same loop,
+     * alternated in one process).
      */
     static int groups(int rows) {
         return Math.ceilDiv(rows, ROWS);
