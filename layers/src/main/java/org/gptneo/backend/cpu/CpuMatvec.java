@@ -23,8 +23,17 @@ import org.gptneo.backend.MatmulShape;
  * on the others in the batch.
  */
 final class CpuMatvec {
-    /** Up to this many rows of A, dot products beat packing. */
-    static final int MAX_ROWS = 8;
+    /**
+     * Up to this many rows of A, dot products beat packing: a prompt of up to this many tokens is
+     * prefilled through them. `gptneo bench prefill --tokens T` on 125M (last-row logits, ms, up to 8
+     * rows against up to 64, 512 for the larger T, alternated twice): F32 T = 16 43-58 against 32-33,
+     * T = 48 84-91 against 53-57, T = 96 108-113 against 105-114, T = 192 181-185 against 220; Q8 T = 16
+     * 105-124 against 47-56, T = 48 101-112 against 66-73, T = 128 175-235 against 139-146, T = 256 244
+     * against 291; BF16 T = 16 67-98 against 30-31, T = 48 106-124 against 61-69, T = 96 129-136 against
+     * 123, T = 192 196-199 against 224-227. One bound for every dtype, so that BF16 and Q8 weights keep
+     * giving the bits of their F32 values.
+     */
+    static final int MAX_ROWS = 64;
     /** Weight rows per pass: a group ({@link #groups}). */
     static final int ROWS = 4;
     /**

@@ -16,6 +16,8 @@ import org.gptneo.tensor.DType;
  * {@link CpuMatmul} would redo on every call) and a row's result does not depend on the others.
  */
 final class CpuVecmat {
+    /** Up to this many rows of A (its accumulators, [MAX_ROWS, COLUMNS], stay in L1). */
+    static final int MAX_ROWS = 8;
     /** Columns of C per item: the accumulators of every row of A stay in L1. */
     private static final int COLUMNS = 512;
 
@@ -41,7 +43,7 @@ final class CpuVecmat {
     private CpuVecmat() {}
 
     static boolean applies(MatmulShape s, boolean transposeA, boolean transposeB) {
-        return !transposeA && !transposeB && s.m() <= CpuMatvec.MAX_ROWS;
+        return !transposeA && !transposeB && s.m() <= MAX_ROWS;
     }
 
     /** A [batch][m, k], B [batch][k, n], C [batch][m, n] (all row-major); items are (batch, block of COLUMNS columns). */

@@ -33,6 +33,9 @@ class CpuMatmulTest {
         {125, 77, 515},    // two slabs of 258 (ragged after the gathers), 21 row panels over 4 or 6 tasks
         {13, 2085, 70},    // two column blocks, ragged last panel; K past one staging pass
         {61, 100, 1100},   // three slabs of 367
+        // A·Bᵀ for up to CpuMatvec.MAX_ROWS rows of A is CpuMatvec's; these keep it here:
+        {67, 40, 7},       // as the first, 11 row panels and a ragged one
+        {70, 2085, 70},    // as the third
     };
 
     static Stream<Arguments> cases() {

@@ -36,6 +36,11 @@ class CpuMatvecTest {
      * edges and at a short group.
      */
     private static final int[][] SHAPES = {{1, 3}, {3, 16}, {10, 45}, {33, 173}, {7, 768}, {70, 40}};
+    /**
+     * Rows of A per product: each up to 8 (one and two 4 × 4 tiles, the rows left over), then beyond a
+     * tile's multiple, and {@link CpuMatvec#MAX_ROWS}.
+     */
+    private static final int[] BATCHES = {1, 2, 3, 4, 5, 6, 7, 8, 13, 31, CpuMatvec.MAX_ROWS};
     /** {N, K} for Q8: rows are whole blocks of 32 (odd numbers of blocks), N ragged. */
     private static final int[][] Q8_SHAPES = {{1, 32}, {10, 96}, {33, 160}, {7, 768}, {70, 64}};
 
@@ -70,7 +75,7 @@ class CpuMatvecTest {
             Random random = new Random(n * 1000L + k);
             Tensor weight = random(arena, random, n, k).to(arena, dtype);  // w [N, K]
             float[] w = weight.to(arena, DType.F32).toFloatArray();        // its values, widened
-            for (int m = 1; m <= CpuMatvec.MAX_ROWS; m++) {
+            for (int m : BATCHES) {
                 Tensor x = random(arena, random, m, k);                     // x [M, K]
                 float[] xs = x.toFloatArray(), c = product(cpu, arena, x, weight);
                 for (int i = 0; i < m; i++) {
@@ -93,14 +98,14 @@ class CpuMatvecTest {
         try (Arena arena = Arena.ofShared(); CpuBackend cpu = new CpuBackend(2)) {
             Random random = new Random(n * 31L + k);
             Tensor weight = random(arena, random, n, k).to(arena, dtype);   // w [N, K]
-            Tensor rows = random(arena, random, CpuMatvec.MAX_ROWS, k);     // x [8, K]
+            Tensor rows = random(arena, random, CpuMatvec.MAX_ROWS, k);     // x [MAX_ROWS, K]
             float[] all = rows.toFloatArray();
             float[][] alone = new float[CpuMatvec.MAX_ROWS][];
             for (int i = 0; i < alone.length; i++) {
                 alone[i] = product(cpu, arena, Tensor.of(arena, Arrays.copyOfRange(all, i * k, (i + 1) * k), 1, k), weight);
             }
-            for (int m = 2; m <= CpuMatvec.MAX_ROWS; m++) {
-                for (int first = 0; first + m <= CpuMatvec.MAX_ROWS; first += 3) { // rows [first, first + m) as a batch
+            for (int m : BATCHES) {
+                for (int first = 0; first + m <= CpuMatvec.MAX_ROWS; first += Math.max(3, m)) { // rows [first, first + m) as a batch
                     Tensor x = Tensor.of(arena, Arrays.copyOfRange(all, first * k, (first + m) * k), m, k);
                     float[] c = product(cpu, arena, x, weight);
                     for (int i = 0; i < m; i++) {
@@ -119,7 +124,7 @@ class CpuMatvecTest {
             Random random = new Random(n * 7L + k);
             Tensor weight = random(arena, random, n, k).to(arena, dtype);   // w [N, K]
             Tensor widened = weight.to(arena, DType.F32);
-            for (int m : new int[] {1, 3, 4, 8}) {
+            for (int m : new int[] {1, 3, 4, 8, 13, CpuMatvec.MAX_ROWS}) {
                 Tensor x = random(arena, random, m, k);
                 float[] expected = product(one, arena, x, widened);
                 assertThat(product(one, arena, x, weight)).as("M=%d, 1 thread", m).isEqualTo(expected);
