@@ -145,7 +145,10 @@ final class CpuParallel implements AutoCloseable {
         }
     }
 
-    /** A helper's life: joins posted loops, polls between them, sleeps when idle, ends after {@link #idleNanos}. */
+    /**
+     * A helper's life: joins posted loops, polls {@link #SPIN_NANOS} after each (and after being woken),
+     * then sleeps; ends after {@link #idleNanos} without a loop.
+     */
     private void help(int slot) {
         long idleSince = System.nanoTime();
         while (!closed) {
@@ -160,6 +163,9 @@ final class CpuParallel implements AutoCloseable {
                 job = posted.get();              // posted before we counted as sleeping: its poster did not wake us
                 if (job == null || !job.open()) LockSupport.parkNanos(this, idleNanos);
                 sleeping.decrementAndGet();
+                // woken by a loop (which its caller may have finished alone): poll again before sleeping, as
+                // the next loop is likely a few µs away
+                if (System.nanoTime() - idleSince < idleNanos) idleSince = System.nanoTime();
             } else if (retire(slot)) {
                 return;
             }
