@@ -11,6 +11,7 @@ module org.gptneo.samples {
     requires me.tongfei.progressbar;
     requires org.knowm.xchart;
     requires java.desktop;
+    requires jdk.management;
 
     opens org.gptneo.cli to info.picocli;
 }

@@ -81,12 +81,12 @@ final class BenchCurveCommand implements Callable<Integer> {
                     for (int i = 0; i < lengths.length; i++) {
                         long[] peak = new long[1];
                         Tensor input = randomIds(backend, host, m, lengths[i]);
-                        ms[i] = runs.bestMs(() -> {
+                        ms[i] = runs.best(() -> {
                             try (Tape tape = new Tape(backend, false)) {
                                 m.forward(tape, input, false);
                                 peak[0] = tape.peakBytes();
                             }
-                        });
+                        }).ms();
                         mib[i] = peak[0] / (1024.0 * 1024.0);
                         ObjectNode json = runs.line("curve_prefill");
                         json.put("layout", layout.getKey());

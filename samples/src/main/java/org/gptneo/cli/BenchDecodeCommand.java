@@ -59,10 +59,13 @@ final class BenchDecodeCommand implements Callable<Integer> {
         try (Backend backend = runs.backend(); GptNeoModel m = model.load(backend, dtype)) {
             int[] ids = new SplittableRandom(1).ints((long) batch * prompt, 0, config.vocabSize()).toArray();
             Timing best = null;
+            long heapBefore = 0;
             for (int run = 0; run <= runs.runs; run++) {      // run 0 warms up
+                if (run == 1) heapBefore = BenchRuns.heapAllocatedBytes();
                 Timing t = decode(backend, m, ids);
                 if (run > 0 && (best == null || t.stepsMs < best.stepsMs)) best = t;
             }
+            double heapPerRun = (double) (BenchRuns.heapAllocatedBytes() - heapBefore) / runs.runs;
             DecodeTraffic traffic = DecodeTraffic.of(m);
             double stepBytes = traffic.meanStepBytes(batch, prompt + 1, newTokens);
             double stepsPerS = newTokens / (best.stepsMs / 1000);
@@ -77,6 +80,7 @@ final class BenchDecodeCommand implements Callable<Integer> {
             json.put("bytes_per_token", Math.round(stepBytes / batch));
             json.put("bandwidth_gb_s", BenchRuns.round(bandwidth, 2));
             json.put("bandwidth_fraction", BenchRuns.round(stepBytes * stepsPerS / 1e9 / bandwidth, 3));
+            BenchRuns.putHeapPerToken(json, heapPerRun, (long) batch * newTokens);     // the prompt's pass included
             runs.print(json);
         }
         return 0;

@@ -53,12 +53,12 @@ final class BenchPrefillCommand implements Callable<Integer> {
             int[] ids = new SplittableRandom(1).ints((long) batch * tokens, 0, config.vocabSize()).toArray();
             Tensor input = backend.upload(Tensor.ofInts(host, ids, batch, tokens), host);   // [B, T]
             Tensor positions = backend.upload(Tensor.ofInts(host, positions(batch, tokens), batch, tokens), host);
-            double all = runs.bestMs(() -> {
+            BenchRuns.Best all = runs.best(() -> {
                 try (Tape tape = BenchRuns.tape(backend, false, passes)) {   // as generation does
                     m.forward(tape, input, false);                                     // [B, T, V]
                 }
             });
-            double last = runs.bestMs(() -> {
+            BenchRuns.Best last = runs.best(() -> {
                 try (Tape tape = BenchRuns.tape(backend, false, passes); KvCache cache = new KvCache(m, batch, new int[batch], tokens)) {
                     m.forwardCached(tape, input, positions, cache);                    // [B, V]
                 }
@@ -69,7 +69,8 @@ final class BenchPrefillCommand implements Callable<Integer> {
         return 0;
     }
 
-    private void print(String logits, double ms, DType dtype) {
+    private void print(String logits, BenchRuns.Best best, DType dtype) {
+        double ms = best.ms();
         ObjectNode json = runs.line("prefill");
         json.put("logits", logits);
         json.put("batch", batch);
@@ -77,6 +78,7 @@ final class BenchPrefillCommand implements Callable<Integer> {
         json.put("dtype", dtype.name().toLowerCase(Locale.ROOT));
         json.put("ms", BenchRuns.round(ms, 2));
         json.put("tokens_per_s", BenchRuns.round(batch * tokens / (ms / 1000), 1));
+        BenchRuns.putHeapPerToken(json, best.heapBytesPerRun(), (long) batch * tokens);
         runs.print(json);
     }
 

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
 import org.gptneo.autograd.Tape;
 import org.gptneo.autograd.Workspace;
 import org.gptneo.backend.Backend;
@@ -16,8 +17,8 @@ import picocli.CommandLine.Spec;
 
 /**
  * What every {@code gptneo bench} measurement shares: the thread count, the number of timed runs,
- * best-of timing and one JSON line per measurement. The best (shortest) run is reported because on a
- * shared machine every disturbance only ever adds time.
+ * best-of timing, the Java heap the timed runs allocate, and one JSON line per measurement. The best
+ * (shortest) run is reported because on a shared machine every disturbance only ever adds time.
  */
 final class BenchRuns {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -62,17 +63,21 @@ final class BenchRuns {
         return chosen;
     }
 
+    /** The fastest of the timed runs, and the Java heap they allocated, per run, on average over all of them. */
+    record Best(double ms, double heapBytesPerRun) {}
+
     /**
-     * Milliseconds of the fastest of {@link #runs} runs of {@code work}, after warming up: untimed runs
-     * until {@link #WARM_UP_NANOS} have passed (at least one). One run of a small product takes a few
+     * The fastest of {@link #runs} runs of {@code work}, after warming up: untimed runs until
+     * {@link #WARM_UP_NANOS} have passed (at least one). One run of a small product takes a few
      * milliseconds, too few for the JIT to have compiled all of its paths.
      */
-    double bestMs(Runnable work) {
+    Best best(Runnable work) {
         long warmUntil = System.nanoTime() + WARM_UP_NANOS;
         do {
             work.run();
         } while (System.nanoTime() < warmUntil);
         double best = Double.POSITIVE_INFINITY;
+        long heapBefore = heapAllocatedBytes();
         for (int i = 0; i < runs; i++) {
             long start = System.nanoTime();
             work.run();
@@ -81,7 +86,22 @@ final class BenchRuns {
             }
             best = Math.min(best, (System.nanoTime() - start) / 1e6);
         }
-        return best;
+        return new Best(best, (double) (heapAllocatedBytes() - heapBefore) / runs);
+    }
+
+    /**
+     * Bytes of Java heap allocated so far by all threads (the backend's too). Tensors live off the heap,
+     * so once the JIT has compiled the kernels a pass should allocate only a few small objects per
+     * operation; a vector the JIT could not keep in registers (a call it did not inline) is allocated
+     * instead, and shows up here as megabytes per token.
+     */
+    static long heapAllocatedBytes() {
+        return ((com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean()).getTotalThreadAllocatedBytes();
+    }
+
+    /** Puts {@code heap_bytes_per_token}: heap bytes allocated per token of work, whole bytes. */
+    static void putHeapPerToken(ObjectNode json, double heapBytes, long tokens) {
+        json.put("heap_bytes_per_token", Math.round(heapBytes / tokens));
     }
 
     /** A new JSON line for measurement {@code what}, with the thread count. */

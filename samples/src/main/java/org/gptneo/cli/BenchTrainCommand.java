@@ -52,18 +52,20 @@ final class BenchTrainCommand implements Callable<Integer> {
              Arena host = Arena.ofShared(); Workspace passes = new Workspace()) {
             int[] ids = new SplittableRandom(1).ints((long) batch * seqLen, 0, config.vocabSize()).toArray();
             Tensor input = backend.upload(Tensor.ofInts(host, ids, batch, seqLen), host);   // [B, T]
-            double ms = runs.bestMs(() -> {
+            BenchRuns.Best best = runs.best(() -> {
                 try (Tape tape = BenchRuns.tape(backend, true, passes)) {     // as the Trainer does
                     m.zeroGrad();
                     tape.backward(m.loss(tape, m.forward(tape, input, false), input));
                     adam.step();
                 }
             });
+            double ms = best.ms();
             ObjectNode json = runs.line("train");
             json.put("batch", batch);
             json.put("seq_len", seqLen);
             json.put("ms", BenchRuns.round(ms, 1));
             json.put("tokens_per_s", BenchRuns.round(batch * seqLen / (ms / 1000), 1));
+            BenchRuns.putHeapPerToken(json, best.heapBytesPerRun(), (long) batch * seqLen);
             runs.print(json);
         }
         return 0;

@@ -35,11 +35,13 @@ class BenchMeasurementsTest {
                 "--tokens", "9", "--batch-size", "2", "--runs", "1", "--threads", "1"));
         assertThat(lines).extracting(n -> n.get("logits").asText()).containsExactly("all", "last");
         for (JsonNode n : lines) {
-            assertThat(keys(n)).containsExactly("what", "threads", "backend", "logits", "batch", "tokens", "dtype", "ms", "tokens_per_s");
+            assertThat(keys(n)).containsExactly("what", "threads", "backend", "logits", "batch", "tokens", "dtype", "ms", "tokens_per_s",
+                    "heap_bytes_per_token");
             assertThat(n.get("what").asText()).isEqualTo("prefill");
             assertThat(n.get("threads").asInt()).isEqualTo(1);
             assertThat(n.get("tokens").asInt()).isEqualTo(9);
             assertThat(n.get("tokens_per_s").asDouble()).isPositive();
+            assertThat(n.get("heap_bytes_per_token").asLong()).isNotNegative();
         }
     }
 
@@ -50,19 +52,20 @@ class BenchMeasurementsTest {
         assertThat(lines).hasSize(1);
         JsonNode n = lines.get(0);
         assertThat(keys(n)).containsExactly("what", "threads", "backend", "batch", "prompt", "new", "dtype", "prefill_ms", "ms_per_token",
-                "tokens_per_s", "bytes_per_token", "bandwidth_gb_s", "bandwidth_fraction");
+                "tokens_per_s", "bytes_per_token", "bandwidth_gb_s", "bandwidth_fraction", "heap_bytes_per_token");
         assertThat(n.get("batch").asInt()).isEqualTo(3);
         // the tiny model: 300·16 (wte) + 2 layers' weights, F32; its KV cache adds a few kB per step
         assertThat(n.get("bytes_per_token").asLong()).isGreaterThan(4L * 300 * 16 / 3);
         assertThat(n.get("bandwidth_gb_s").asDouble()).isPositive();
         assertThat(n.get("bandwidth_fraction").asDouble()).isPositive();
+        assertThat(n.get("heap_bytes_per_token").asLong()).isNotNegative();
     }
 
     @Test
     void trainTimesAStepWithAdamW() throws Exception {
         JsonNode n = lines(Cli.run("bench", "train", "--config", TinyModelFile.write(dir).toString(),
                 "--batch-size", "2", "--seq-len", "8", "--runs", "1")).get(0);
-        assertThat(keys(n)).containsExactly("what", "threads", "backend", "batch", "seq_len", "ms", "tokens_per_s");
+        assertThat(keys(n)).containsExactly("what", "threads", "backend", "batch", "seq_len", "ms", "tokens_per_s", "heap_bytes_per_token");
         assertThat(n.get("seq_len").asInt()).isEqualTo(8);
         assertThat(n.get("ms").asDouble()).isPositive();
     }
