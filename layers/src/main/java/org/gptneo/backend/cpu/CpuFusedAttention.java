@@ -45,7 +45,8 @@ final class CpuFusedAttention {
         int width = -1;
         float[] rows, queryLanes, outLanes, keys, values;
         final float[] scores = new float[KEYS * VL];
-        final float[] first = new float[VL], end = new float[VL], keep = new float[VL], sums = new float[VL], max = new float[VL];
+        final float[] first = new float[VL], end = new float[VL], keep = new float[VL], sums = new float[VL], max = new float[VL],
+                tileMax = new float[VL];
         final boolean[] uniform = new boolean[VL];
 
         Scratch forWidth(int w) {
@@ -98,45 +99,78 @@ final class CpuFusedAttention {
         AttentionTiles.transpose(sc.rows, w, sc.queryLanes);                        // [w][VL]
         int keyLo = bounds(g, p, i0, rows, sc.first, sc.end, sc.uniform);
         int keyHi = (int) max(sc.end, rows);
-        FloatVector first = FloatVector.fromArray(F, sc.first, 0), end = FloatVector.fromArray(F, sc.end, 0);
-        VectorMask<Float> uniform = VectorMask.fromArray(F, sc.uniform, 0);
         float kept = 1f / (1f - dropout);
 
-        FloatVector m = FloatVector.broadcast(F, -Float.MAX_VALUE), l = FloatVector.zero(F);
+        Arrays.fill(sc.max, -Float.MAX_VALUE);                                      // m
+        Arrays.fill(sc.sums, 0f);                                                   // l
         Arrays.fill(sc.outLanes, 0f);                                               // Σ p·v so far, [w][VL]
         for (int j0 = keyLo; j0 < keyHi; j0 += KEYS) {
             int count = Math.min(KEYS, keyHi - j0), padded = (count + 3) & ~3;
             AttentionTiles.load(ks, g.keyRow(p, j0), g.kRow(), count, hs, sc.keys, w, padded);
             AttentionTiles.laneDots(sc.queryLanes, sc.keys, w, padded, sc.scores);   // s [count][VL]
-            FloatVector tileMax = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
-            for (int c = 0; c < count; c++) {
-                float j = j0 + c;
-                VectorMask<Float> visible = first.compare(VectorOperators.LE, j).and(end.compare(VectorOperators.GT, j));
-                FloatVector s = FloatVector.fromArray(F, sc.scores, c * VL).blend(0f, uniform)
-                        .blend(Float.NEGATIVE_INFINITY, visible.not());
-                s.intoArray(sc.scores, c * VL);
-                tileMax = tileMax.max(s);
-            }
-            FloatVector next = m.max(tileMax), scale = CpuMath.exp(m.sub(next));
-            m = next;
-            l = l.mul(scale);
-            for (int d = 0; d < w; d++) FloatVector.fromArray(F, sc.outLanes, d * VL).mul(scale).intoArray(sc.outLanes, d * VL);
-            for (int c = 0; c < count; c++) {
-                FloatVector prob = CpuMath.exp(FloatVector.fromArray(F, sc.scores, c * VL).sub(m));
-                l = l.add(prob);
-                if (dropout > 0f) prob = prob.mul(keep(g, p, i0, rows, j0 + c, dropout, kept, seed, sc.keep));
-                prob.intoArray(sc.scores, c * VL);                                  // the weights of the values
+            mask(sc.scores, count, j0, sc.first, sc.end, sc.uniform, sc.tileMax);
+            rescale(sc.max, sc.tileMax, sc.sums, sc.outLanes, w);
+            weigh(sc.scores, count, sc.max, sc.sums);                               // the weights of the values
+            if (dropout > 0f) {
+                for (int c = 0; c < count; c++) {
+                    keep(g, p, i0, rows, j0 + c, dropout, kept, seed, sc.keep);
+                    scale(sc.scores, c * VL, sc.keep);
+                }
             }
             AttentionTiles.load(vs, g.valueRow(p, j0), g.vRow(), count, hs, sc.values, w, count);
             AttentionTiles.laneAccumulate(sc.scores, sc.values, w, count, sc.outLanes);
         }
-        l.intoArray(sc.sums, 0);
-        m.intoArray(sc.max, 0);
         for (int r = 0; r < rows; r++) {
             long o = g.queryRow(p, i0 + r);
             for (int d = 0; d < hs; d++) CpuVectors.set(os, o + d, sc.outLanes[d * VL + r] / sc.sums[r]);
             CpuVectors.set(st, p * g.t() + i0 + r, sc.max[r] + (float) Math.log(sc.sums[r]));
         }
+    }
+
+    // The steps of a tile below take and give arrays, never vectors: group() is too large for C2 to
+    // inline all of it, and a vector handed to a call it does not inline is allocated on the heap.
+
+    /**
+     * scores [count][VL] in place: lane r of key j0 + c is 0 where row r is uniform, −∞ where it does
+     * not see that key; tileMax [VL] = their maximum per lane.
+     */
+    private static void mask(float[] scores, int count, int j0, float[] first, float[] end, boolean[] uniform, float[] tileMax) {
+        FloatVector from = FloatVector.fromArray(F, first, 0), to = FloatVector.fromArray(F, end, 0);
+        VectorMask<Float> flat = VectorMask.fromArray(F, uniform, 0);
+        FloatVector max = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        for (int c = 0; c < count; c++) {
+            float j = j0 + c;
+            VectorMask<Float> visible = from.compare(VectorOperators.LE, j).and(to.compare(VectorOperators.GT, j));
+            FloatVector s = FloatVector.fromArray(F, scores, c * VL).blend(0f, flat).blend(Float.NEGATIVE_INFINITY, visible.not());
+            s.intoArray(scores, c * VL);
+            max = max.max(s);
+        }
+        max.intoArray(tileMax, 0);
+    }
+
+    /** The online softmax's step to a new maximum: m' = max(m, tileMax); l and the output lanes [w][VL] times exp(m − m'). */
+    private static void rescale(float[] m, float[] tileMax, float[] l, float[] outLanes, int w) {
+        FloatVector old = FloatVector.fromArray(F, m, 0), next = old.max(FloatVector.fromArray(F, tileMax, 0));
+        FloatVector scale = CpuMath.exp(old.sub(next));
+        next.intoArray(m, 0);
+        FloatVector.fromArray(F, l, 0).mul(scale).intoArray(l, 0);
+        for (int d = 0; d < w; d++) FloatVector.fromArray(F, outLanes, d * VL).mul(scale).intoArray(outLanes, d * VL);
+    }
+
+    /** scores [count][VL] in place = p = exp(s − m), each added to l in key order. */
+    private static void weigh(float[] scores, int count, float[] m, float[] l) {
+        FloatVector max = FloatVector.fromArray(F, m, 0), sum = FloatVector.fromArray(F, l, 0);
+        for (int c = 0; c < count; c++) {
+            FloatVector prob = CpuMath.exp(FloatVector.fromArray(F, scores, c * VL).sub(max));
+            sum = sum.add(prob);
+            prob.intoArray(scores, c * VL);
+        }
+        sum.intoArray(l, 0);
+    }
+
+    /** values[at .. at + VL) times factors [VL], lane by lane. */
+    static void scale(float[] values, int at, float[] factors) {
+        FloatVector.fromArray(F, values, at).mul(FloatVector.fromArray(F, factors, 0)).intoArray(values, at);
     }
 
     /**
@@ -162,10 +196,8 @@ final class CpuFusedAttention {
         return max;
     }
 
-    /** Lane r: the dropout factor of (row i0 + r, key j) of pair p; 0 past the rows. */
-    static FloatVector keep(AttentionGeometry g, long p, int i0, int rows, int j, float rate, float kept, long seed,
-                            float[] lanes) {
+    /** lanes [VL], lane r: the dropout factor of (row i0 + r, key j) of pair p; 0 past the rows. */
+    static void keep(AttentionGeometry g, long p, int i0, int rows, int j, float rate, float kept, long seed, float[] lanes) {
         for (int r = 0; r < VL; r++) lanes[r] = r < rows ? g.keep(rate, kept, seed, p, i0 + r, j) : 0f;
-        return FloatVector.fromArray(F, lanes, 0);
     }
 }

@@ -34,7 +34,7 @@ final class CpuFusedAttentionBackward {
         int width = -1;
         float[] queryRows, queryLanes, gradRows, gradLanes, outRows, outLanes, dqRows, keys, values, tile;
         final float[] scores = new float[KEYS * VL], dProbs = new float[KEYS * VL], weights = new float[KEYS * VL];
-        final float[] first = new float[VL], end = new float[VL], keep = new float[VL], lse = new float[VL];
+        final float[] first = new float[VL], end = new float[VL], keep = new float[VL], lse = new float[VL], rowDots = new float[VL];
         final boolean[] uniform = new boolean[VL];
 
         Scratch forWidth(int w) {
@@ -96,19 +96,14 @@ final class CpuFusedAttentionBackward {
         AttentionTiles.transpose(sc.gradRows, w, sc.gradLanes);
         AttentionTiles.load(o.out(), g.queryRow(p, i0), hs, rows, hs, sc.outRows, w, VL);
         AttentionTiles.transpose(sc.outRows, w, sc.outLanes);
-        FloatVector rowDots = FloatVector.zero(F);                                           // D = rowsum(dO ⊙ O)
-        for (int d = 0; d < w; d++) {
-            rowDots = FloatVector.fromArray(F, sc.outLanes, d * VL).fma(FloatVector.fromArray(F, sc.gradLanes, d * VL), rowDots);
-        }
+        rowDots(sc.outLanes, sc.gradLanes, w, sc.rowDots);                                // D = rowsum(dO ⊙ O)
         for (int r = 0; r < VL; r++) sc.lse[r] = r < rows ? CpuVectors.get(o.stats(), p * g.t() + i0 + r) : 0f;
         int keyLo = CpuFusedAttention.bounds(g, p, i0, rows, sc.first, sc.end, sc.uniform);
         int keyHi = (int) CpuFusedAttention.max(sc.end, rows);
-        FloatVector first = FloatVector.fromArray(F, sc.first, 0), end = FloatVector.fromArray(F, sc.end, 0);
-        FloatVector lse = FloatVector.fromArray(F, sc.lse, 0);
-        VectorMask<Float> uniform = VectorMask.fromArray(F, sc.uniform, 0);
         float kept = 1f / (1f - dropout);
 
         Arrays.fill(sc.dqRows, 0f);                                                          // dS·k of these rows
+        if (dropout == 0f) Arrays.fill(sc.keep, 1f);
         for (int j0 = keyLo; j0 < keyHi; j0 += KEYS) {
             int count = Math.min(KEYS, keyHi - j0), padded = (count + 3) & ~3;
             AttentionTiles.load(o.k(), g.keyRow(p, j0), g.kRow(), count, hs, sc.keys, w, padded);
@@ -116,17 +111,8 @@ final class CpuFusedAttentionBackward {
             AttentionTiles.laneDots(sc.queryLanes, sc.keys, w, padded, sc.scores);           // s [count][VL]
             if (scoreGradients) AttentionTiles.laneDots(sc.gradLanes, sc.values, w, padded, sc.dProbs); // dO·vᵀ
             for (int c = 0; c < count; c++) {
-                float j = j0 + c;
-                VectorMask<Float> visible = first.compare(VectorOperators.LE, j).and(end.compare(VectorOperators.GT, j));
-                FloatVector s = FloatVector.fromArray(F, sc.scores, c * VL).blend(0f, uniform);
-                FloatVector prob = CpuMath.exp(s.sub(lse)).blend(0f, visible.not());
-                FloatVector keep = dropout > 0f
-                        ? CpuFusedAttention.keep(g, p, i0, rows, j0 + c, dropout, kept, seed, sc.keep) : FloatVector.broadcast(F, 1f);
-                prob.mul(keep).intoArray(sc.weights, c * VL);                                // P⊙M
-                if (scoreGradients) {
-                    FloatVector dProb = FloatVector.fromArray(F, sc.dProbs, c * VL).mul(keep);
-                    prob.mul(dProb.sub(rowDots)).intoArray(sc.scores, c * VL);               // dS = P⊙(dP − D)
-                }
+                if (dropout > 0f) CpuFusedAttention.keep(g, p, i0, rows, j0 + c, dropout, kept, seed, sc.keep);
+                probabilities(sc, c, j0 + c, scoreGradients);
             }
             long tileRow = (p * g.s() + j0) * hs;                                            // dk, dv are dense
             if (o.dv() != null) {
@@ -140,5 +126,36 @@ final class CpuFusedAttentionBackward {
             if (o.dq() != null) AttentionTiles.rowsTimes(sc.scores, 1, VL, rows, count, sc.keys, w, sc.dqRows, true);
         }
         if (o.dq() != null) AttentionTiles.addTo(o.dq(), g.queryRow(p, i0), rows, hs, sc.dqRows, w);   // dq += dS·k
+    }
+
+    // The steps below take and give arrays, never vectors: group() is too large for C2 to inline all of
+    // it, and a vector handed to a call it does not inline is allocated on the heap.
+
+    /** into [VL] = Σ_d outLanes[d]·gradLanes[d], lane by lane in d order (D = rowsum(dO ⊙ O) of each row). */
+    private static void rowDots(float[] outLanes, float[] gradLanes, int w, float[] into) {
+        FloatVector sum = FloatVector.zero(F);
+        for (int d = 0; d < w; d++) {
+            sum = FloatVector.fromArray(F, outLanes, d * VL).fma(FloatVector.fromArray(F, gradLanes, d * VL), sum);
+        }
+        sum.intoArray(into, 0);
+    }
+
+    /**
+     * Key j (slot c of the tile), from its scores and dO·vᵀ: weights[c] = P⊙M with P = exp(s − lse)
+     * (0 where hidden, s = 0 for uniform rows) and M = sc.keep, and with {@code scoreGradients}
+     * scores[c] = dS = P⊙(dP⊙M − D).
+     */
+    private static void probabilities(Scratch sc, int c, float j, boolean scoreGradients) {
+        FloatVector first = FloatVector.fromArray(F, sc.first, 0), end = FloatVector.fromArray(F, sc.end, 0);
+        VectorMask<Float> visible = first.compare(VectorOperators.LE, j).and(end.compare(VectorOperators.GT, j));
+        VectorMask<Float> uniform = VectorMask.fromArray(F, sc.uniform, 0);
+        FloatVector s = FloatVector.fromArray(F, sc.scores, c * VL).blend(0f, uniform);
+        FloatVector prob = CpuMath.exp(s.sub(FloatVector.fromArray(F, sc.lse, 0))).blend(0f, visible.not());
+        FloatVector keep = FloatVector.fromArray(F, sc.keep, 0);
+        prob.mul(keep).intoArray(sc.weights, c * VL);                                        // P⊙M
+        if (scoreGradients) {
+            FloatVector dProb = FloatVector.fromArray(F, sc.dProbs, c * VL).mul(keep);
+            prob.mul(dProb.sub(FloatVector.fromArray(F, sc.rowDots, 0))).intoArray(sc.scores, c * VL); // dS = P⊙(dP − D)
+        }
     }
 }

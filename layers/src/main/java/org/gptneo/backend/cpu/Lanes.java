@@ -11,15 +11,17 @@ import jdk.incubator.vector.FloatVector;
 final class Lanes {
     private Lanes() {}
 
+    // lane by lane rather than through toArray(), whose array the JIT allocates on every call
+
     static float sum(FloatVector v) {
         float total = 0;
-        for (float x : v.toArray()) total += x;
+        for (int i = 0; i < v.length(); i++) total += v.lane(i);
         return total;
     }
 
     static double sum(DoubleVector v) {
         double total = 0;
-        for (double x : v.toArray()) total += x;
+        for (int i = 0; i < v.length(); i++) total += v.lane(i);
         return total;
     }
 }
