@@ -23,6 +23,8 @@ import org.gptneo.tensor.Tensor;
 final class CpuAttentionKernels {
     /** Rough element operations per score (exp dominates). */
     private static final long WORK_PER_SCORE = 16;
+    /** Per thread: scores on their way through exp, a multiple of the vector length. */
+    private static final ThreadLocal<float[]> CHUNK = ThreadLocal.withInitial(() -> new float[64 * VL]);
 
     private CpuAttentionKernels() {}
 
@@ -52,11 +54,16 @@ final class CpuAttentionKernels {
         if (anyHidden) max = Math.max(max, -Float.MAX_VALUE);
 
         FloatVector vsum = FloatVector.zero(F);
+        float[] chunk = CHUNK.get();                              // exp on an array: see CpuMath.exp(float[], int, int)
         j = lo;
-        for (int end = lo + bound(hi - lo, VL); j < end; j += VL) {
-            FloatVector e = CpuMath.exp(load(sc, row + j).sub(max));
-            store(e, pr, row + j);
-            vsum = vsum.add(e);
+        for (int end = lo + bound(hi - lo, VL); j < end; ) {
+            int count = Math.min(chunk.length, end - j);
+            MemorySegment.copy(sc, CpuVectors.FLOAT, (row + j) * Float.BYTES, chunk, 0, count);
+            for (int c = 0; c < count; c += VL) FloatVector.fromArray(F, chunk, c).sub(max).intoArray(chunk, c);
+            CpuMath.exp(chunk, 0, count);
+            for (int c = 0; c < count; c += VL) vsum = vsum.add(FloatVector.fromArray(F, chunk, c));
+            MemorySegment.copy(chunk, 0, pr, CpuVectors.FLOAT, (row + j) * Float.BYTES, count);
+            j += count;
         }
         float total = Lanes.sum(vsum);
         for (; j < hi; j++) {

@@ -2,6 +2,7 @@ package org.gptneo.backend.cpu;
 
 import static org.gptneo.backend.cpu.CpuVectors.D;
 import static org.gptneo.backend.cpu.CpuVectors.F;
+import static org.gptneo.backend.cpu.CpuVectors.LE;
 import static org.gptneo.backend.cpu.CpuVectors.VL;
 import static org.gptneo.backend.cpu.CpuVectors.bound;
 import static org.gptneo.backend.cpu.CpuVectors.f32;
@@ -202,8 +203,10 @@ final class CpuElementwise {
                         continue;
                     }
                     int l = 0;
-                    for (int end = bound(d, VL); l < end; l += VL) {
-                        store(load(os, dst + l).add(load(xs, src + l)), os, dst + l);
+                    for (int end = bound(d, VL); l < end; l += VL) { // the Vector API's own calls: C2 always inlines them
+                        long dstAt = (dst + l) * Float.BYTES, srcAt = (src + l) * Float.BYTES;
+                        FloatVector.fromMemorySegment(F, os, dstAt, LE).add(FloatVector.fromMemorySegment(F, xs, srcAt, LE))
+                                .intoMemorySegment(os, dstAt, LE);
                     }
                     for (; l < d; l++) set(os, dst + l, get(os, dst + l) + get(xs, src + l));
                 }

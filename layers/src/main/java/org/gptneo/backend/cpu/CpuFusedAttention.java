@@ -46,7 +46,7 @@ final class CpuFusedAttention {
         float[] rows, queryLanes, outLanes, keys, values;
         final float[] scores = new float[KEYS * VL];
         final float[] first = new float[VL], end = new float[VL], keep = new float[VL], sums = new float[VL], max = new float[VL],
-                tileMax = new float[VL];
+                factors = new float[VL];
         final boolean[] uniform = new boolean[VL];
 
         Scratch forWidth(int w) {
@@ -108,15 +108,7 @@ final class CpuFusedAttention {
             int count = Math.min(KEYS, keyHi - j0), padded = (count + 3) & ~3;
             AttentionTiles.load(ks, g.keyRow(p, j0), g.kRow(), count, hs, sc.keys, w, padded);
             AttentionTiles.laneDots(sc.queryLanes, sc.keys, w, padded, sc.scores);   // s [count][VL]
-            mask(sc.scores, count, j0, sc.first, sc.end, sc.uniform, sc.tileMax);
-            rescale(sc.max, sc.tileMax, sc.sums, sc.outLanes, w);
-            weigh(sc.scores, count, sc.max, sc.sums);                               // the weights of the values
-            if (dropout > 0f) {
-                for (int c = 0; c < count; c++) {
-                    keep(g, p, i0, rows, j0 + c, dropout, kept, seed, sc.keep);
-                    scale(sc.scores, c * VL, sc.keep);
-                }
-            }
+            softmaxTile(g, p, i0, rows, j0, count, dropout, kept, seed, sc);         // the weights of the values
             AttentionTiles.load(vs, g.valueRow(p, j0), g.vRow(), count, hs, sc.values, w, count);
             AttentionTiles.laneAccumulate(sc.scores, sc.values, w, count, sc.outLanes);
         }
@@ -127,50 +119,55 @@ final class CpuFusedAttention {
         }
     }
 
-    // The steps of a tile below take and give arrays, never vectors: group() is too large for C2 to
-    // inline all of it, and a vector handed to a call it does not inline is allocated on the heap.
-
     /**
-     * scores [count][VL] in place: lane r of key j0 + c is 0 where row r is uniform, −∞ where it does
-     * not see that key; tileMax [VL] = their maximum per lane.
+     * One tile's softmax step, its scores [count][VL] turned in place into the weights of its values: lane
+     * r of key j0 + c is 0 where row r is uniform and −∞ where the row does not see the key; the online
+     * softmax's step to the new maximum m' = max(m, the tile's), l and the output lanes times
+     * exp(m − m'); p = exp(s − m') added to l in key order; p times the key's dropout factor.
+     *
+     * <p>Arrays in and out, exp through {@link CpuMath#exp(float[], int, int)}: a vector handed to a
+     * call that C2 does not inline is allocated on the heap, and C2 stops inlining in a compilation past
+     * a node count that {@link #group} with its loads and products reaches. With these steps as small
+     * methods and the vector exp, it called exp out of line for every key (about 440 KB a call of
+     * T = 128, 4 heads). The 16 exps of the rescale are scalar ({@link CpuMath#exp(float)} gives the
+     * vector form's bits).
      */
-    private static void mask(float[] scores, int count, int j0, float[] first, float[] end, boolean[] uniform, float[] tileMax) {
-        FloatVector from = FloatVector.fromArray(F, first, 0), to = FloatVector.fromArray(F, end, 0);
-        VectorMask<Float> flat = VectorMask.fromArray(F, uniform, 0);
-        FloatVector max = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+    private static void softmaxTile(AttentionGeometry g, long p, int i0, int rows, int j0, int count, float dropout, float kept,
+                                    long seed, Scratch sc) {
+        float[] scores = sc.scores, m = sc.max, l = sc.sums;
+        FloatVector from = FloatVector.fromArray(F, sc.first, 0), to = FloatVector.fromArray(F, sc.end, 0);
+        VectorMask<Float> flat = VectorMask.fromArray(F, sc.uniform, 0);
+        FloatVector tileMax = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
         for (int c = 0; c < count; c++) {
             float j = j0 + c;
             VectorMask<Float> visible = from.compare(VectorOperators.LE, j).and(to.compare(VectorOperators.GT, j));
             FloatVector s = FloatVector.fromArray(F, scores, c * VL).blend(0f, flat).blend(Float.NEGATIVE_INFINITY, visible.not());
             s.intoArray(scores, c * VL);
-            max = max.max(s);
+            tileMax = tileMax.max(s);
         }
-        max.intoArray(tileMax, 0);
-    }
-
-    /** The online softmax's step to a new maximum: m' = max(m, tileMax); l and the output lanes [w][VL] times exp(m − m'). */
-    private static void rescale(float[] m, float[] tileMax, float[] l, float[] outLanes, int w) {
-        FloatVector old = FloatVector.fromArray(F, m, 0), next = old.max(FloatVector.fromArray(F, tileMax, 0));
-        FloatVector scale = CpuMath.exp(old.sub(next));
-        next.intoArray(m, 0);
-        FloatVector.fromArray(F, l, 0).mul(scale).intoArray(l, 0);
-        for (int d = 0; d < w; d++) FloatVector.fromArray(F, outLanes, d * VL).mul(scale).intoArray(outLanes, d * VL);
-    }
-
-    /** scores [count][VL] in place = p = exp(s − m), each added to l in key order. */
-    private static void weigh(float[] scores, int count, float[] m, float[] l) {
-        FloatVector max = FloatVector.fromArray(F, m, 0), sum = FloatVector.fromArray(F, l, 0);
+        tileMax.intoArray(sc.factors, 0);
+        for (int r = 0; r < VL; r++) {
+            float next = Math.max(m[r], sc.factors[r]);
+            sc.factors[r] = CpuMath.exp(m[r] - next);
+            m[r] = next;
+        }
+        FloatVector scale = FloatVector.fromArray(F, sc.factors, 0);
+        for (int d = 0; d < sc.width; d++) {
+            FloatVector.fromArray(F, sc.outLanes, d * VL).mul(scale).intoArray(sc.outLanes, d * VL);
+        }
+        FloatVector max = FloatVector.fromArray(F, m, 0), sum = FloatVector.fromArray(F, l, 0).mul(scale);
         for (int c = 0; c < count; c++) {
-            FloatVector prob = CpuMath.exp(FloatVector.fromArray(F, scores, c * VL).sub(max));
-            sum = sum.add(prob);
-            prob.intoArray(scores, c * VL);
+            FloatVector.fromArray(F, scores, c * VL).sub(max).intoArray(scores, c * VL);
         }
+        CpuMath.exp(scores, 0, count * VL);
+        for (int c = 0; c < count; c++) sum = sum.add(FloatVector.fromArray(F, scores, c * VL));
         sum.intoArray(l, 0);
-    }
-
-    /** values[at .. at + VL) times factors [VL], lane by lane. */
-    static void scale(float[] values, int at, float[] factors) {
-        FloatVector.fromArray(F, values, at).mul(FloatVector.fromArray(F, factors, 0)).intoArray(values, at);
+        if (dropout > 0f) {
+            for (int c = 0; c < count; c++) {
+                keep(g, p, i0, rows, j0 + c, dropout, kept, seed, sc.keep);
+                FloatVector.fromArray(F, scores, c * VL).mul(FloatVector.fromArray(F, sc.keep, 0)).intoArray(scores, c * VL);
+            }
+        }
     }
 
     /**

@@ -110,6 +110,7 @@ final class CpuFusedAttentionBackward {
             AttentionTiles.load(o.v(), g.valueRow(p, j0), g.vRow(), count, hs, sc.values, w, padded);
             AttentionTiles.laneDots(sc.queryLanes, sc.keys, w, padded, sc.scores);           // s [count][VL]
             if (scoreGradients) AttentionTiles.laneDots(sc.gradLanes, sc.values, w, padded, sc.dProbs); // dO·vᵀ
+            exponentials(sc, count);
             for (int c = 0; c < count; c++) {
                 if (dropout > 0f) CpuFusedAttention.keep(g, p, i0, rows, j0 + c, dropout, kept, seed, sc.keep);
                 probabilities(sc, c, j0 + c, scoreGradients);
@@ -128,8 +129,8 @@ final class CpuFusedAttentionBackward {
         if (o.dq() != null) AttentionTiles.addTo(o.dq(), g.queryRow(p, i0), rows, hs, sc.dqRows, w);   // dq += dS·k
     }
 
-    // The steps below take and give arrays, never vectors: group() is too large for C2 to inline all of
-    // it, and a vector handed to a call it does not inline is allocated on the heap.
+    // The steps below take and give arrays, never vectors, and exp goes through CpuMath's array form: a
+    // vector handed to a call that C2 does not inline (group() is past its node cutoff) is allocated on the heap.
 
     /** into [VL] = Σ_d outLanes[d]·gradLanes[d], lane by lane in d order (D = rowsum(dO ⊙ O) of each row). */
     private static void rowDots(float[] outLanes, float[] gradLanes, int w, float[] into) {
@@ -140,17 +141,25 @@ final class CpuFusedAttentionBackward {
         sum.intoArray(into, 0);
     }
 
+    /** weights [count][VL] = exp(s − lse) of the tile's scores (s = 0 for uniform rows), before the mask. */
+    private static void exponentials(Scratch sc, int count) {
+        VectorMask<Float> uniform = VectorMask.fromArray(F, sc.uniform, 0);
+        FloatVector lse = FloatVector.fromArray(F, sc.lse, 0);
+        for (int c = 0; c < count; c++) {
+            FloatVector.fromArray(F, sc.scores, c * VL).blend(0f, uniform).sub(lse).intoArray(sc.weights, c * VL);
+        }
+        CpuMath.exp(sc.weights, 0, count * VL);
+    }
+
     /**
-     * Key j (slot c of the tile), from its scores and dO·vᵀ: weights[c] = P⊙M with P = exp(s − lse)
-     * (0 where hidden, s = 0 for uniform rows) and M = sc.keep, and with {@code scoreGradients}
+     * Key j (slot c of the tile), from its {@link #exponentials} and dO·vᵀ: weights[c] = P⊙M with
+     * P = exp(s − lse), 0 where hidden, and M = sc.keep, and with {@code scoreGradients}
      * scores[c] = dS = P⊙(dP⊙M − D).
      */
     private static void probabilities(Scratch sc, int c, float j, boolean scoreGradients) {
         FloatVector first = FloatVector.fromArray(F, sc.first, 0), end = FloatVector.fromArray(F, sc.end, 0);
         VectorMask<Float> visible = first.compare(VectorOperators.LE, j).and(end.compare(VectorOperators.GT, j));
-        VectorMask<Float> uniform = VectorMask.fromArray(F, sc.uniform, 0);
-        FloatVector s = FloatVector.fromArray(F, sc.scores, c * VL).blend(0f, uniform);
-        FloatVector prob = CpuMath.exp(s.sub(FloatVector.fromArray(F, sc.lse, 0))).blend(0f, visible.not());
+        FloatVector prob = FloatVector.fromArray(F, sc.weights, c * VL).blend(0f, visible.not());
         FloatVector keep = FloatVector.fromArray(F, sc.keep, 0);
         prob.mul(keep).intoArray(sc.weights, c * VL);                                        // P⊙M
         if (scoreGradients) {

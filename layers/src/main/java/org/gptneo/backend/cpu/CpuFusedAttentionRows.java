@@ -79,12 +79,10 @@ final class CpuFusedAttentionRows {
             for (int d = 0; d < w; d += VL) FloatVector.fromArray(F, sc.out, d).mul(scale).intoArray(sc.out, d);
             int whole = (int) CpuVectors.wholeVectors(count);
             Arrays.fill(sc.scores, count, whole, Float.NEGATIVE_INFINITY);          // weigh nothing
+            for (int c = 0; c < whole; c += VL) FloatVector.fromArray(F, sc.scores, c).sub(m).intoArray(sc.scores, c);
+            CpuMath.exp(sc.scores, 0, whole);                                   // the weights of the values (array form: no boxing)
             FloatVector sum = FloatVector.zero(F);
-            for (int c = 0; c < whole; c += VL) {
-                FloatVector prob = CpuMath.exp(FloatVector.fromArray(F, sc.scores, c).sub(m));
-                sum = sum.add(prob);
-                prob.intoArray(sc.scores, c);                                   // the weights of the values
-            }
+            for (int c = 0; c < whole; c += VL) sum = sum.add(FloatVector.fromArray(F, sc.scores, c));
             l += AttentionTiles.laneSum(sum, sc.lanes, 0);
             if (dropout > 0f) {
                 for (int c = 0; c < count; c++) sc.scores[c] *= g.keep(dropout, kept, seed, p, i, j0 + c);

@@ -7,12 +7,11 @@ import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.LongVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 /**
- * exp and tanh from additions, multiplications and fused multiply-adds only, in a vector form and a
- * scalar form that give the same bits. The Vector API's own {@code EXP}/{@code TANH} give different
+ * exp and tanh from additions, multiplications and fused multiply-adds only, in a vector form (on
+ * arrays) and a scalar form that give the same bits. The Vector API's own {@code EXP}/{@code TANH} give different
  * last bits in interpreted and JIT-compiled code, which made one run's gradients depend on when the
  * JIT got to a kernel. Cephes' reductions and polynomials: exp(x) = 2^k·e^r, k = round(x·log2 e),
  * |r| ≤ ln2/2; float results within 2 ulp of the true value, double within a few ulp.
@@ -37,10 +36,6 @@ final class CpuMath {
 
     private CpuMath() {}
 
-    private static FloatVector f(float v) {
-        return FloatVector.broadcast(F, v);
-    }
-
     private static DoubleVector d(double v) {
         return DoubleVector.broadcast(D, v);
     }
@@ -58,17 +53,30 @@ final class CpuMath {
         return x < MIN_X ? 0f : x > MAX_X ? Float.POSITIVE_INFINITY : scaled;
     }
 
-    static FloatVector exp(FloatVector x) {
-        FloatVector c = x.max(MIN_X).min(MAX_X);
-        FloatVector k = c.mul(LOG2E).add(ROUND).sub(ROUND);
-        FloatVector r = k.fma(f(-LN2_LO), k.fma(f(-LN2_HI), c));
-        FloatVector p = f(P0).fma(r, f(P1)).fma(r, f(P2)).fma(r, f(P3)).fma(r, f(P4)).fma(r, f(P5));
-        FloatVector y = p.fma(r.mul(r), r).add(1f);
-        IntVector ks = (IntVector) k.convertShape(VectorOperators.F2I, CpuVectors.I, 0);
-        IntVector half = ks.lanewise(VectorOperators.ASHR, 1);
-        FloatVector first = half.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        FloatVector second = ks.sub(half).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        return y.mul(first).mul(second).blend(0f, x.lt(MIN_X)).blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.GT, MAX_X));
+    /**
+     * values[from .. to) = exp(values), in place: the scalar form's steps on vectors, then the scalar
+     * form for the tail (the same bits). Arrays in and out, not a vector: a method that takes or returns
+     * a vector is a call C2 may decline to inline (past its node cutoff, or once the callee is compiled
+     * large on its own), and then every vector handed to it is allocated on the heap (the Vector API's
+     * own methods are always inlined); an array call allocates nothing either way.
+     */
+    static void exp(float[] values, int from, int to) {
+        int i = from;
+        for (int end = from + (to - from) / F.length() * F.length(); i < end; i += F.length()) {
+            FloatVector x = FloatVector.fromArray(F, values, i);
+            FloatVector c = x.max(MIN_X).min(MAX_X);
+            FloatVector k = c.mul(LOG2E).add(ROUND).sub(ROUND);
+            FloatVector r = k.fma(FloatVector.broadcast(F, -LN2_LO), k.fma(FloatVector.broadcast(F, -LN2_HI), c));
+            FloatVector p = FloatVector.broadcast(F, P0).fma(r, FloatVector.broadcast(F, P1)).fma(r, FloatVector.broadcast(F, P2)).fma(r, FloatVector.broadcast(F, P3)).fma(r, FloatVector.broadcast(F, P4)).fma(r, FloatVector.broadcast(F, P5));
+            FloatVector y = p.fma(r.mul(r), r).add(1f);
+            IntVector ks = (IntVector) k.convertShape(VectorOperators.F2I, CpuVectors.I, 0);
+            IntVector half = ks.lanewise(VectorOperators.ASHR, 1);
+            FloatVector first = half.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+            FloatVector second = ks.sub(half).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+            y.mul(first).mul(second).blend(0f, x.lt(MIN_X)).blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.GT, MAX_X))
+                    .intoArray(values, i);
+        }
+        for (; i < to; i++) values[i] = exp(values[i]);
     }
 
     // ---- float tanh (for gelu: absolute error ≤ ~1e-7) ------------------------------------------
@@ -80,11 +88,30 @@ final class CpuMath {
         return x < 0 ? -t : t;
     }
 
-    static FloatVector tanh(FloatVector x) {
-        FloatVector a = x.abs().min(TANH_SATURATES);
-        FloatVector t = f(1f).sub(f(2f).div(exp(a.add(a)).add(1f)));
-        VectorMask<Float> negative = x.lt(0f);
-        return t.blend(t.neg(), negative);
+    /**
+     * values[from .. to) = tanh(values), in place, the scalar form's bits: 2·min(|x|, 9) into scratch,
+     * {@link #exp(float[], int, int)} there, then the sign (arrays only, as that method says why).
+     */
+    static void tanh(float[] values, int from, int to, float[] scratch) {
+        int vl = F.length(), end = from + (to - from) / vl * vl, i = from;
+        for (; i < end; i += vl) {
+            FloatVector a = FloatVector.fromArray(F, values, i).abs().min(TANH_SATURATES);
+            a.add(a).intoArray(scratch, i);
+        }
+        for (; i < to; i++) {
+            float a = Math.min(Math.abs(values[i]), TANH_SATURATES);
+            scratch[i] = a + a;
+        }
+        exp(scratch, from, to);
+        for (i = from; i < end; i += vl) {
+            FloatVector x = FloatVector.fromArray(F, values, i);
+            FloatVector t = FloatVector.broadcast(F, 1f).sub(FloatVector.broadcast(F, 2f).div(FloatVector.fromArray(F, scratch, i).add(1f)));
+            t.blend(t.neg(), x.lt(0f)).intoArray(values, i);
+        }
+        for (; i < to; i++) {
+            float t = 1f - 2f / (scratch[i] + 1f);
+            values[i] = values[i] < 0 ? -t : t;
+        }
     }
 
     // ---- double exp --------------------------------------------------------------------------
