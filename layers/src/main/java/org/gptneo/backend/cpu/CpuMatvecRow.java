@@ -2,6 +2,7 @@ package org.gptneo.backend.cpu;
 
 import static org.gptneo.backend.cpu.CpuMatvec.ROWS;
 import static org.gptneo.backend.cpu.CpuVectors.F;
+import static org.gptneo.backend.cpu.CpuVectors.LE;
 import static org.gptneo.backend.cpu.CpuVectors.SHORT;
 import static org.gptneo.backend.cpu.CpuVectors.VL;
 
@@ -82,10 +83,10 @@ final class CpuMatvecRow {
         FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
         for (int t = 0, end = CpuVectors.bound(k, VL); t < end; t += VL) {
             FloatVector xv = FloatVector.fromArray(F, x, xAt + t);
-            s0 = CpuVectors.load(w, e0 + t).fma(xv, s0);
-            s1 = CpuVectors.load(w, e1 + t).fma(xv, s1);
-            s2 = CpuVectors.load(w, e2 + t).fma(xv, s2);
-            s3 = CpuVectors.load(w, e3 + t).fma(xv, s3);
+            s0 = FloatVector.fromMemorySegment(F, w, (e0 + t) * Float.BYTES, LE).fma(xv, s0);
+            s1 = FloatVector.fromMemorySegment(F, w, (e1 + t) * Float.BYTES, LE).fma(xv, s1);
+            s2 = FloatVector.fromMemorySegment(F, w, (e2 + t) * Float.BYTES, LE).fma(xv, s2);
+            s3 = FloatVector.fromMemorySegment(F, w, (e3 + t) * Float.BYTES, LE).fma(xv, s3);
         }
         s0.intoArray(lanes, slot);
         s1.intoArray(lanes, slot + VL);

@@ -1,6 +1,7 @@
 package org.gptneo.backend.cpu;
 
 import static org.gptneo.backend.cpu.CpuVectors.F;
+import static org.gptneo.backend.cpu.CpuVectors.LE;
 import static org.gptneo.backend.cpu.CpuVectors.VL;
 
 import java.lang.foreign.MemorySegment;
@@ -46,8 +47,10 @@ final class CpuMatvecTile {
         int x1 = xAt + k, x2 = xAt + 2 * k, x3 = xAt + 3 * k;
         int t = 0;
         for (int end = CpuVectors.bound(k, VL); t < end; t += VL) {
-            FloatVector w0 = CpuVectors.load(w, e0 + t), w1 = CpuVectors.load(w, e1 + t);
-            FloatVector w2 = CpuVectors.load(w, e2 + t), w3 = CpuVectors.load(w, e3 + t);
+            FloatVector w0 = FloatVector.fromMemorySegment(F, w, (e0 + t) * Float.BYTES, LE);   // not CpuVectors.load: see its note
+            FloatVector w1 = FloatVector.fromMemorySegment(F, w, (e1 + t) * Float.BYTES, LE);
+            FloatVector w2 = FloatVector.fromMemorySegment(F, w, (e2 + t) * Float.BYTES, LE);
+            FloatVector w3 = FloatVector.fromMemorySegment(F, w, (e3 + t) * Float.BYTES, LE);
             FloatVector xv = FloatVector.fromArray(F, x, xAt + t);
             s00 = w0.fma(xv, s00); s01 = w1.fma(xv, s01); s02 = w2.fma(xv, s02); s03 = w3.fma(xv, s03);
             xv = FloatVector.fromArray(F, x, x1 + t);

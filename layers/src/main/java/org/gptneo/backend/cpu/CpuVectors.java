@@ -48,6 +48,12 @@ final class CpuVectors {
         return t.data();
     }
 
+    /**
+     * VL floats from {@code index}. The hottest loops call {@code FloatVector.fromMemorySegment} directly
+     * instead: this is an ordinary call that C2 may decline to inline in a large compilation (past its
+     * node cutoff), and then the vector it returns is allocated on the heap; the Vector API's own
+     * methods are always inlined.
+     */
     static FloatVector load(MemorySegment s, long index) {
         return FloatVector.fromMemorySegment(F, s, index * Float.BYTES, LE);
     }

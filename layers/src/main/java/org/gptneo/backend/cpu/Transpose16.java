@@ -1,6 +1,7 @@
 package org.gptneo.backend.cpu;
 
 import static org.gptneo.backend.cpu.CpuVectors.F;
+import static org.gptneo.backend.cpu.CpuVectors.LE;
 import static org.gptneo.backend.cpu.CpuVectors.VL;
 
 import java.lang.foreign.MemorySegment;
@@ -70,10 +71,15 @@ final class Transpose16 {
 
     /** panel[at + i·32 + j] = B[e + j·ld + i] for i, j < 16. */
     private static void block(MemorySegment b, long e, int ld, float[] panel, int at) {
-        FloatVector r0 = row(b, e, ld, 0), r1 = row(b, e, ld, 1), r2 = row(b, e, ld, 2), r3 = row(b, e, ld, 3);
-        FloatVector r4 = row(b, e, ld, 4), r5 = row(b, e, ld, 5), r6 = row(b, e, ld, 6), r7 = row(b, e, ld, 7);
-        FloatVector r8 = row(b, e, ld, 8), r9 = row(b, e, ld, 9), r10 = row(b, e, ld, 10), r11 = row(b, e, ld, 11);
-        FloatVector r12 = row(b, e, ld, 12), r13 = row(b, e, ld, 13), r14 = row(b, e, ld, 14), r15 = row(b, e, ld, 15);
+        long first = e * Float.BYTES, step = (long) ld * Float.BYTES;                 // B[e + r·ld, 16 floats) is row r
+        FloatVector r0 = FloatVector.fromMemorySegment(F, b, first + 0 * step, LE), r1 = FloatVector.fromMemorySegment(F, b, first + 1 * step, LE);
+        FloatVector r2 = FloatVector.fromMemorySegment(F, b, first + 2 * step, LE), r3 = FloatVector.fromMemorySegment(F, b, first + 3 * step, LE);
+        FloatVector r4 = FloatVector.fromMemorySegment(F, b, first + 4 * step, LE), r5 = FloatVector.fromMemorySegment(F, b, first + 5 * step, LE);
+        FloatVector r6 = FloatVector.fromMemorySegment(F, b, first + 6 * step, LE), r7 = FloatVector.fromMemorySegment(F, b, first + 7 * step, LE);
+        FloatVector r8 = FloatVector.fromMemorySegment(F, b, first + 8 * step, LE), r9 = FloatVector.fromMemorySegment(F, b, first + 9 * step, LE);
+        FloatVector r10 = FloatVector.fromMemorySegment(F, b, first + 10 * step, LE), r11 = FloatVector.fromMemorySegment(F, b, first + 11 * step, LE);
+        FloatVector r12 = FloatVector.fromMemorySegment(F, b, first + 12 * step, LE), r13 = FloatVector.fromMemorySegment(F, b, first + 13 * step, LE);
+        FloatVector r14 = FloatVector.fromMemorySegment(F, b, first + 14 * step, LE), r15 = FloatVector.fromMemorySegment(F, b, first + 15 * step, LE);
         // blocks of 8: rows (i, i + 8)
         FloatVector s0 = LO8.selectFrom(r0, r8), s8 = HI8.selectFrom(r0, r8), s1 = LO8.selectFrom(r1, r9), s9 = HI8.selectFrom(r1, r9);
         FloatVector s2 = LO8.selectFrom(r2, r10), s10 = HI8.selectFrom(r2, r10), s3 = LO8.selectFrom(r3, r11), s11 = HI8.selectFrom(r3, r11);
@@ -108,20 +114,19 @@ final class Transpose16 {
         HI1.selectFrom(u14, u15).intoArray(panel, at + 15 * PANEL);
     }
 
-    /** B[e + r·ld, 16 floats). */
-    private static FloatVector row(MemorySegment b, long e, int ld, int r) {
-        return CpuVectors.load(b, e + (long) r * ld);
-    }
-
     /**
      * dots[a] = Σ_l lanes[a·16 + l] for a < 16, each sum taken in lane order from 0 (the bits of
      * {@link Lanes#sum}): 16 accumulators stored one after another, summed together.
      */
     static void laneSums(float[] lanes, float[] dots) {
-        FloatVector r0 = acc(lanes, 0), r1 = acc(lanes, 1), r2 = acc(lanes, 2), r3 = acc(lanes, 3);
-        FloatVector r4 = acc(lanes, 4), r5 = acc(lanes, 5), r6 = acc(lanes, 6), r7 = acc(lanes, 7);
-        FloatVector r8 = acc(lanes, 8), r9 = acc(lanes, 9), r10 = acc(lanes, 10), r11 = acc(lanes, 11);
-        FloatVector r12 = acc(lanes, 12), r13 = acc(lanes, 13), r14 = acc(lanes, 14), r15 = acc(lanes, 15);
+        FloatVector r0 = FloatVector.fromArray(F, lanes, 0 * LANES), r1 = FloatVector.fromArray(F, lanes, 1 * LANES);
+        FloatVector r2 = FloatVector.fromArray(F, lanes, 2 * LANES), r3 = FloatVector.fromArray(F, lanes, 3 * LANES);
+        FloatVector r4 = FloatVector.fromArray(F, lanes, 4 * LANES), r5 = FloatVector.fromArray(F, lanes, 5 * LANES);
+        FloatVector r6 = FloatVector.fromArray(F, lanes, 6 * LANES), r7 = FloatVector.fromArray(F, lanes, 7 * LANES);
+        FloatVector r8 = FloatVector.fromArray(F, lanes, 8 * LANES), r9 = FloatVector.fromArray(F, lanes, 9 * LANES);
+        FloatVector r10 = FloatVector.fromArray(F, lanes, 10 * LANES), r11 = FloatVector.fromArray(F, lanes, 11 * LANES);
+        FloatVector r12 = FloatVector.fromArray(F, lanes, 12 * LANES), r13 = FloatVector.fromArray(F, lanes, 13 * LANES);
+        FloatVector r14 = FloatVector.fromArray(F, lanes, 14 * LANES), r15 = FloatVector.fromArray(F, lanes, 15 * LANES);
         // the network of block(), its last step added up instead of stored
         FloatVector s0 = LO8.selectFrom(r0, r8), s8 = HI8.selectFrom(r0, r8), s1 = LO8.selectFrom(r1, r9), s9 = HI8.selectFrom(r1, r9);
         FloatVector s2 = LO8.selectFrom(r2, r10), s10 = HI8.selectFrom(r2, r10), s3 = LO8.selectFrom(r3, r11), s11 = HI8.selectFrom(r3, r11);
@@ -141,10 +146,5 @@ final class Transpose16 {
                 .add(LO1.selectFrom(u8, u9)).add(HI1.selectFrom(u8, u9)).add(LO1.selectFrom(u10, u11)).add(HI1.selectFrom(u10, u11))
                 .add(LO1.selectFrom(u12, u13)).add(HI1.selectFrom(u12, u13)).add(LO1.selectFrom(u14, u15)).add(HI1.selectFrom(u14, u15));
         total.intoArray(dots, 0);
-    }
-
-    /** Accumulator a, lanes[a·16, 16 floats). */
-    private static FloatVector acc(float[] lanes, int a) {
-        return FloatVector.fromArray(F, lanes, a * LANES);
     }
 }
