@@ -62,12 +62,13 @@ final class CpuMath {
      */
     static void exp(float[] values, int from, int to) {
         int i = from;
-        for (int end = from + (to - from) / F.length() * F.length(); i < end; i += F.length()) {
+        for (int end = from + CpuVectors.bound(to - from, F.length()); i < end; i += F.length()) {
             FloatVector x = FloatVector.fromArray(F, values, i);
             FloatVector c = x.max(MIN_X).min(MAX_X);
             FloatVector k = c.mul(LOG2E).add(ROUND).sub(ROUND);
             FloatVector r = k.fma(FloatVector.broadcast(F, -LN2_LO), k.fma(FloatVector.broadcast(F, -LN2_HI), c));
-            FloatVector p = FloatVector.broadcast(F, P0).fma(r, FloatVector.broadcast(F, P1)).fma(r, FloatVector.broadcast(F, P2)).fma(r, FloatVector.broadcast(F, P3)).fma(r, FloatVector.broadcast(F, P4)).fma(r, FloatVector.broadcast(F, P5));
+            FloatVector p = FloatVector.broadcast(F, P0).fma(r, FloatVector.broadcast(F, P1)).fma(r, FloatVector.broadcast(F, P2))
+                    .fma(r, FloatVector.broadcast(F, P3)).fma(r, FloatVector.broadcast(F, P4)).fma(r, FloatVector.broadcast(F, P5));
             FloatVector y = p.fma(r.mul(r), r).add(1f);
             IntVector ks = (IntVector) k.convertShape(VectorOperators.F2I, CpuVectors.I, 0);
             IntVector half = ks.lanewise(VectorOperators.ASHR, 1);
@@ -93,7 +94,7 @@ final class CpuMath {
      * {@link #exp(float[], int, int)} there, then the sign (arrays only, as that method says why).
      */
     static void tanh(float[] values, int from, int to, float[] scratch) {
-        int vl = F.length(), end = from + (to - from) / vl * vl, i = from;
+        int vl = F.length(), end = from + CpuVectors.bound(to - from, vl), i = from;
         for (; i < end; i += vl) {
             FloatVector a = FloatVector.fromArray(F, values, i).abs().min(TANH_SATURATES);
             a.add(a).intoArray(scratch, i);
