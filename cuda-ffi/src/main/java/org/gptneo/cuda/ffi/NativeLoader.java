@@ -13,9 +13,7 @@ import java.lang.invoke.MethodHandle;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.EnumMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -35,18 +33,6 @@ public final class NativeLoader {
     private static final Optional<MethodHandle> DLCLOSE = libc("dlclose", FunctionDescriptor.of(JAVA_INT, ADDRESS));
 
     private NativeLoader() {}
-
-    /**
-     * Loads every library in {@link CudaLibrary} order (dependencies first, so they are in the process
-     * by absolute path when their dependents are opened).
-     */
-    public static Map<CudaLibrary, LoadedLibrary> loadAll(Map<CudaLibrary, List<Candidate>> candidates) {
-        Map<CudaLibrary, LoadedLibrary> loaded = new EnumMap<>(CudaLibrary.class);
-        for (CudaLibrary library : CudaLibrary.values()) {
-            loaded.put(library, load(library, candidates.getOrDefault(library, List.of(Candidate.bare(library)))));
-        }
-        return loaded;
-    }
 
     /**
      * Tries {@code candidates} in order; the first that loads wins. Before a file candidate, its

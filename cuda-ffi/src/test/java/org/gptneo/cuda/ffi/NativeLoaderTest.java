@@ -85,6 +85,20 @@ class NativeLoaderTest {
     }
 
     @Test
+    void eachLibraryIsLoadedWhenFirstAskedForAfterTheOnesBeforeIt() {
+        CudaLibraries libraries = CudaLibraries.load(new SearchEnvironment(Map.of(), Map.of(), tmp, List.of(), tmp));
+        assertThat(libraries.tried()).isEmpty();
+
+        libraries.library(CudaLibrary.RUNTIME);   // what a probe asks first: no GPU, nothing more
+        assertThat(libraries.tried()).containsExactly(CudaLibrary.DRIVER, CudaLibrary.RUNTIME);
+
+        libraries.library(CudaLibrary.CUBLAS);
+        assertThat(libraries.tried()).containsExactly(CudaLibrary.DRIVER, CudaLibrary.RUNTIME, CudaLibrary.NVRTC,
+                CudaLibrary.CUBLAS_LT, CudaLibrary.CUBLAS);
+        assertThat(libraries.libraries().keySet()).containsExactly(CudaLibrary.values());
+    }
+
+    @Test
     void anEmptyEnvironmentLeavesOnlyTheSystemLoader() {
         CudaLibraries libraries = CudaLibraries.load(new SearchEnvironment(Map.of(), Map.of(), tmp, List.of(), tmp));
 
