@@ -3,7 +3,9 @@ package org.gptneo.tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -23,8 +25,13 @@ public final class Q8Blocks {
 
     private static final ValueLayout.OfFloat SCALE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-    /** Vectors for {@link #quantizeFast}: floats, and as many bytes (VL bytes fit the smallest shape from VL = 8). */
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+    /**
+     * Vectors for {@link #quantizeFast}: the machine's floats where they have at least 8 lanes (as many
+     * bytes then fill the smallest vector shape), else 8 lanes; ints and bytes with as many lanes.
+     */
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED.length() >= 8
+            ? FloatVector.SPECIES_PREFERRED : FloatVector.SPECIES_256;
+    private static final VectorSpecies<Integer> I = F.withLanes(int.class);
     private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(F.length() * 8));
     private static final float ROUNDING = 12582912f; // 1.5·2²³
 
@@ -80,9 +87,13 @@ public final class Q8Blocks {
     /**
      * As {@link #quantize} for {@code blocks} consecutive blocks, values[0 ..) into blocks
      * {@code first ..} of {@code data}, with vectors: |x| / s ≤ 127 (to within a rounding), so adding
-     * and taking away 1.5·2²³ rounds it half to even exactly as {@link Math#rint} does.
+     * and taking away 1.5·2²³ rounds it half to even exactly as {@link Math#rint} does. The rounded
+     * values are narrowed to ints and then bytes in a block-sized array, copied out whole: narrowing
+     * floats straight to bytes ran at 0.6-1.7 G values/s on one core from run to run (the compiled
+     * code differed), this way at 1.9 (AVX-512, 4 MiB of values, scratch harness, 2026-12-07).
      */
     static void quantizeFast(float[] values, int blocks, MemorySegment data, long first) {
+        byte[] block = new byte[BLOCK];
         for (int b = 0; b < blocks; b++) {
             int at = b * BLOCK;
             FloatVector max = FloatVector.zero(F);
@@ -95,12 +106,14 @@ public final class Q8Blocks {
                 continue;
             }
             scale /= 127f;
-            long base = (first + b) * BLOCK_BYTES;
             for (int i = 0; i < BLOCK; i += F.length()) {
                 FloatVector q = scale == 0f ? FloatVector.zero(F) : FloatVector.fromArray(F, values, at + i).div(scale)
                         .add(ROUNDING).sub(ROUNDING).max(-127f).min(127f);
-                q.convertShape(VectorOperators.F2B, B, 0).intoMemorySegment(data, base + i, ByteOrder.LITTLE_ENDIAN);
+                IntVector whole = (IntVector) q.convertShape(VectorOperators.F2I, I, 0);   // exact: q is a whole number
+                ((ByteVector) whole.convertShape(VectorOperators.I2B, B, 0)).intoArray(block, i);
             }
+            long base = (first + b) * BLOCK_BYTES;
+            MemorySegment.copy(block, 0, data, ValueLayout.JAVA_BYTE, base, BLOCK);
             data.set(SCALE, base + BLOCK, scale);
         }
     }
