@@ -1,13 +1,23 @@
 package org.gptneo.backend.cpu;
 
+import static jdk.incubator.vector.VectorOperators.B2F;
+import static jdk.incubator.vector.VectorOperators.LSHL;
+import static jdk.incubator.vector.VectorOperators.S2I;
 import static org.gptneo.backend.cpu.CpuMatvec.ROWS;
+import static org.gptneo.backend.cpu.CpuVectors.B_QUARTER;
 import static org.gptneo.backend.cpu.CpuVectors.F;
+import static org.gptneo.backend.cpu.CpuVectors.I;
 import static org.gptneo.backend.cpu.CpuVectors.LE;
 import static org.gptneo.backend.cpu.CpuVectors.SHORT;
+import static org.gptneo.backend.cpu.CpuVectors.S_HALF;
 import static org.gptneo.backend.cpu.CpuVectors.VL;
 
 import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
 import org.gptneo.tensor.DType;
 import org.gptneo.tensor.HalfFloats;
 import org.gptneo.tensor.Q8Blocks;
@@ -101,10 +111,14 @@ final class CpuMatvecRow {
         FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
         for (int t = 0, end = CpuVectors.bound(k, VL); t < end; t += VL) {
             FloatVector xv = FloatVector.fromArray(F, x, xAt + t);
-            s0 = CpuVectors.loadBF16(w, e0 + t).fma(xv, s0);
-            s1 = CpuVectors.loadBF16(w, e1 + t).fma(xv, s1);
-            s2 = CpuVectors.loadBF16(w, e2 + t).fma(xv, s2);
-            s3 = CpuVectors.loadBF16(w, e3 + t).fma(xv, s3);
+            IntVector h0 = (IntVector) ShortVector.fromMemorySegment(S_HALF, w, (e0 + t) * Short.BYTES, LE).convertShape(S2I, I, 0);
+            s0 = h0.lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, s0);
+            IntVector h1 = (IntVector) ShortVector.fromMemorySegment(S_HALF, w, (e1 + t) * Short.BYTES, LE).convertShape(S2I, I, 0);
+            s1 = h1.lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, s1);
+            IntVector h2 = (IntVector) ShortVector.fromMemorySegment(S_HALF, w, (e2 + t) * Short.BYTES, LE).convertShape(S2I, I, 0);
+            s2 = h2.lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, s2);
+            IntVector h3 = (IntVector) ShortVector.fromMemorySegment(S_HALF, w, (e3 + t) * Short.BYTES, LE).convertShape(S2I, I, 0);
+            s3 = h3.lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, s3);
         }
         s0.intoArray(lanes, slot);
         s1.intoArray(lanes, slot + VL);
@@ -124,10 +138,14 @@ final class CpuMatvecRow {
             float scale2 = CpuVectors.scale(q8, b2), scale3 = CpuVectors.scale(q8, b3);
             for (int v = 0; v < Q8Blocks.BLOCK; v += VL) {
                 FloatVector xv = FloatVector.fromArray(F, x, xAt + t + v);
-                s0 = CpuVectors.loadQ8(q8, b0 + v).mul(scale0).fma(xv, s0);
-                s1 = CpuVectors.loadQ8(q8, b1 + v).mul(scale1).fma(xv, s1);
-                s2 = CpuVectors.loadQ8(q8, b2 + v).mul(scale2).fma(xv, s2);
-                s3 = CpuVectors.loadQ8(q8, b3 + v).mul(scale3).fma(xv, s3);
+                FloatVector q0 = (FloatVector) ByteVector.fromMemorySegment(B_QUARTER, q8, b0 + v, LE).convertShape(B2F, F, 0);
+                s0 = q0.mul(scale0).fma(xv, s0);
+                FloatVector q1 = (FloatVector) ByteVector.fromMemorySegment(B_QUARTER, q8, b1 + v, LE).convertShape(B2F, F, 0);
+                s1 = q1.mul(scale1).fma(xv, s1);
+                FloatVector q2 = (FloatVector) ByteVector.fromMemorySegment(B_QUARTER, q8, b2 + v, LE).convertShape(B2F, F, 0);
+                s2 = q2.mul(scale2).fma(xv, s2);
+                FloatVector q3 = (FloatVector) ByteVector.fromMemorySegment(B_QUARTER, q8, b3 + v, LE).convertShape(B2F, F, 0);
+                s3 = q3.mul(scale3).fma(xv, s3);
             }
         }
         s0.intoArray(lanes, slot);

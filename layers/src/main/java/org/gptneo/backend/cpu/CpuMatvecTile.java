@@ -1,11 +1,21 @@
 package org.gptneo.backend.cpu;
 
+import static jdk.incubator.vector.VectorOperators.B2F;
+import static jdk.incubator.vector.VectorOperators.LSHL;
+import static jdk.incubator.vector.VectorOperators.S2I;
+import static org.gptneo.backend.cpu.CpuVectors.B_QUARTER;
 import static org.gptneo.backend.cpu.CpuVectors.F;
+import static org.gptneo.backend.cpu.CpuVectors.I;
 import static org.gptneo.backend.cpu.CpuVectors.LE;
+import static org.gptneo.backend.cpu.CpuVectors.S_HALF;
 import static org.gptneo.backend.cpu.CpuVectors.VL;
 
 import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
 import org.gptneo.tensor.DType;
 import org.gptneo.tensor.Q8Blocks;
 
@@ -78,8 +88,14 @@ final class CpuMatvecTile {
         int x1 = xAt + k, x2 = xAt + 2 * k, x3 = xAt + 3 * k;
         int t = 0;
         for (int end = CpuVectors.bound(k, VL); t < end; t += VL) {
-            FloatVector w0 = CpuVectors.loadBF16(w, e0 + t), w1 = CpuVectors.loadBF16(w, e1 + t);
-            FloatVector w2 = CpuVectors.loadBF16(w, e2 + t), w3 = CpuVectors.loadBF16(w, e3 + t);
+            FloatVector w0 = ((IntVector) ShortVector.fromMemorySegment(S_HALF, w, (e0 + t) * Short.BYTES, LE)
+                    .convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats();
+            FloatVector w1 = ((IntVector) ShortVector.fromMemorySegment(S_HALF, w, (e1 + t) * Short.BYTES, LE)
+                    .convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats();
+            FloatVector w2 = ((IntVector) ShortVector.fromMemorySegment(S_HALF, w, (e2 + t) * Short.BYTES, LE)
+                    .convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats();
+            FloatVector w3 = ((IntVector) ShortVector.fromMemorySegment(S_HALF, w, (e3 + t) * Short.BYTES, LE)
+                    .convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats();
             FloatVector xv = FloatVector.fromArray(F, x, xAt + t);
             s00 = w0.fma(xv, s00); s01 = w1.fma(xv, s01); s02 = w2.fma(xv, s02); s03 = w3.fma(xv, s03);
             xv = FloatVector.fromArray(F, x, x1 + t);
@@ -111,8 +127,14 @@ final class CpuMatvecTile {
             float scale0 = CpuVectors.scale(q8, b0), scale1 = CpuVectors.scale(q8, b1);
             float scale2 = CpuVectors.scale(q8, b2), scale3 = CpuVectors.scale(q8, b3);
             for (int v = 0; v < Q8Blocks.BLOCK; v += VL) {
-                FloatVector w0 = CpuVectors.loadQ8(q8, b0 + v).mul(scale0), w1 = CpuVectors.loadQ8(q8, b1 + v).mul(scale1);
-                FloatVector w2 = CpuVectors.loadQ8(q8, b2 + v).mul(scale2), w3 = CpuVectors.loadQ8(q8, b3 + v).mul(scale3);
+                FloatVector w0 = ((FloatVector) ByteVector.fromMemorySegment(B_QUARTER, q8, b0 + v, LE)
+                        .convertShape(B2F, F, 0)).mul(scale0);
+                FloatVector w1 = ((FloatVector) ByteVector.fromMemorySegment(B_QUARTER, q8, b1 + v, LE)
+                        .convertShape(B2F, F, 0)).mul(scale1);
+                FloatVector w2 = ((FloatVector) ByteVector.fromMemorySegment(B_QUARTER, q8, b2 + v, LE)
+                        .convertShape(B2F, F, 0)).mul(scale2);
+                FloatVector w3 = ((FloatVector) ByteVector.fromMemorySegment(B_QUARTER, q8, b3 + v, LE)
+                        .convertShape(B2F, F, 0)).mul(scale3);
                 FloatVector xv = FloatVector.fromArray(F, x, xAt + t + v);
                 s00 = w0.fma(xv, s00); s01 = w1.fma(xv, s01); s02 = w2.fma(xv, s02); s03 = w3.fma(xv, s03);
                 xv = FloatVector.fromArray(F, x, x1 + t + v);

@@ -3,11 +3,8 @@ package org.gptneo.backend.cpu;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -26,13 +23,18 @@ final class CpuVectors {
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
     static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
-    /** VL shorts (BF16 values on their way to floats) and VL ints. */
-    private static final VectorSpecies<Short> S_HALF =
+    /**
+     * VL shorts (BF16 values on their way to floats) and VL ints. The kernels widen BF16 and Q8 weights
+     * with these species in their own loops (BF16: shorts to ints shifted up 16 bits; Q8: bytes to
+     * floats, then the block's scale): a helper returning the widened vector is an ordinary call that
+     * C2 may decline to inline, and the vector it returns is then allocated on the heap.
+     */
+    static final VectorSpecies<Short> S_HALF =
             VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
     static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     static final VectorSpecies<Long> L = VectorSpecies.of(long.class, D.vectorShape());
     /** VL bytes (Q8 values on their way to floats); null where that is under the smallest vector (128-bit floats). */
-    private static final VectorSpecies<Byte> B_QUARTER =
+    static final VectorSpecies<Byte> B_QUARTER =
             F.vectorBitSize() >= 256 ? VectorSpecies.of(byte.class, VectorShape.forBitSize(F.vectorBitSize() / 4)) : null;
 
     private CpuVectors() {}
@@ -58,21 +60,9 @@ final class CpuVectors {
         return FloatVector.fromMemorySegment(F, s, index * Float.BYTES, LE);
     }
 
-    /** VL BF16 values from {@code index} (counted in BF16 elements), widened exactly: a BF16 is a float's high half. */
-    static FloatVector loadBF16(MemorySegment s, long index) {
-        IntVector wide = (IntVector) ShortVector.fromMemorySegment(S_HALF, s, index * Short.BYTES, LE)
-                .convertShape(VectorOperators.S2I, I, 0);
-        return wide.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-    }
-
-    /** Whether {@link #loadQ8} is available: the preferred vectors are 256 bits or more. */
+    /** Whether Q8 values can be widened a vector at a time ({@link #B_QUARTER} exists): the preferred vectors are 256 bits or more. */
     static boolean hasQ8Loads() {
         return B_QUARTER != null;
-    }
-
-    /** VL int8 values from byte {@code offset}, widened to floats exactly. */
-    static FloatVector loadQ8(MemorySegment s, long offset) {
-        return (FloatVector) ByteVector.fromMemorySegment(B_QUARTER, s, offset, LE).convertShape(VectorOperators.B2F, F, 0);
     }
 
     /** The F32 scale of the Q8 block at byte {@code block}. */

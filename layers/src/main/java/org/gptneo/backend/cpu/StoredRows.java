@@ -1,8 +1,22 @@
 package org.gptneo.backend.cpu;
 
+import static jdk.incubator.vector.VectorOperators.B2F;
+import static jdk.incubator.vector.VectorOperators.LSHL;
+import static jdk.incubator.vector.VectorOperators.S2I;
+import static org.gptneo.backend.cpu.CpuVectors.B_QUARTER;
+import static org.gptneo.backend.cpu.CpuVectors.F;
+import static org.gptneo.backend.cpu.CpuVectors.I;
+import static org.gptneo.backend.cpu.CpuVectors.LE;
+import static org.gptneo.backend.cpu.CpuVectors.S_HALF;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
 import org.gptneo.tensor.DType;
 import org.gptneo.tensor.HalfFloats;
 import org.gptneo.tensor.Q8Blocks;
@@ -35,7 +49,9 @@ record StoredRows(MemorySegment data, DType dtype) {
             case BF16 -> {
                 int i = 0;
                 for (int end = CpuVectors.bound(count, CpuVectors.VL); i < end; i += CpuVectors.VL) {
-                    CpuVectors.loadBF16(data, from + i).intoArray(dst, at + i);
+                    IntVector wide = (IntVector) ShortVector.fromMemorySegment(S_HALF, data, (from + i) * Short.BYTES, LE)
+                            .convertShape(S2I, I, 0);
+                    wide.lanewise(LSHL, 16).reinterpretAsFloats().intoArray(dst, at + i);
                 }
                 for (; i < count; i++) dst[at + i] = HalfFloats.bf16ToFloat(data.getAtIndex(SHORT, from + i));
             }
@@ -58,7 +74,8 @@ record StoredRows(MemorySegment data, DType dtype) {
         for (int i = 0; i < count; i += Q8Blocks.BLOCK, block += Q8Blocks.BLOCK_BYTES) {
             float scale = data.get(FLOAT, block + Q8Blocks.BLOCK);
             for (int v = 0; v < Q8Blocks.BLOCK; v += CpuVectors.VL) {
-                CpuVectors.loadQ8(data, block + v).mul(scale).intoArray(dst, at + i + v);
+                FloatVector q = (FloatVector) ByteVector.fromMemorySegment(B_QUARTER, data, block + v, LE).convertShape(B2F, F, 0);
+                q.mul(scale).intoArray(dst, at + i + v);
             }
         }
     }
