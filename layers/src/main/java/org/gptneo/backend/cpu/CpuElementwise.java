@@ -1,5 +1,6 @@
 package org.gptneo.backend.cpu;
 
+import static org.gptneo.backend.KernelChecks.requireSameSize;
 import static org.gptneo.backend.cpu.CpuVectors.D;
 import static org.gptneo.backend.cpu.CpuVectors.F;
 import static org.gptneo.backend.cpu.CpuVectors.LE;
@@ -7,11 +8,8 @@ import static org.gptneo.backend.cpu.CpuVectors.VL;
 import static org.gptneo.backend.cpu.CpuVectors.bound;
 import static org.gptneo.backend.cpu.CpuVectors.f32;
 import static org.gptneo.backend.cpu.CpuVectors.get;
-import static org.gptneo.backend.cpu.CpuVectors.load;
 import static org.gptneo.backend.cpu.CpuVectors.loadWide;
 import static org.gptneo.backend.cpu.CpuVectors.set;
-import static org.gptneo.backend.cpu.CpuVectors.store;
-import static org.gptneo.backend.KernelChecks.requireSameSize;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.DoubleVector;
@@ -32,7 +30,7 @@ final class CpuElementwise {
         FloatVector v = FloatVector.broadcast(F, value);
         pool.over(x).forRange(t.size(), STREAM_GRAIN, (from, to) -> {
             long i = from;
-            for (long end = from + bound(to - from, VL); i < end; i += VL) store(v, x, i); // [n]
+            for (long end = from + bound(to - from, VL); i < end; i += VL) v.intoMemorySegment(x, i * Float.BYTES, LE); // [n]
             for (; i < to; i++) set(x, i, value);
         });
     }
@@ -70,7 +68,9 @@ final class CpuElementwise {
         pool.over(x, y, o).forRange(a.size(), STREAM_GRAIN, (from, to) -> {
             long i = from;
             for (long end = from + bound(to - from, VL); i < end; i += VL) { // [n]
-                store(load(x, i).add(load(y, i)), o, i);
+                long at = i * Float.BYTES;
+                FloatVector xv = FloatVector.fromMemorySegment(F, x, at, LE), yv = FloatVector.fromMemorySegment(F, y, at, LE);
+                xv.add(yv).intoMemorySegment(o, at, LE);
             }
             for (; i < to; i++) set(o, i, get(x, i) + get(y, i));
         });
@@ -83,7 +83,9 @@ final class CpuElementwise {
         pool.over(x, y, o).forRange(a.size(), STREAM_GRAIN, (from, to) -> {
             long i = from;
             for (long end = from + bound(to - from, VL); i < end; i += VL) { // [n]
-                store(load(x, i).mul(load(y, i)), o, i);
+                long at = i * Float.BYTES;
+                FloatVector xv = FloatVector.fromMemorySegment(F, x, at, LE), yv = FloatVector.fromMemorySegment(F, y, at, LE);
+                xv.mul(yv).intoMemorySegment(o, at, LE);
             }
             for (; i < to; i++) set(o, i, get(x, i) * get(y, i));
         });
@@ -95,7 +97,9 @@ final class CpuElementwise {
         pool.over(xs, ys).forRange(x.size(), STREAM_GRAIN, (from, to) -> {
             long i = from;
             for (long end = from + bound(to - from, VL); i < end; i += VL) {
-                store(load(ys, i).add(load(xs, i).mul(alpha)), ys, i); // [n]
+                long at = i * Float.BYTES;
+                FloatVector xv = FloatVector.fromMemorySegment(F, xs, at, LE), yv = FloatVector.fromMemorySegment(F, ys, at, LE);
+                yv.add(xv.mul(alpha)).intoMemorySegment(ys, at, LE); // [n]
             }
             for (; i < to; i++) set(ys, i, get(ys, i) + alpha * get(xs, i));
         });
@@ -105,7 +109,10 @@ final class CpuElementwise {
         MemorySegment x = f32(t);
         pool.over(x).forRange(t.size(), STREAM_GRAIN, (from, to) -> {
             long i = from;
-            for (long end = from + bound(to - from, VL); i < end; i += VL) store(load(x, i).mul(s), x, i); // [n]
+            for (long end = from + bound(to - from, VL); i < end; i += VL) { // [n]
+                long at = i * Float.BYTES;
+                FloatVector.fromMemorySegment(F, x, at, LE).mul(s).intoMemorySegment(x, at, LE);
+            }
             for (; i < to; i++) set(x, i, get(x, i) * s);
         });
     }
@@ -159,7 +166,9 @@ final class CpuElementwise {
                 long row = r * c;
                 int j = 0;
                 for (int end = bound(c, VL); j < end; j += VL) {
-                    store(load(xs, row + j).add(load(bs, j)), xs, row + j);
+                    long at = (row + j) * Float.BYTES;
+                    FloatVector b = FloatVector.fromMemorySegment(F, bs, j * (long) Float.BYTES, LE);
+                    FloatVector.fromMemorySegment(F, xs, at, LE).add(b).intoMemorySegment(xs, at, LE);
                 }
                 for (; j < c; j++) set(xs, row + j, get(xs, row + j) + get(bs, j));
             }
@@ -180,7 +189,8 @@ final class CpuElementwise {
                 long row = r * c + c0;
                 int j = 0;
                 for (int end = bound(width, VL); j < end; j += VL) {
-                    FloatVector.fromArray(F, acc, j).add(load(dys, row + j)).intoArray(acc, j);
+                    FloatVector g = FloatVector.fromMemorySegment(F, dys, (row + j) * Float.BYTES, LE);
+                    FloatVector.fromArray(F, acc, j).add(g).intoArray(acc, j);
                 }
                 for (; j < width; j++) acc[j] += get(dys, row + j);
             }

@@ -2,13 +2,12 @@ package org.gptneo.backend.cpu;
 
 import static org.gptneo.backend.cpu.CpuVectors.F;
 import static org.gptneo.backend.cpu.CpuVectors.FLOAT;
+import static org.gptneo.backend.cpu.CpuVectors.LE;
 import static org.gptneo.backend.cpu.CpuVectors.VL;
 import static org.gptneo.backend.cpu.CpuVectors.bound;
 import static org.gptneo.backend.cpu.CpuVectors.f32;
 import static org.gptneo.backend.cpu.CpuVectors.get;
-import static org.gptneo.backend.cpu.CpuVectors.load;
 import static org.gptneo.backend.cpu.CpuVectors.set;
-import static org.gptneo.backend.cpu.CpuVectors.store;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
@@ -26,7 +25,9 @@ final class CpuNormKernels {
                 long row = r * c;
                 FloatVector acc = FloatVector.zero(F);
                 int j = 0;
-                for (int end = bound(c, VL); j < end; j += VL) acc = acc.add(load(xs, row + j));
+                for (int end = bound(c, VL); j < end; j += VL) {
+                    acc = acc.add(FloatVector.fromMemorySegment(F, xs, (row + j) * Float.BYTES, LE));
+                }
                 float total = Lanes.sum(acc);
                 for (; j < c; j++) total += get(xs, row + j);
                 float mu = total / c;
@@ -34,7 +35,7 @@ final class CpuNormKernels {
                 acc = FloatVector.zero(F);
                 j = 0;
                 for (int end = bound(c, VL); j < end; j += VL) {
-                    FloatVector dev = load(xs, row + j).sub(mu);
+                    FloatVector dev = FloatVector.fromMemorySegment(F, xs, (row + j) * Float.BYTES, LE).sub(mu);
                     acc = dev.fma(dev, acc);
                 }
                 float var = Lanes.sum(acc);
@@ -47,7 +48,10 @@ final class CpuNormKernels {
 
                 j = 0;
                 for (int end = bound(c, VL); j < end; j += VL) {
-                    store(load(xs, row + j).sub(mu).mul(rsd).mul(load(gs, j)).add(load(bs, j)), os, row + j);
+                    long at = (row + j) * Float.BYTES;
+                    FloatVector g = FloatVector.fromMemorySegment(F, gs, j * (long) Float.BYTES, LE);
+                    FloatVector b = FloatVector.fromMemorySegment(F, bs, j * (long) Float.BYTES, LE);
+                    FloatVector.fromMemorySegment(F, xs, at, LE).sub(mu).mul(rsd).mul(g).add(b).intoMemorySegment(os, at, LE);
                 }
                 for (; j < c; j++) set(os, row + j, (get(xs, row + j) - mu) * rsd * get(gs, j) + get(bs, j));
                 set(ms, r, mu);
@@ -74,8 +78,10 @@ final class CpuNormKernels {
                 FloatVector sumG = FloatVector.zero(F), sumGx = sumG;
                 int j = 0;
                 for (int end = bound(c, VL); j < end; j += VL) {
-                    FloatVector xhat = load(xs, row + j).sub(mu).mul(rsd);
-                    FloatVector g = load(dys, row + j).mul(load(gs, j));
+                    long at = (row + j) * Float.BYTES;
+                    FloatVector xhat = FloatVector.fromMemorySegment(F, xs, at, LE).sub(mu).mul(rsd);
+                    FloatVector gammas = FloatVector.fromMemorySegment(F, gs, j * (long) Float.BYTES, LE);
+                    FloatVector g = FloatVector.fromMemorySegment(F, dys, at, LE).mul(gammas);
                     sumG = sumG.add(g);
                     sumGx = g.fma(xhat, sumGx);
                 }
@@ -90,9 +96,12 @@ final class CpuNormKernels {
                 meanGx /= c;
                 j = 0;
                 for (int end = bound(c, VL); j < end; j += VL) {
-                    FloatVector xhat = load(xs, row + j).sub(mu).mul(rsd);
-                    FloatVector g = load(dys, row + j).mul(load(gs, j));
-                    store(load(dxs, row + j).add(g.sub(meanG).sub(xhat.mul(meanGx)).mul(rsd)), dxs, row + j);
+                    long at = (row + j) * Float.BYTES;
+                    FloatVector xhat = FloatVector.fromMemorySegment(F, xs, at, LE).sub(mu).mul(rsd);
+                    FloatVector gammas = FloatVector.fromMemorySegment(F, gs, j * (long) Float.BYTES, LE);
+                    FloatVector g = FloatVector.fromMemorySegment(F, dys, at, LE).mul(gammas);
+                    FloatVector before = FloatVector.fromMemorySegment(F, dxs, at, LE);
+                    before.add(g.sub(meanG).sub(xhat.mul(meanGx)).mul(rsd)).intoMemorySegment(dxs, at, LE);
                 }
                 for (; j < c; j++) {
                     float xhat = (get(xs, row + j) - mu) * rsd;
@@ -113,8 +122,9 @@ final class CpuNormKernels {
                 float mu = get(ms, r), rsd = get(rs, r);
                 int j = 0;
                 for (int end = bound(width, VL); j < end; j += VL) {
-                    FloatVector dy = load(dys, row + j);
-                    FloatVector xhat = load(xs, row + j).sub(mu).mul(rsd);
+                    long at = (row + j) * Float.BYTES;
+                    FloatVector dy = FloatVector.fromMemorySegment(F, dys, at, LE);
+                    FloatVector xhat = FloatVector.fromMemorySegment(F, xs, at, LE).sub(mu).mul(rsd);
                     dy.fma(xhat, FloatVector.fromArray(F, dGammaAcc, j)).intoArray(dGammaAcc, j);
                     dy.add(FloatVector.fromArray(F, dBetaAcc, j)).intoArray(dBetaAcc, j);
                 }

@@ -1,12 +1,12 @@
 package org.gptneo.backend.cpu;
 
+import static org.gptneo.backend.cpu.CpuVectors.F;
+import static org.gptneo.backend.cpu.CpuVectors.LE;
 import static org.gptneo.backend.cpu.CpuVectors.VL;
 import static org.gptneo.backend.cpu.CpuVectors.bound;
 import static org.gptneo.backend.cpu.CpuVectors.f32;
 import static org.gptneo.backend.cpu.CpuVectors.get;
-import static org.gptneo.backend.cpu.CpuVectors.load;
 import static org.gptneo.backend.cpu.CpuVectors.set;
-import static org.gptneo.backend.cpu.CpuVectors.store;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
@@ -33,14 +33,15 @@ final class CpuOptimizerKernels {
         pool.over(ps, gs, ms, vs).forRange(param.size(), CpuParallel.grain(WORK_PER_PARAMETER), (from, to) -> {
             long i = from;
             for (long end = from + bound(to - from, VL); i < end; i += VL) { // [n]
-                FloatVector g = load(gs, i);
-                FloatVector p = load(ps, i).mul(decay);
-                FloatVector mi = load(ms, i).mul(b1).add(g.mul(g1));
-                FloatVector vi = load(vs, i).mul(b2).add(g.mul(g2).mul(g));
+                long at = i * Float.BYTES;
+                FloatVector g = FloatVector.fromMemorySegment(F, gs, at, LE);
+                FloatVector p = FloatVector.fromMemorySegment(F, ps, at, LE).mul(decay);
+                FloatVector mi = FloatVector.fromMemorySegment(F, ms, at, LE).mul(b1).add(g.mul(g1));
+                FloatVector vi = FloatVector.fromMemorySegment(F, vs, at, LE).mul(b2).add(g.mul(g2).mul(g));
                 FloatVector denom = vi.lanewise(VectorOperators.SQRT).div(bias2Sqrt).add(eps);
-                store(p.sub(mi.mul(stepSize).div(denom)), ps, i);
-                store(mi, ms, i);
-                store(vi, vs, i);
+                p.sub(mi.mul(stepSize).div(denom)).intoMemorySegment(ps, at, LE);
+                mi.intoMemorySegment(ms, at, LE);
+                vi.intoMemorySegment(vs, at, LE);
             }
             for (; i < to; i++) {
                 float g = get(gs, i);
