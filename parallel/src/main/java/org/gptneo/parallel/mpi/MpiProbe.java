@@ -35,6 +35,7 @@ public record MpiProbe(boolean available, String description) {
             for (String key : System.getProperties().stringPropertyNames()) {
                 properties.put(key, System.getProperty(key));
             }
+            UcxSignals.leaveFaultSignalsToTheJvm();   // before any MPI library, and UCX with it, is loaded
             return MpiLibrary.load(MpiLibrary.candidates(properties, System.getenv()));
         }
     }

@@ -6,11 +6,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -150,7 +146,6 @@ final class MpiWorld {
             if (flag.get(JAVA_INT, 0) != 0) {
                 throw new CommunicatorException("MPI has been finalised in this process and cannot start again");
             }
-            leaveFaultSignalsToTheJvm(arena);
             MemorySegment provided = arena.allocate(JAVA_INT);
             mpi.check(mpi.initThread(required, provided), "MPI_Init_thread");
             long world = mpi.constants().commWorld();
@@ -160,26 +155,6 @@ final class MpiWorld {
             int rank = value.get(JAVA_INT, 0);
             mpi.check(mpi.commSize(world, value), "MPI_Comm_size");
             return new int[] {rank, value.get(JAVA_INT, 0), provided.get(JAVA_INT, 0)};
-        }
-    }
-
-    /**
-     * Sets UCX_ERROR_SIGNALS to empty unless it is set. UCX (the transport under MPICH and Open MPI here)
-     * otherwise takes over SIGSEGV, SIGBUS, SIGILL and SIGFPE at MPI_Init and ends the process on any of
-     * them, and the JVM raises SIGSEGV on purpose (safepoint polls, implicit null checks): a rank died
-     * with "Caught signal 11" whenever one came at the wrong moment (seen once in a `bash .ci/run` on
-     * 2026-12-07, MpiJobTest's two MPICH ranks).
-     */
-    private static void leaveFaultSignalsToTheJvm(Arena arena) {
-        Linker linker = Linker.nativeLinker();
-        MemorySegment symbol = linker.defaultLookup().find("setenv").orElse(null);   // a POSIX C library's
-        if (symbol == null) return;
-        MethodHandle setenv = linker.downcallHandle(symbol,
-                FunctionDescriptor.of(JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, JAVA_INT));
-        try {
-            int ignored = (int) setenv.invokeExact(arena.allocateFrom("UCX_ERROR_SIGNALS"), arena.allocateFrom(""), 0);
-        } catch (Throwable e) {
-            throw new CommunicatorException("cannot set UCX_ERROR_SIGNALS before MPI_Init", e);
         }
     }
 

@@ -69,6 +69,8 @@ class MpiJobTest {
                 "-D" + MpiLibrary.PROPERTY + "=" + MpiAbi.MPICH.soname());
         assertThat(output.lines().filter(l -> l.contains(": OK ("))).hasSize(2).allSatisfy(line -> assertThat(line)
                 .contains("OK (mpi (MPICH ").endsWith("; launched by PMI"));
+        assertThat(output).as("UCX (MPICH's transport here) read UCX_ERROR_SIGNALS: it was set before libmpi loaded UCX")
+                .doesNotContain("unused env variable: UCX_ERROR_SIGNALS");
     }
 
     @Test
