@@ -2,6 +2,7 @@ package org.gptneo.backend.cpu;
 
 import static org.gptneo.backend.cpu.CpuVectors.F;
 import static org.gptneo.backend.cpu.CpuVectors.FLOAT;
+import static org.gptneo.backend.cpu.CpuVectors.LE;
 import static org.gptneo.backend.cpu.CpuVectors.VL;
 
 import java.lang.foreign.MemorySegment;
@@ -149,8 +150,16 @@ final class AttentionTiles {
             int o = m * w;
             int d = 0;
             for (; d + 4 * VL <= w; d += 4 * VL) {
-                FloatVector a0 = start(out, o + d, accumulate), a1 = start(out, o + d + VL, accumulate);
-                FloatVector a2 = start(out, o + d + 2 * VL, accumulate), a3 = start(out, o + d + 3 * VL, accumulate);
+                FloatVector a0, a1, a2, a3;
+                if (accumulate) {
+                    a0 = FloatVector.fromArray(F, out, o + d);
+                    a1 = FloatVector.fromArray(F, out, o + d + VL);
+                    a2 = FloatVector.fromArray(F, out, o + d + 2 * VL);
+                    a3 = FloatVector.fromArray(F, out, o + d + 3 * VL);
+                } else {
+                    a0 = FloatVector.zero(F);
+                    a1 = a0; a2 = a0; a3 = a0;
+                }
                 for (int n = 0, r = d; n < count; n++, r += w) {
                     FloatVector x = FloatVector.broadcast(F, a[m * am + n * an]);
                     a0 = FloatVector.fromArray(F, rows, r).fma(x, a0);
@@ -164,7 +173,7 @@ final class AttentionTiles {
                 a3.intoArray(out, o + d + 3 * VL);
             }
             for (; d < w; d += VL) {
-                FloatVector a0 = start(out, o + d, accumulate);
+                FloatVector a0 = accumulate ? FloatVector.fromArray(F, out, o + d) : FloatVector.zero(F);
                 for (int n = 0, r = d; n < count; n++, r += w) {
                     a0 = FloatVector.fromArray(F, rows, r).fma(FloatVector.broadcast(F, a[m * am + n * an]), a0);
                 }
@@ -173,17 +182,15 @@ final class AttentionTiles {
         }
     }
 
-    private static FloatVector start(float[] out, int at, boolean accumulate) {
-        return accumulate ? FloatVector.fromArray(F, out, at) : FloatVector.zero(F);
-    }
-
     /** The memory row at element offset first + r·hs += rows[r·w .. r·w + hs) for r &lt; count (a dense gradient). */
     static void addTo(MemorySegment memory, long first, int count, int hs, float[] rows, int w) {
         for (int r = 0; r < count; r++) {
             long o = first + (long) r * hs;
             int d = 0;
             for (int end = CpuVectors.bound(hs, VL); d < end; d += VL) {
-                CpuVectors.store(CpuVectors.load(memory, o + d).add(FloatVector.fromArray(F, rows, r * w + d)), memory, o + d);
+                long at = (o + d) * Float.BYTES;
+                FloatVector row = FloatVector.fromArray(F, rows, r * w + d);
+                FloatVector.fromMemorySegment(F, memory, at, LE).add(row).intoMemorySegment(memory, at, LE);
             }
             for (; d < hs; d++) CpuVectors.set(memory, o + d, CpuVectors.get(memory, o + d) + rows[r * w + d]);
         }
