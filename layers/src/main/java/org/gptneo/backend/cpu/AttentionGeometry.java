@@ -93,8 +93,11 @@ record AttentionGeometry(int batch, int heads, int t, int s, int hs, AttentionMa
         return DropoutHash.uniform(seed, (p * t + i) * s + j) < rate ? 0f : kept;
     }
 
-    /** hs rounded up to whole vectors: the width of the kernels' row buffers (the padding stays 0). */
+    /**
+     * hs rounded up to whole vectors and to a multiple of 8 floats ({@link AttentionTiles#laneAccumulate} takes
+     * 8 columns at a time): the width of the kernels' row buffers (the padding stays 0).
+     */
     int paddedWidth() {
-        return Math.max(CpuVectors.VL, (int) CpuVectors.wholeVectors(hs));
+        return Math.max(CpuVectors.VL, ((int) CpuVectors.wholeVectors(hs) + 7) & ~7);
     }
 }

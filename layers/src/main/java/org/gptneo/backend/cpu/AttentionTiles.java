@@ -42,15 +42,19 @@ final class AttentionTiles {
         }
     }
 
+    /** How many key rows {@link #laneDots} computes for {@code count}: count rounded up to 8. */
+    static int paddedKeys(int count) {
+        return (count + 7) & ~7;
+    }
+
     /**
-     * out[c·VL + l] = Σ_d lanes[d·VL + l]·rows[c·w + d] for c &lt; count (rounded up to 4; rows past count
-     * must be 0): VL dot products per row c, one per lane, with d in order. Eight rows at a time (four
-     * for the last ones), so eight FMA chains share each load of the lane tile: with four, each FMA
-     * waited on the one before it in its chain.
+     * out[c·VL + l] = Σ_d lanes[d·VL + l]·rows[c·w + d] for c &lt; count (rounded up to 8 by
+     * {@link #paddedKeys}; rows past count must be 0): VL dot products per row c, one per lane, with d in
+     * order. Eight rows at a time, so eight FMA chains share each load of the lane tile: with four, each
+     * FMA waited on the one before it in its chain.
      */
     static void laneDots(float[] lanes, float[] rows, int w, int count, float[] out) {
-        int c = 0;
-        for (; c + 8 <= count; c += 8) {
+        for (int c = 0; c < count; c += 8) {
             FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
             int r0 = c * w, r1 = r0 + w, r2 = r1 + w, r3 = r2 + w, r4 = r3 + w, r5 = r4 + w, r6 = r5 + w, r7 = r6 + w;
             for (int d = 0; d < w; d++) {
@@ -73,31 +77,15 @@ final class AttentionTiles {
             a6.intoArray(out, (c + 6) * VL);
             a7.intoArray(out, (c + 7) * VL);
         }
-        for (; c < count; c += 4) {
-            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-            int r0 = c * w, r1 = r0 + w, r2 = r1 + w, r3 = r2 + w;
-            for (int d = 0; d < w; d++) {
-                FloatVector x = FloatVector.fromArray(F, lanes, d * VL);
-                a0 = x.fma(FloatVector.broadcast(F, rows[r0 + d]), a0);
-                a1 = x.fma(FloatVector.broadcast(F, rows[r1 + d]), a1);
-                a2 = x.fma(FloatVector.broadcast(F, rows[r2 + d]), a2);
-                a3 = x.fma(FloatVector.broadcast(F, rows[r3 + d]), a3);
-            }
-            a0.intoArray(out, c * VL);
-            a1.intoArray(out, (c + 1) * VL);
-            a2.intoArray(out, (c + 2) * VL);
-            a3.intoArray(out, (c + 3) * VL);
-        }
     }
 
     /**
      * lanes[d·VL + l] += Σ_c weights[c·VL + l]·rows[c·w + d] for c &lt; count, in order of c: a lane tile
-     * [w][VL] collecting weighted rows (probabilities times values). Eight d at a time, eight FMA
-     * chains for each weight loaded (four for the last ones: w is whole vectors of at least 4 lanes).
+     * [w][VL] collecting weighted rows (probabilities times values). Eight d at a time (w is a multiple
+     * of 8: {@link AttentionGeometry#paddedWidth}), eight FMA chains for each weight loaded.
      */
     static void laneAccumulate(float[] weights, float[] rows, int w, int count, float[] lanes) {
-        int d = 0;
-        for (; d + 8 <= w; d += 8) {
+        for (int d = 0; d < w; d += 8) {
             FloatVector a0 = FloatVector.fromArray(F, lanes, d * VL), a1 = FloatVector.fromArray(F, lanes, (d + 1) * VL);
             FloatVector a2 = FloatVector.fromArray(F, lanes, (d + 2) * VL), a3 = FloatVector.fromArray(F, lanes, (d + 3) * VL);
             FloatVector a4 = FloatVector.fromArray(F, lanes, (d + 4) * VL), a5 = FloatVector.fromArray(F, lanes, (d + 5) * VL);
@@ -121,21 +109,6 @@ final class AttentionTiles {
             a5.intoArray(lanes, (d + 5) * VL);
             a6.intoArray(lanes, (d + 6) * VL);
             a7.intoArray(lanes, (d + 7) * VL);
-        }
-        for (; d < w; d += 4) {
-            FloatVector a0 = FloatVector.fromArray(F, lanes, d * VL), a1 = FloatVector.fromArray(F, lanes, (d + 1) * VL);
-            FloatVector a2 = FloatVector.fromArray(F, lanes, (d + 2) * VL), a3 = FloatVector.fromArray(F, lanes, (d + 3) * VL);
-            for (int c = 0, r = d; c < count; c++, r += w) {
-                FloatVector p = FloatVector.fromArray(F, weights, c * VL);
-                a0 = p.fma(FloatVector.broadcast(F, rows[r]), a0);
-                a1 = p.fma(FloatVector.broadcast(F, rows[r + 1]), a1);
-                a2 = p.fma(FloatVector.broadcast(F, rows[r + 2]), a2);
-                a3 = p.fma(FloatVector.broadcast(F, rows[r + 3]), a3);
-            }
-            a0.intoArray(lanes, d * VL);
-            a1.intoArray(lanes, (d + 1) * VL);
-            a2.intoArray(lanes, (d + 2) * VL);
-            a3.intoArray(lanes, (d + 3) * VL);
         }
     }
 

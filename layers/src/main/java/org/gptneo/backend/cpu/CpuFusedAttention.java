@@ -105,7 +105,7 @@ final class CpuFusedAttention {
         Arrays.fill(sc.sums, 0f);                                                   // l
         Arrays.fill(sc.outLanes, 0f);                                               // Σ p·v so far, [w][VL]
         for (int j0 = keyLo; j0 < keyHi; j0 += KEYS) {
-            int count = Math.min(KEYS, keyHi - j0), padded = (count + 3) & ~3;
+            int count = Math.min(KEYS, keyHi - j0), padded = AttentionTiles.paddedKeys(count);
             AttentionTiles.load(ks, g.keyRow(p, j0), g.kRow(), count, hs, sc.keys, w, padded);
             AttentionTiles.laneDots(sc.queryLanes, sc.keys, w, padded, sc.scores);   // s [count][VL]
             softmaxTile(g, p, i0, rows, j0, count, dropout, kept, seed, sc);         // the weights of the values

@@ -105,7 +105,7 @@ final class CpuFusedAttentionBackward {
         Arrays.fill(sc.dqRows, 0f);                                                          // dS·k of these rows
         if (dropout == 0f) Arrays.fill(sc.keep, 1f);
         for (int j0 = keyLo; j0 < keyHi; j0 += KEYS) {
-            int count = Math.min(KEYS, keyHi - j0), padded = (count + 3) & ~3;
+            int count = Math.min(KEYS, keyHi - j0), padded = AttentionTiles.paddedKeys(count);
             AttentionTiles.load(o.k(), g.keyRow(p, j0), g.kRow(), count, hs, sc.keys, w, padded);
             AttentionTiles.load(o.v(), g.valueRow(p, j0), g.vRow(), count, hs, sc.values, w, padded);
             AttentionTiles.laneDots(sc.queryLanes, sc.keys, w, padded, sc.scores);           // s [count][VL]
