@@ -11,6 +11,7 @@ import java.util.concurrent.CyclicBarrier;
 import java.util.function.IntToDoubleFunction;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
+import org.gptneo.tensor.HugePages;
 
 /**
  * What this machine allows, measured the same day as the benchmarks that are compared with it:
@@ -24,16 +25,24 @@ public final class MachineLimits {
     /** Buffer read by the bandwidth loop: far beyond any last-level cache. */
     private static final long READ_BYTES = 1L << 30;
     /**
-     * Untimed runs first: the first runs its loop interpreted until on-stack replacement, and the
-     * second may still start in an unoptimised copy; from the third on the loop is compiled.
+     * Untimed whole runs first, after the short passes below: a thread's first run may still start in
+     * a copy of the loop that is not fully optimised.
      */
     private static final int WARM_UP_RUNS = 2;
+    /**
+     * Each loop is first run this short, this many times, on the calling thread before any whole run:
+     * until C2 compiles it, each vector it makes is an object on the heap, and a first run of the read
+     * loop over the whole buffer allocated about 3 GB of them.
+     */
+    private static final long WARM_UP_BYTES = 4L << 20;
+    private static final int WARM_UP_PASSES = 64;
 
     private MachineLimits() {}
 
     /** Peak F32 GFLOP/s of {@code threads} threads doing vector FMAs on registers (best of {@code runs}). */
     public static double fmaPeakGflops(int threads, int runs) {
         long iterations = 20_000_000;
+        for (int pass = 0; pass < WARM_UP_PASSES; pass++) fmaLoop(iterations / 1000);
         double best = 0;
         for (int run = 0; run < runs + WARM_UP_RUNS; run++) {
             double seconds = timeOnAll(threads, thread -> fmaLoop(iterations));
@@ -45,8 +54,12 @@ public final class MachineLimits {
     /** Memory read bandwidth in GB/s (10⁹ bytes) of {@code threads} threads together (best of {@code runs}). */
     public static double readBandwidthGbs(int threads, int runs) {
         try (Arena arena = Arena.ofShared()) {
-            MemorySegment buffer = arena.allocate(READ_BYTES, 64);
-            buffer.fill((byte) 1);                    // touch every page before timing
+            // zero pages from the kernel (no zeroing pass by the JDK: about 3 s for 1 GiB here), then a write
+            // to every page, so that the reads find memory of their own and not the shared zero page
+            MemorySegment buffer = HugePages.allocate(arena, READ_BYTES);
+            buffer.fill((byte) 1);
+            MemorySegment start = buffer.asSlice(0, WARM_UP_BYTES);
+            for (int pass = 0; pass < WARM_UP_PASSES; pass++) readLoop(start);
             long share = READ_BYTES / threads / (VL * Float.BYTES) * (VL * Float.BYTES);
             double best = 0;
             for (int run = 0; run < runs + WARM_UP_RUNS; run++) {
