@@ -50,17 +50,21 @@ final class CpuMatvecTile {
     /** F32 weights from element {@code e0}, four rows read side by side. */
     private static void f32(float[] x, int xAt, MemorySegment w, long e0, long stride, int count, int k,
             float[] dots, float[] lanes) {
-        long e1 = e0 + Math.min(1, count - 1) * stride, e2 = e0 + Math.min(2, count - 1) * stride;
-        long e3 = e0 + (count - 1) * stride;
+        long rowBytes = (long) k * Float.BYTES;
+        MemorySegment r0 = w.asSlice(e0 * Float.BYTES, rowBytes);
+        MemorySegment r1 = w.asSlice((e0 + Math.min(1, count - 1) * stride) * Float.BYTES, rowBytes);
+        MemorySegment r2 = w.asSlice((e0 + Math.min(2, count - 1) * stride) * Float.BYTES, rowBytes);
+        MemorySegment r3 = w.asSlice((e0 + (count - 1) * stride) * Float.BYTES, rowBytes);
         FloatVector s00 = FloatVector.zero(F), s01 = s00, s02 = s00, s03 = s00, s10 = s00, s11 = s00, s12 = s00, s13 = s00,
                 s20 = s00, s21 = s00, s22 = s00, s23 = s00, s30 = s00, s31 = s00, s32 = s00, s33 = s00;
         int x1 = xAt + k, x2 = xAt + 2 * k, x3 = xAt + 3 * k;
         int t = 0;
         for (int end = CpuVectors.bound(k, VL); t < end; t += VL) {
-            FloatVector w0 = FloatVector.fromMemorySegment(F, w, (e0 + t) * Float.BYTES, LE);   // not CpuVectors.load: see its note
-            FloatVector w1 = FloatVector.fromMemorySegment(F, w, (e1 + t) * Float.BYTES, LE);
-            FloatVector w2 = FloatVector.fromMemorySegment(F, w, (e2 + t) * Float.BYTES, LE);
-            FloatVector w3 = FloatVector.fromMemorySegment(F, w, (e3 + t) * Float.BYTES, LE);
+            long at = (long) t * Float.BYTES;
+            FloatVector w0 = FloatVector.fromMemorySegment(F, r0, at, LE);   // not CpuVectors.load: see its note
+            FloatVector w1 = FloatVector.fromMemorySegment(F, r1, at, LE);
+            FloatVector w2 = FloatVector.fromMemorySegment(F, r2, at, LE);
+            FloatVector w3 = FloatVector.fromMemorySegment(F, r3, at, LE);
             FloatVector xv = FloatVector.fromArray(F, x, xAt + t);
             s00 = w0.fma(xv, s00); s01 = w1.fma(xv, s01); s02 = w2.fma(xv, s02); s03 = w3.fma(xv, s03);
             xv = FloatVector.fromArray(F, x, x1 + t);
@@ -81,20 +85,24 @@ final class CpuMatvecTile {
     /** BF16 weights from element {@code e0}: each vector widened by a shift as it is loaded. */
     private static void bf16(float[] x, int xAt, MemorySegment w, long e0, long stride, int count, int k,
             float[] dots, float[] lanes) {
-        long e1 = e0 + Math.min(1, count - 1) * stride, e2 = e0 + Math.min(2, count - 1) * stride;
-        long e3 = e0 + (count - 1) * stride;
+        long rowBytes = (long) k * Short.BYTES;
+        MemorySegment r0 = w.asSlice(e0 * Short.BYTES, rowBytes);
+        MemorySegment r1 = w.asSlice((e0 + Math.min(1, count - 1) * stride) * Short.BYTES, rowBytes);
+        MemorySegment r2 = w.asSlice((e0 + Math.min(2, count - 1) * stride) * Short.BYTES, rowBytes);
+        MemorySegment r3 = w.asSlice((e0 + (count - 1) * stride) * Short.BYTES, rowBytes);
         FloatVector s00 = FloatVector.zero(F), s01 = s00, s02 = s00, s03 = s00, s10 = s00, s11 = s00, s12 = s00, s13 = s00,
                 s20 = s00, s21 = s00, s22 = s00, s23 = s00, s30 = s00, s31 = s00, s32 = s00, s33 = s00;
         int x1 = xAt + k, x2 = xAt + 2 * k, x3 = xAt + 3 * k;
         int t = 0;
         for (int end = CpuVectors.bound(k, VL); t < end; t += VL) {
-            FloatVector w0 = ((IntVector) ShortVector.fromMemorySegment(S_HALF, w, (e0 + t) * Short.BYTES, LE)
+            long at = (long) t * Short.BYTES;
+            FloatVector w0 = ((IntVector) ShortVector.fromMemorySegment(S_HALF, r0, at, LE)
                     .convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats();
-            FloatVector w1 = ((IntVector) ShortVector.fromMemorySegment(S_HALF, w, (e1 + t) * Short.BYTES, LE)
+            FloatVector w1 = ((IntVector) ShortVector.fromMemorySegment(S_HALF, r1, at, LE)
                     .convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats();
-            FloatVector w2 = ((IntVector) ShortVector.fromMemorySegment(S_HALF, w, (e2 + t) * Short.BYTES, LE)
+            FloatVector w2 = ((IntVector) ShortVector.fromMemorySegment(S_HALF, r2, at, LE)
                     .convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats();
-            FloatVector w3 = ((IntVector) ShortVector.fromMemorySegment(S_HALF, w, (e3 + t) * Short.BYTES, LE)
+            FloatVector w3 = ((IntVector) ShortVector.fromMemorySegment(S_HALF, r3, at, LE)
                     .convertShape(S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats();
             FloatVector xv = FloatVector.fromArray(F, x, xAt + t);
             s00 = w0.fma(xv, s00); s01 = w1.fma(xv, s01); s02 = w2.fma(xv, s02); s03 = w3.fma(xv, s03);
@@ -116,24 +124,24 @@ final class CpuMatvecTile {
     /** Q8 weights from element {@code e0} (rows are whole blocks): q·s per block, then the FMAs. */
     private static void q8(float[] x, int xAt, MemorySegment q8, long e0, long stride, int count, int k,
             float[] dots, float[] lanes) {
-        long strideBytes = DType.Q8.bytes(stride), b0 = Q8Blocks.valueOffset(e0);
-        long b1 = b0 + Math.min(1, count - 1) * strideBytes, b2 = b0 + Math.min(2, count - 1) * strideBytes;
-        long b3 = b0 + (count - 1) * strideBytes;
+        long strideBytes = DType.Q8.bytes(stride), first = Q8Blocks.valueOffset(e0), rowBytes = DType.Q8.bytes(k);
+        MemorySegment r0 = q8.asSlice(first, rowBytes), r1 = q8.asSlice(first + Math.min(1, count - 1) * strideBytes, rowBytes);
+        MemorySegment r2 = q8.asSlice(first + Math.min(2, count - 1) * strideBytes, rowBytes);
+        MemorySegment r3 = q8.asSlice(first + (count - 1) * strideBytes, rowBytes);
         FloatVector s00 = FloatVector.zero(F), s01 = s00, s02 = s00, s03 = s00, s10 = s00, s11 = s00, s12 = s00, s13 = s00,
                 s20 = s00, s21 = s00, s22 = s00, s23 = s00, s30 = s00, s31 = s00, s32 = s00, s33 = s00;
         int x1 = xAt + k, x2 = xAt + 2 * k, x3 = xAt + 3 * k;
-        for (int t = 0; t < k; t += Q8Blocks.BLOCK, b0 += Q8Blocks.BLOCK_BYTES, b1 += Q8Blocks.BLOCK_BYTES,
-                b2 += Q8Blocks.BLOCK_BYTES, b3 += Q8Blocks.BLOCK_BYTES) {
-            float scale0 = CpuVectors.scale(q8, b0), scale1 = CpuVectors.scale(q8, b1);
-            float scale2 = CpuVectors.scale(q8, b2), scale3 = CpuVectors.scale(q8, b3);
+        for (int t = 0, at = 0; t < k; t += Q8Blocks.BLOCK, at += Q8Blocks.BLOCK_BYTES) {
+            float scale0 = CpuVectors.scale(r0, at), scale1 = CpuVectors.scale(r1, at);
+            float scale2 = CpuVectors.scale(r2, at), scale3 = CpuVectors.scale(r3, at);
             for (int v = 0; v < Q8Blocks.BLOCK; v += VL) {
-                FloatVector w0 = ((FloatVector) ByteVector.fromMemorySegment(B_QUARTER, q8, b0 + v, LE)
+                FloatVector w0 = ((FloatVector) ByteVector.fromMemorySegment(B_QUARTER, r0, at + v, LE)
                         .convertShape(B2F, F, 0)).mul(scale0);
-                FloatVector w1 = ((FloatVector) ByteVector.fromMemorySegment(B_QUARTER, q8, b1 + v, LE)
+                FloatVector w1 = ((FloatVector) ByteVector.fromMemorySegment(B_QUARTER, r1, at + v, LE)
                         .convertShape(B2F, F, 0)).mul(scale1);
-                FloatVector w2 = ((FloatVector) ByteVector.fromMemorySegment(B_QUARTER, q8, b2 + v, LE)
+                FloatVector w2 = ((FloatVector) ByteVector.fromMemorySegment(B_QUARTER, r2, at + v, LE)
                         .convertShape(B2F, F, 0)).mul(scale2);
-                FloatVector w3 = ((FloatVector) ByteVector.fromMemorySegment(B_QUARTER, q8, b3 + v, LE)
+                FloatVector w3 = ((FloatVector) ByteVector.fromMemorySegment(B_QUARTER, r3, at + v, LE)
                         .convertShape(B2F, F, 0)).mul(scale3);
                 FloatVector xv = FloatVector.fromArray(F, x, xAt + t + v);
                 s00 = w0.fma(xv, s00); s01 = w1.fma(xv, s01); s02 = w2.fma(xv, s02); s03 = w3.fma(xv, s03);
