@@ -28,7 +28,8 @@ import org.gptneo.tensor.Q8Blocks;
  * not depend on the rows it is batched with. The sixteen accumulators are stored and their lanes
  * summed all at once ({@link CpuMatvec#sums}) instead of one by one, 256 scalar additions reading
  * lanes back from memory per tile: the products of a 125M decoding step at batch 8 went from about
- * 50 to 35 ms on one thread. The dtypes and the short-group rule are CpuMatvecRow's.
+ * 50 to 35 ms on one thread. The dtypes, the rows read as slices and the short-group rule are
+ * CpuMatvecRow's.
  */
 final class CpuMatvecTile {
     private CpuMatvecTile() {}
