@@ -1,13 +1,12 @@
 package org.gptneo.backend.cpu;
 
 import static org.gptneo.backend.cpu.CpuVectors.F;
+import static org.gptneo.backend.cpu.CpuVectors.LE;
 import static org.gptneo.backend.cpu.CpuVectors.VL;
 import static org.gptneo.backend.cpu.CpuVectors.bound;
 import static org.gptneo.backend.cpu.CpuVectors.f32;
 import static org.gptneo.backend.cpu.CpuVectors.get;
-import static org.gptneo.backend.cpu.CpuVectors.load;
 import static org.gptneo.backend.cpu.CpuVectors.set;
-import static org.gptneo.backend.cpu.CpuVectors.store;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
@@ -48,7 +47,9 @@ final class CpuAttentionKernels {
         boolean anyHidden = hi - lo < s;
         FloatVector vmax = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
         int j = lo;
-        for (int end = lo + bound(hi - lo, VL); j < end; j += VL) vmax = vmax.max(load(sc, row + j));
+        for (int end = lo + bound(hi - lo, VL); j < end; j += VL) {
+            vmax = vmax.max(FloatVector.fromMemorySegment(F, sc, (row + j) * Float.BYTES, LE));
+        }
         float max = vmax.reduceLanes(VectorOperators.MAX);
         for (; j < hi; j++) max = Math.max(max, get(sc, row + j));
         if (anyHidden) max = Math.max(max, -Float.MAX_VALUE);
@@ -75,7 +76,10 @@ final class CpuAttentionKernels {
         total += (s - (hi - lo)) * hidden;
 
         j = lo;
-        for (int end = lo + bound(hi - lo, VL); j < end; j += VL) store(load(pr, row + j).div(total), pr, row + j);
+        for (int end = lo + bound(hi - lo, VL); j < end; j += VL) {
+            long at = (row + j) * Float.BYTES;
+            FloatVector.fromMemorySegment(F, pr, at, LE).div(total).intoMemorySegment(pr, at, LE);
+        }
         for (; j < hi; j++) set(pr, row + j, get(pr, row + j) / total);
         float hiddenProb = hidden / total;
         for (j = 0; j < lo; j++) set(pr, row + j, hiddenProb);
@@ -91,13 +95,18 @@ final class CpuAttentionKernels {
                 long row = r * s;
                 FloatVector acc = FloatVector.zero(F);
                 int j = 0;
-                for (int end = bound(s, VL); j < end; j += VL) acc = load(ps, row + j).fma(load(dps, row + j), acc);
+                for (int end = bound(s, VL); j < end; j += VL) {
+                    long at = (row + j) * Float.BYTES;
+                    acc = FloatVector.fromMemorySegment(F, ps, at, LE).fma(FloatVector.fromMemorySegment(F, dps, at, LE), acc);
+                }
                 float dot = Lanes.sum(acc);
                 for (; j < s; j++) dot += get(ps, row + j) * get(dps, row + j);
                 j = 0;
                 for (int end = bound(s, VL); j < end; j += VL) {
-                    FloatVector p = load(ps, row + j);
-                    store(load(dss, row + j).add(p.mul(load(dps, row + j).sub(dot))), dss, row + j);
+                    long at = (row + j) * Float.BYTES;
+                    FloatVector p = FloatVector.fromMemorySegment(F, ps, at, LE);
+                    FloatVector d = FloatVector.fromMemorySegment(F, dps, at, LE).sub(dot);
+                    FloatVector.fromMemorySegment(F, dss, at, LE).add(p.mul(d)).intoMemorySegment(dss, at, LE);
                 }
                 for (; j < s; j++) set(dss, row + j, get(dss, row + j) + get(ps, row + j) * (get(dps, row + j) - dot));
             }

@@ -3,17 +3,18 @@ package org.gptneo.backend.cpu;
 import static org.gptneo.backend.KernelChecks.requireSameSize;
 import static org.gptneo.backend.cpu.CpuVectors.D;
 import static org.gptneo.backend.cpu.CpuVectors.F;
+import static org.gptneo.backend.cpu.CpuVectors.F_HALF;
 import static org.gptneo.backend.cpu.CpuVectors.LE;
 import static org.gptneo.backend.cpu.CpuVectors.VL;
 import static org.gptneo.backend.cpu.CpuVectors.bound;
 import static org.gptneo.backend.cpu.CpuVectors.f32;
 import static org.gptneo.backend.cpu.CpuVectors.get;
-import static org.gptneo.backend.cpu.CpuVectors.loadWide;
 import static org.gptneo.backend.cpu.CpuVectors.set;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import org.gptneo.backend.DropoutHash;
 import org.gptneo.tensor.DType;
 import org.gptneo.tensor.Tensor;
@@ -125,7 +126,8 @@ final class CpuElementwise {
             DoubleVector acc = DoubleVector.zero(D);
             long i = from;
             for (long end = from + bound(to - from, D.length()); i < end; i += D.length()) { // [n]
-                DoubleVector v = loadWide(x, i);
+                DoubleVector v = (DoubleVector) FloatVector.fromMemorySegment(F_HALF, x, i * Float.BYTES, LE)
+                        .convertShape(VectorOperators.F2D, D, 0);
                 acc = v.fma(v, acc);
             }
             double total = Lanes.sum(acc);
@@ -143,7 +145,8 @@ final class CpuElementwise {
             DoubleVector acc = DoubleVector.zero(D);
             long i = from;
             for (long end = from + bound(to - from, D.length()); i < end; i += D.length()) { // [n]
-                acc = acc.add(loadWide(x, i));
+                acc = acc.add((DoubleVector) FloatVector.fromMemorySegment(F_HALF, x, i * Float.BYTES, LE)
+                        .convertShape(VectorOperators.F2D, D, 0));
             }
             double total = Lanes.sum(acc);
             for (; i < to; i++) total += get(x, i);

@@ -4,12 +4,13 @@ import static org.gptneo.backend.cpu.CpuVectors.VL;
 import static org.gptneo.backend.cpu.CpuVectors.bound;
 import static org.gptneo.backend.cpu.CpuVectors.f32;
 import static org.gptneo.backend.cpu.CpuVectors.get;
-import static org.gptneo.backend.cpu.CpuVectors.load;
 import static org.gptneo.backend.cpu.CpuVectors.set;
-import static org.gptneo.backend.cpu.CpuVectors.store;
 import static org.gptneo.backend.KernelChecks.checkedId;
+import static org.gptneo.backend.cpu.CpuVectors.F;
+import static org.gptneo.backend.cpu.CpuVectors.LE;
 
 import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
 import org.gptneo.tensor.Tensor;
 
 /** Embedding lookup and its scatter-add backward. Ids are checked up front, in order, with the reference's message. */
@@ -50,7 +51,9 @@ final class CpuEmbeddingKernels {
                 long src = (long) n * c + c0, dst = (long) rows[n] * c + c0;
                 int j = 0;
                 for (int end = bound(width, VL); j < end; j += VL) {
-                    store(load(dts, dst + j).add(load(dos, src + j)), dts, dst + j);
+                    long at = (dst + j) * Float.BYTES;
+                    FloatVector add = FloatVector.fromMemorySegment(F, dos, (src + j) * Float.BYTES, LE);
+                    FloatVector.fromMemorySegment(F, dts, at, LE).add(add).intoMemorySegment(dts, at, LE);
                 }
                 for (; j < width; j++) set(dts, dst + j, get(dts, dst + j) + get(dos, src + j));
             }

@@ -1,6 +1,7 @@
 package org.gptneo.backend.cpu;
 
 import static org.gptneo.backend.cpu.CpuVectors.F;
+import static org.gptneo.backend.cpu.CpuVectors.LE;
 import static org.gptneo.backend.cpu.CpuVectors.VL;
 
 import java.lang.foreign.MemorySegment;
@@ -114,10 +115,10 @@ final class CpuFusedAttentionRows {
                 FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
                 for (int d = 0; d < w; d += VL) {
                     FloatVector xv = FloatVector.fromArray(F, query, d);
-                    a0 = CpuVectors.load(memory, r0 + d).fma(xv, a0);
-                    a1 = CpuVectors.load(memory, r1 + d).fma(xv, a1);
-                    a2 = CpuVectors.load(memory, r2 + d).fma(xv, a2);
-                    a3 = CpuVectors.load(memory, r3 + d).fma(xv, a3);
+                    a0 = FloatVector.fromMemorySegment(F, memory, (r0 + d) * Float.BYTES, LE).fma(xv, a0);
+                    a1 = FloatVector.fromMemorySegment(F, memory, (r1 + d) * Float.BYTES, LE).fma(xv, a1);
+                    a2 = FloatVector.fromMemorySegment(F, memory, (r2 + d) * Float.BYTES, LE).fma(xv, a2);
+                    a3 = FloatVector.fromMemorySegment(F, memory, (r3 + d) * Float.BYTES, LE).fma(xv, a3);
                 }
                 a0.intoArray(sc.lanes, c * VL);
                 a1.intoArray(sc.lanes, (c + 1) * VL);
@@ -141,10 +142,10 @@ final class CpuFusedAttentionRows {
             long r = first + d;
             for (int n = 0; n < count; n++, r += stride) {
                 FloatVector x = FloatVector.broadcast(F, weights[n]);
-                a0 = CpuVectors.load(memory, r).fma(x, a0);
-                a1 = CpuVectors.load(memory, r + VL).fma(x, a1);
-                a2 = CpuVectors.load(memory, r + 2 * VL).fma(x, a2);
-                a3 = CpuVectors.load(memory, r + 3 * VL).fma(x, a3);
+                a0 = FloatVector.fromMemorySegment(F, memory, r * Float.BYTES, LE).fma(x, a0);
+                a1 = FloatVector.fromMemorySegment(F, memory, (r + VL) * Float.BYTES, LE).fma(x, a1);
+                a2 = FloatVector.fromMemorySegment(F, memory, (r + 2 * VL) * Float.BYTES, LE).fma(x, a2);
+                a3 = FloatVector.fromMemorySegment(F, memory, (r + 3 * VL) * Float.BYTES, LE).fma(x, a3);
             }
             a0.intoArray(out, d);
             a1.intoArray(out, d + VL);
@@ -154,7 +155,9 @@ final class CpuFusedAttentionRows {
         for (; d < w; d += VL) {
             FloatVector a0 = FloatVector.fromArray(F, out, d);
             long r = first + d;
-            for (int n = 0; n < count; n++, r += stride) a0 = CpuVectors.load(memory, r).fma(FloatVector.broadcast(F, weights[n]), a0);
+            for (int n = 0; n < count; n++, r += stride) {
+                a0 = FloatVector.fromMemorySegment(F, memory, r * Float.BYTES, LE).fma(FloatVector.broadcast(F, weights[n]), a0);
+            }
             a0.intoArray(out, d);
         }
     }

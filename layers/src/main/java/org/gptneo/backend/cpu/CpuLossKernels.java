@@ -8,7 +8,6 @@ import static org.gptneo.backend.cpu.CpuVectors.VL;
 import static org.gptneo.backend.cpu.CpuVectors.bound;
 import static org.gptneo.backend.cpu.CpuVectors.f32;
 import static org.gptneo.backend.cpu.CpuVectors.get;
-import static org.gptneo.backend.cpu.CpuVectors.load;
 import static org.gptneo.backend.cpu.CpuVectors.set;
 import static org.gptneo.backend.KernelChecks.checkedId;
 
@@ -87,7 +86,9 @@ final class CpuLossKernels {
     private static float rowMax(MemorySegment ls, long row, int v) {
         FloatVector acc = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
         int j = 0;
-        for (int end = bound(v, VL); j < end; j += VL) acc = acc.max(load(ls, row + j));
+        for (int end = bound(v, VL); j < end; j += VL) {
+            acc = acc.max(FloatVector.fromMemorySegment(F, ls, (row + j) * Float.BYTES, LE));
+        }
         float max = acc.reduceLanes(VectorOperators.MAX);
         for (; j < v; j++) max = Math.max(max, get(ls, row + j));
         return max;

@@ -62,7 +62,7 @@ final class CpuMatvecTile {
         int t = 0;
         for (int end = CpuVectors.bound(k, VL); t < end; t += VL) {
             long at = (long) t * Float.BYTES;
-            FloatVector w0 = FloatVector.fromMemorySegment(F, r0, at, LE);   // not CpuVectors.load: see its note
+            FloatVector w0 = FloatVector.fromMemorySegment(F, r0, at, LE);
             FloatVector w1 = FloatVector.fromMemorySegment(F, r1, at, LE);
             FloatVector w2 = FloatVector.fromMemorySegment(F, r2, at, LE);
             FloatVector w3 = FloatVector.fromMemorySegment(F, r3, at, LE);

@@ -1,13 +1,13 @@
 package org.gptneo.backend.cpu;
 
 import static org.gptneo.backend.KernelChecks.requireSameSize;
+import static org.gptneo.backend.cpu.CpuVectors.F;
+import static org.gptneo.backend.cpu.CpuVectors.LE;
 import static org.gptneo.backend.cpu.CpuVectors.VL;
 import static org.gptneo.backend.cpu.CpuVectors.bound;
 import static org.gptneo.backend.cpu.CpuVectors.f32;
 import static org.gptneo.backend.cpu.CpuVectors.get;
-import static org.gptneo.backend.cpu.CpuVectors.load;
 import static org.gptneo.backend.cpu.CpuVectors.set;
-import static org.gptneo.backend.cpu.CpuVectors.store;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
@@ -24,7 +24,9 @@ final class CpuReluKernels {
         MemorySegment xs = f32(x), os = f32(out);
         pool.over(xs, os).forRange(x.size(), CpuParallel.grain(1), (from, to) -> {
             long i = from;
-            for (long end = from + bound(to - from, VL); i < end; i += VL) store(load(xs, i).max(0f), os, i); // [n]
+            for (long end = from + bound(to - from, VL); i < end; i += VL) { // [n]
+                FloatVector.fromMemorySegment(F, xs, i * Float.BYTES, LE).max(0f).intoMemorySegment(os, i * Float.BYTES, LE);
+            }
             for (; i < to; i++) set(os, i, Math.max(get(xs, i), 0f));
         });
     }
@@ -37,9 +39,10 @@ final class CpuReluKernels {
         pool.over(xs, dos, dxs).forRange(x.size(), CpuParallel.grain(2), (from, to) -> {
             long i = from;
             for (long end = from + bound(to - from, VL); i < end; i += VL) { // [n]
-                VectorMask<Float> positive = load(xs, i).compare(VectorOperators.GT, 0f);
-                FloatVector d = load(dxs, i);
-                store(d.add(load(dos, i), positive), dxs, i);
+                long at = i * Float.BYTES;
+                VectorMask<Float> positive = FloatVector.fromMemorySegment(F, xs, at, LE).compare(VectorOperators.GT, 0f);
+                FloatVector d = FloatVector.fromMemorySegment(F, dxs, at, LE);
+                d.add(FloatVector.fromMemorySegment(F, dos, at, LE), positive).intoMemorySegment(dxs, at, LE);
             }
             for (; i < to; i++) {
                 if (get(xs, i) > 0f) set(dxs, i, get(dxs, i) + get(dos, i));

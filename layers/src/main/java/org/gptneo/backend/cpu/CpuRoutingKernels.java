@@ -3,13 +3,13 @@ package org.gptneo.backend.cpu;
 import static org.gptneo.backend.KernelChecks.checkedRow;
 import static org.gptneo.backend.KernelChecks.requireSameSize;
 import static org.gptneo.backend.KernelChecks.requireScatterShapes;
+import static org.gptneo.backend.cpu.CpuVectors.F;
+import static org.gptneo.backend.cpu.CpuVectors.LE;
 import static org.gptneo.backend.cpu.CpuVectors.VL;
 import static org.gptneo.backend.cpu.CpuVectors.bound;
 import static org.gptneo.backend.cpu.CpuVectors.f32;
 import static org.gptneo.backend.cpu.CpuVectors.get;
-import static org.gptneo.backend.cpu.CpuVectors.load;
 import static org.gptneo.backend.cpu.CpuVectors.set;
-import static org.gptneo.backend.cpu.CpuVectors.store;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
@@ -40,7 +40,9 @@ final class CpuRoutingKernels {
                 long from0 = (long) m * c + c0, to0 = (long) targets[m] * c + c0;
                 int j = 0;
                 for (int end = bound(width, VL); j < end; j += VL) {
-                    store(load(os, to0 + j).add(load(ss, from0 + j).mul(w)), os, to0 + j);
+                    long sum = (to0 + j) * Float.BYTES;
+                    FloatVector scaled = FloatVector.fromMemorySegment(F, ss, (from0 + j) * Float.BYTES, LE).mul(w);
+                    FloatVector.fromMemorySegment(F, os, sum, LE).add(scaled).intoMemorySegment(os, sum, LE);
                 }
                 for (; j < width; j++) set(os, to0 + j, get(os, to0 + j) + w * get(ss, from0 + j));
             }
@@ -63,9 +65,10 @@ final class CpuRoutingKernels {
                 FloatVector dots = FloatVector.zero(CpuVectors.F);
                 int j = 0;
                 for (int end = bound(c, VL); j < end; j += VL) {
-                    FloatVector g = load(dos, back + j);
-                    store(load(dss, at + j).add(g.mul(w)), dss, at + j);
-                    dots = g.fma(load(ss, at + j), dots);
+                    FloatVector g = FloatVector.fromMemorySegment(F, dos, (back + j) * Float.BYTES, LE);
+                    long own = (at + j) * Float.BYTES;
+                    FloatVector.fromMemorySegment(F, dss, own, LE).add(g.mul(w)).intoMemorySegment(dss, own, LE);
+                    dots = g.fma(FloatVector.fromMemorySegment(F, ss, own, LE), dots);
                 }
                 float dot = dots.reduceLanes(VectorOperators.ADD);
                 for (; j < c; j++) {

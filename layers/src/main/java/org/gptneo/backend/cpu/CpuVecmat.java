@@ -1,6 +1,7 @@
 package org.gptneo.backend.cpu;
 
 import static org.gptneo.backend.cpu.CpuVectors.F;
+import static org.gptneo.backend.cpu.CpuVectors.LE;
 import static org.gptneo.backend.cpu.CpuVectors.VL;
 
 import java.lang.foreign.MemorySegment;
@@ -84,7 +85,8 @@ final class CpuVecmat {
         FloatVector scaleV = FloatVector.broadcast(F, scale);
         int j = 0;
         for (int end = CpuVectors.bound(width, VL); j < end; j += VL) {
-            CpuVectors.load(b, row + j).fma(scaleV, FloatVector.fromArray(F, sums, at + j)).intoArray(sums, at + j);
+            FloatVector sum = FloatVector.fromArray(F, sums, at + j);
+            FloatVector.fromMemorySegment(F, b, (row + j) * Float.BYTES, LE).fma(scaleV, sum).intoArray(sums, at + j);
         }
         for (; j < width; j++) sums[at + j] = Math.fma(CpuVectors.get(b, row + j), scale, sums[at + j]);
     }

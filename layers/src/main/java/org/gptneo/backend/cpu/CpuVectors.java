@@ -5,14 +5,18 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 import org.gptneo.tensor.DType;
 import org.gptneo.tensor.Q8Blocks;
 import org.gptneo.tensor.Tensor;
 
-/** Vector species and little-endian element access shared by the CPU kernels. Indices count floats, not bytes. */
+/**
+ * Vector species and little-endian element access shared by the CPU kernels. Indices count floats, not bytes.
+ * There is no vector load or store here: kernels call {@code FloatVector.fromMemorySegment} and
+ * {@code intoMemorySegment} themselves, because a helper that takes or returns a vector is an ordinary call
+ * that C2 may decline to inline in a large compilation, and the vector is then allocated on the heap.
+ */
 final class CpuVectors {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     static final int VL = F.length();
@@ -50,16 +54,6 @@ final class CpuVectors {
         return t.data();
     }
 
-    /**
-     * VL floats from {@code index}. The hottest loops call {@code FloatVector.fromMemorySegment} directly
-     * instead: this is an ordinary call that C2 may decline to inline in a large compilation (past its
-     * node cutoff), and then the vector it returns is allocated on the heap; the Vector API's own
-     * methods are always inlined.
-     */
-    static FloatVector load(MemorySegment s, long index) {
-        return FloatVector.fromMemorySegment(F, s, index * Float.BYTES, LE);
-    }
-
     /** Whether Q8 values can be widened a vector at a time ({@link #B_QUARTER} exists): the preferred vectors are 256 bits or more. */
     static boolean hasQ8Loads() {
         return B_QUARTER != null;
@@ -68,16 +62,6 @@ final class CpuVectors {
     /** The F32 scale of the Q8 block at byte {@code block}. */
     static float scale(MemorySegment s, long block) {
         return s.get(FLOAT, block + Q8Blocks.BLOCK);
-    }
-
-    static void store(FloatVector v, MemorySegment s, long index) {
-        v.intoMemorySegment(s, index * Float.BYTES, LE);
-    }
-
-    /** F_HALF.length() floats from {@code index}, widened to doubles. */
-    static DoubleVector loadWide(MemorySegment s, long index) {
-        return (DoubleVector) FloatVector.fromMemorySegment(F_HALF, s, index * Float.BYTES, LE)
-                .convertShape(VectorOperators.F2D, D, 0);
     }
 
     static float get(MemorySegment s, long index) {
