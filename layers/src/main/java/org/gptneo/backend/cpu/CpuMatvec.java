@@ -48,16 +48,6 @@ final class CpuMatvec {
      */
     private static final int MIN_GROUPS_PER_PIECE = 8;
     /**
-     * At most about this many pieces of the parallel loop per thread: each thread then streams long
-     * runs of consecutive weight rows ({@link #groups}), which the hardware prefetchers follow, while
-     * a second piece leaves room to even out a thread that falls behind. With 2 threads, 125M, batch 1
-     * (the 73 matrix-vector products of one token, 1, 2 and 4 pieces per thread alternated, two rounds):
-     * Q8 3.9-4.4, 4.2-4.4 and 4.9-5.2 ms; BF16 5.4-8.1, 5.1-5.2 and 5.2-5.6 ms; F32 10.6-10.8, 9.4-10.1
-     * and 10.4-10.7 ms. The pieces depend on the thread count, the results do not: every output is
-     * summed whole inside one piece.
-     */
-    private static final int PIECES_PER_THREAD = 2;
-    /**
      * Up to this many activation rows, BF16 and Q8 weights are read by the direct kernels; above it
      * they would be widened once per tile of four rows, and widening them once into the float[] that
      * the tiles share cost less CPU time (one thread, 125M, M = 8). F32 weights, which need no
@@ -99,9 +89,8 @@ final class CpuMatvec {
         int perBatch = Math.ceilDiv(n, ROWS);
         long items = (long) s.batch() * perBatch;
         boolean direct = (m <= DIRECT_ROWS || b.isF32()) && CpuMatvecRow.applies(b.dtype());
-        long grain = Math.max(Math.max(MIN_GROUPS_PER_PIECE, CpuParallel.grain(2L * m * k * ROWS)),
-                items / (PIECES_PER_THREAD * pool.threads()));
-        pool.over(a.data(), b.data(), c).forRange(items, grain, (from, to) -> {
+        long minGrain = Math.max(MIN_GROUPS_PER_PIECE, CpuParallel.grain(2L * m * k * ROWS));
+        pool.over(a.data(), b.data(), c).forShrinkingRange(items, minGrain, (from, to) -> {
             Scratch scratch = SCRATCH.get();
             float[] x = scratch.activations(m * k); // op(A) of the current batch entry, [m, k]
             for (long item = from; item < to; ) {

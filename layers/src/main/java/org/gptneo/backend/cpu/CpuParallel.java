@@ -10,7 +10,8 @@ import java.util.concurrent.locks.LockSupport;
 /**
  * Runs kernels on all cores. Work is cut into fixed-size pieces that depend only on the problem
  * size, never on the thread count, so a kernel that combines per-piece partial results gives the
- * same answer everywhere. A loop of one piece runs on the calling thread, and so does every loop
+ * same answer everywhere ({@link #forShrinkingRange}, for kernels whose results do not depend on the
+ * pieces, cuts by the thread count too). A loop of one piece runs on the calling thread, and so does every loop
  * over memory that other threads may not touch (a tensor of a confined arena). The calling thread
  * claims pieces like the helpers do, so a loop always finishes, whoever else helps.
  *
@@ -110,15 +111,34 @@ final class CpuParallel implements AutoCloseable {
      * there is more than one piece. Rethrows the first exception a piece threw.
      */
     void forRange(long count, long grain, Body body) {
-        long pieces = Math.ceilDiv(count, grain);
-        if (helpers.length == 0 || pieces <= 1) {
-            for (long piece = 0; piece < pieces; piece++) body.run(piece * grain, Math.min(count, (piece + 1) * grain));
+        run(count, grain, 0, body);
+    }
+
+    /**
+     * Runs {@code body} over [0, count) in pieces that shrink as the loop nears its end ("guided"
+     * scheduling): each claim takes max(minGrain, remaining / (2·threads)) items. Early pieces are long,
+     * and the last ones short, so a thread that falls behind (a core the VM lends to another tenant for
+     * a while) holds up the loop by little; on one thread the loop is one piece. Only for bodies whose results do not depend on where pieces
+     * begin and end: the pieces depend on the thread count and on nothing else.
+     */
+    void forShrinkingRange(long count, long minGrain, Body body) {
+        run(count, minGrain, 2L * threads(), body);
+    }
+
+    private void run(long count, long grain, long shrink, Body body) {
+        if (grain < 1) throw new IllegalArgumentException("a parallel loop's pieces need at least one item, got grain " + grain);
+        if (helpers.length == 0 || count <= grain) {
+            if (shrink != 0) {
+                if (count > 0) body.run(0, count);   // one thread: one piece
+            } else {
+                for (long from = 0; from < count; from += grain) body.run(from, Math.min(count, from + grain));
+            }
             return;
         }
         if (closed) {
             throw new IllegalStateException("this CPU backend was closed");
         }
-        Job job = new Job(count, grain, pieces, body);
+        Job job = new Job(count, grain, shrink, body);
         boolean shared = posted.compareAndSet(null, job);
         if (shared) {
             if (running.get() < helpers.length) startHelpers();
@@ -184,46 +204,69 @@ final class CpuParallel implements AutoCloseable {
         return true;
     }
 
-    /** One parallel loop: pieces are claimed from a shared counter by whichever thread is free. */
+    /**
+     * One parallel loop: pieces are claimed from a shared counter (the first item not yet claimed) by
+     * whichever thread is free.
+     */
     private static final class Job {
-        private final long count, grain, pieces;
+        private final long count, grain, shrink;
         private final Body body;
         private final AtomicLong next = new AtomicLong();
+        /** Items whose pieces have run. */
         private final AtomicLong finished = new AtomicLong();
         private final AtomicReference<Throwable> failure = new AtomicReference<>();
         /** The caller, once it sleeps until the last piece is done. */
         private volatile Thread waiter;
 
-        Job(long count, long grain, long pieces, Body body) {
+        /** @param shrink 0: pieces of {@code grain} items; else max(grain, remaining / shrink) items */
+        Job(long count, long grain, long shrink, Body body) {
             this.count = count;
             this.grain = grain;
-            this.pieces = pieces;
+            this.shrink = shrink;
             this.body = body;
         }
 
         /** Whether pieces are left to claim. */
         boolean open() {
-            return next.get() < pieces;
+            return next.get() < count;
+        }
+
+        /** The first item of an unclaimed piece, now claimed, or -1 when none is left. */
+        private long claim() {
+            if (shrink == 0) {
+                long from = next.getAndAdd(grain);
+                return from < count ? from : -1;
+            }
+            for (long from; (from = next.get()) < count; ) {
+                if (next.compareAndSet(from, end(from))) return from;
+            }
+            return -1;
+        }
+
+        /** Where the piece that starts at {@code from} ends. */
+        private long end(long from) {
+            long size = shrink == 0 ? grain : Math.max(grain, (count - from) / shrink);
+            return Math.min(count, from + size);
         }
 
         /**
-         * Claims and runs pieces until none is left, then counts them as finished all at once: the
-         * counters are shared between cores, and each update of one moves its cache line over.
+         * Claims and runs pieces until none is left, then counts their items as finished all at once:
+         * the counters are shared between cores, and each update of one moves its cache line over.
          */
         void work() {
             long done = 0;
             try {
-                for (long piece; (piece = next.getAndIncrement()) < pieces; done++) {
+                for (long from; (from = claim()) >= 0; ) {
+                    long to = end(from);
                     try {
-                        if (failure.get() == null) {
-                            body.run(piece * grain, Math.min(count, (piece + 1) * grain));
-                        }
+                        if (failure.get() == null) body.run(from, to);
                     } catch (Throwable t) {
                         failure.compareAndSet(null, t);
                     }
+                    done += to - from;
                 }
             } finally {
-                if (done > 0 && finished.addAndGet(done) == pieces) {
+                if (done > 0 && finished.addAndGet(done) == count) {
                     Thread sleeper = waiter;
                     if (sleeper != null) LockSupport.unpark(sleeper);
                 }
@@ -231,13 +274,13 @@ final class CpuParallel implements AutoCloseable {
         }
 
         void awaitAndRethrow() {
-            for (long start = System.nanoTime(); finished.get() < pieces && System.nanoTime() - start < SPIN_NANOS; ) {
+            for (long start = System.nanoTime(); finished.get() < count && System.nanoTime() - start < SPIN_NANOS; ) {
                 Thread.onSpinWait();
             }
-            if (finished.get() < pieces) {
+            if (finished.get() < count) {
                 waiter = Thread.currentThread();
                 boolean interrupted = false;
-                while (finished.get() < pieces) {
+                while (finished.get() < count) {
                     LockSupport.park(this);
                     interrupted |= Thread.interrupted();
                 }

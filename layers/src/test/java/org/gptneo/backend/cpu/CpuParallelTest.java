@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -12,7 +13,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import org.junit.jupiter.api.Test;
 
-/** {@link CpuParallel}: every item once, errors passed on, loops inside loops and from several threads, idle helpers. */
+/**
+ * {@link CpuParallel}: every item once (fixed and shrinking pieces), errors passed on, loops inside loops and
+ * from several threads, idle helpers.
+ */
 class CpuParallelTest {
 
     /** Counts how often each item of [0, count) was handed to a body. */
@@ -42,12 +46,47 @@ class CpuParallelTest {
     }
 
     @Test
+    void shrinkingPiecesHandEachItemOverOnceAndShrinkTowardsTheEnd() {
+        for (int threads : new int[] {1, 2, 3}) {
+            try (CpuParallel pool = new CpuParallel(threads)) {
+                for (int count : new int[] {0, 1, 9, 100, 1000}) {
+                    for (long minGrain : new long[] {1, 8, 2000}) {
+                        AtomicIntegerArray seen = new AtomicIntegerArray(count);
+                        List<long[]> pieces = Collections.synchronizedList(new ArrayList<>());
+                        pool.forShrinkingRange(count, minGrain, (from, to) -> {
+                            pieces.add(new long[] {from, to});
+                            for (long i = from; i < to; i++) seen.incrementAndGet((int) i);
+                        });
+                        assertEachOnce(seen);
+                        for (long[] piece : pieces) {
+                            long left = count - piece[0];
+                            long expected = threads == 1 ? count : Math.min(left, Math.max(minGrain, left / (2L * threads)));
+                            assertThat(piece[1] - piece[0]).as("piece from %d of %d", piece[0], count).isEqualTo(expected);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void aPieceWithoutItemsIsRefused() {
+        try (CpuParallel pool = new CpuParallel(2)) {
+            assertThatThrownBy(() -> run(pool, 10, 0)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("a parallel loop's pieces need at least one item, got grain 0");
+        }
+    }
+
+    @Test
     void theFirstFailureOfAPieceIsRethrownAndThePoolStaysUsable() {
         try (CpuParallel pool = new CpuParallel(2)) {
             assertThatThrownBy(() -> pool.forRange(100, 1, (from, to) -> {
                 if (from == 37) throw new IllegalArgumentException("piece 37");
             })).isInstanceOf(IllegalArgumentException.class).hasMessage("piece 37");
             assertEachOnce(run(pool, 100, 1));
+            assertThatThrownBy(() -> pool.forShrinkingRange(100, 1, (from, to) -> {
+                if (to == 100) throw new IllegalStateException("the last piece");
+            })).isInstanceOf(IllegalStateException.class).hasMessage("the last piece");
         }
     }
 
