@@ -35,6 +35,13 @@ final class CpuMatmul {
      * then stays in L1 while the B micro-panels stream past it from L2.
      */
     private static final int KC = 512;
+    /**
+     * Fewest MR-row panels of A in a piece of the shrinking row loop ({@link CpuParallel#forShrinkingRange}):
+     * each piece streams the packed B block from L2 once. The 72 products of a 125M prefill (T = 512,
+     * scratch harness, 2 threads, best of 5 per round, both ways alternated in one process): 3 panels
+     * faster than fixed tasks in 9 of 12 rounds, 6 panels in 20 of 24, 10 and 20 panels in 3 of 6 each.
+     */
+    private static final int MIN_ROW_PANELS = 6;
     /** Most rows of A a task packs: its A block (MC·KC floats) stays in L2. */
     private static final int MC = 20 * MR;
     /** Columns of B a task sweeps per A micro-panel: that part of the packed B block stays in L2. */
@@ -116,16 +123,18 @@ final class CpuMatmul {
 
         /**
          * For each batch entry, column block and slab: pack the B block (threads share the panels),
-         * then compute row tasks × column ranges. Row tasks split the MR-row panels evenly, at least
-         * two per thread and a multiple of the thread count where the rows allow, so that no thread
-         * is left with a task more than the others; a C element is summed over k in the same order
-         * whatever the cut, so the result does not depend on the thread count.
+         * then compute the C block. Where there are enough rows for every thread (the common case),
+         * threads claim pieces of MR-row panels that shrink towards the end of the loop, so that a
+         * thread the VM slows for a while holds up the others by a short piece; with few rows, row
+         * tasks × column ranges, at least two per thread. A C element is summed over k in the same
+         * order whatever the cut, so the result does not depend on the thread count.
          */
         void run() {
             int slab = Math.ceilDiv(s.k(), Math.ceilDiv(s.k(), KC));
             int threads = pool.threads(), wanted = 2 * threads, rowPanels = Math.ceilDiv(s.m(), MR);
             int fitting = Math.max(Math.ceilDiv(rowPanels, MC / MR), wanted); // each task's rows fit packedA
             int rowTasks = Math.min(rowPanels, Math.ceilDiv(fitting, threads) * threads);
+            int minPanels = Math.min(MIN_ROW_PANELS, Math.ceilDiv(rowPanels, wanted));
             float[] packedB = BUFFERS.get().packedB(NB * slab);
             for (int p = 0; p < s.batch(); p++) {
                 for (int jb = 0; jb < s.n(); jb += NB) {
@@ -142,22 +151,38 @@ final class CpuMatmul {
                                         packedB, (int) panel * NR * kc, stage);
                             }
                         });
-                        long tasks = (long) rowTasks * colTasks;
-                        long workPerTask = 2L * s.m() / rowTasks * nb / colTasks * kc;
-                        pool.forRange(tasks, CpuParallel.grain(workPerTask), (from, to) -> {
-                            Buffers buffers = BUFFERS.get();
-                            for (long t = from; t < to; t++) {
-                                int row = (int) (t / colTasks), col = (int) (t % colTasks);
-                                int i0 = (int) ((long) row * rowPanels / rowTasks) * MR;
-                                int i1 = Math.min(s.m(), (int) ((long) (row + 1) * rowPanels / rowTasks) * MR);
-                                int firstPanel = (int) ((long) col * panels / colTasks);
-                                int lastPanel = (int) ((long) (col + 1) * panels / colTasks);
-                                task(batchEntry, i0, i1 - i0, depth, kc, packedB, block, nb, firstPanel, lastPanel,
-                                        sliceBeta, buffers);
-                            }
-                        });
+                        if (colTasks == 1) {
+                            pool.forShrinkingRange(rowPanels, minPanels, (from, to) -> rowRange(batchEntry, (int) from, (int) to,
+                                    depth, kc, packedB, block, nb, panels, sliceBeta, BUFFERS.get()));
+                        } else {
+                            long tasks = (long) rowTasks * colTasks;
+                            long workPerTask = 2L * s.m() / rowTasks * nb / colTasks * kc;
+                            pool.forRange(tasks, CpuParallel.grain(workPerTask), (from, to) -> {
+                                Buffers buffers = BUFFERS.get();
+                                for (long t = from; t < to; t++) {
+                                    int row = (int) (t / colTasks), col = (int) (t % colTasks);
+                                    int i0 = (int) ((long) row * rowPanels / rowTasks) * MR;
+                                    int i1 = Math.min(s.m(), (int) ((long) (row + 1) * rowPanels / rowTasks) * MR);
+                                    int firstPanel = (int) ((long) col * panels / colTasks);
+                                    int lastPanel = (int) ((long) (col + 1) * panels / colTasks);
+                                    task(batchEntry, i0, i1 - i0, depth, kc, packedB, block, nb, firstPanel, lastPanel,
+                                            sliceBeta, buffers);
+                                }
+                            });
+                        }
                     }
                 }
+            }
+        }
+
+        /** {@link #task} for row panels [from, to) and every column panel, in near-equal tasks whose rows fit packedA. */
+        private void rowRange(int p, int from, int to, int k0, int kc, float[] packedB, int jb, int nb, int panels,
+                              float sliceBeta, Buffers buf) {
+            int tasks = Math.ceilDiv(to - from, MC / MR);
+            for (int q = 0; q < tasks; q++) {
+                int i0 = (from + (to - from) * q / tasks) * MR;
+                int i1 = Math.min(s.m(), (from + (to - from) * (q + 1) / tasks) * MR);
+                task(p, i0, i1 - i0, k0, kc, packedB, jb, nb, 0, panels, sliceBeta, buf);
             }
         }
 
