@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Side-by-side CPU speed of one GPT-Neo shape: Java (`./gptneo bench`), PyTorch (tools/bench/torch_bench.py)
 # and ONNX Runtime (tools/bench/onnx/run.sh), same workloads, one process after another (never concurrently).
-#   tools/bench/compare.sh [--preset 125M | --config HF_CONFIG_JSON] [--runs 3] [--threads N] [--doc FILE] [--quick]
+#   tools/bench/compare.sh [--preset 125M | --config HF_CONFIG_JSON] [--runs 3] [--rounds 2] [--threads N] [--doc FILE] [--quick]
 # Workloads: gemm (2048³ and 125M's linear shapes; Java and PyTorch under OPENBLAS_CORETYPE=Haswell, Zen, SkylakeX),
 # prefill B=1 T=512 (all / last logits), decode prompt 16 + 64 new at B=1 and B=8, train B=4 T=256 (AdamW step).
 # PyTorch's model workloads run with torch.set_num_threads(T) and again with torch's intra-op pool at 1 (OpenBLAS T).
+# --rounds R: the model workloads run R times, the engines' order reversed every other round, and the table keeps
+# each engine's best (a shared machine's slow spell then falls on every engine's turn alike, not on one).
 # Prints every raw JSON line, then a table (java | pytorch | onnxruntime | ratios | fractions of the limits).
 # --doc FILE rewrites FILE between <!-- compare.sh:begin --> and <!-- compare.sh:end --> with the table,
 # the date, the machine and this command line. --quick: a tiny config (d=64, 2 layers, V=300, C=32) and one run
@@ -16,16 +18,17 @@ bench="$root/tools/bench"
 python=/usr/bin/python3
 command_line="tools/bench/compare.sh${*:+ $*}"
 
-shape=(--preset 125M) runs=3 threads=() doc="" quick=0
+shape=(--preset 125M) runs=3 rounds=2 threads=() doc="" quick=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --preset) shape=(--preset "$2"); shift 2 ;;
     --config) shape=(--config "$(readlink -f "$2")"); shift 2 ;;
     --runs) runs=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
     --threads) threads=(--threads "$2"); shift 2 ;;
     --doc) doc=$(readlink -f "$2"); shift 2 ;;
     --quick) quick=1; shift ;;
-    -h|--help) sed -n '2,13s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) echo "compare.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -103,26 +106,39 @@ else
   notes+=("onnxruntime: skipped (${reason:-run.sh check failed})")
 fi
 
-echo "== prefill"
-run java prefill "$root/gptneo" bench prefill "${shape[@]}" --tokens "$tokens" --batch-size 1 --runs "$runs" "${threads[@]}"
-torch_run prefill prefill "${shape[@]}" --tokens "$tokens" --batch-size 1 --runs "$runs"
-[ "$onnx_ok" = 1 ] && run onnxruntime prefill "$bench/onnx/run.sh" prefill "${shape[@]}" --tokens "$tokens" --batch-size 1 --runs "$runs" "${threads[@]}"
+# one engine's turn at a model workload: java | pytorch | onnxruntime, then the workload's name and arguments
+turn() {
+  local engine=$1 workload=$2; shift 2
+  case "$engine" in
+    java) run java "$workload" "$root/gptneo" bench "$@" "${threads[@]}" ;;
+    pytorch) torch_run "$workload" "$@" ;;
+    onnxruntime) [ "$onnx_ok" = 1 ] && run onnxruntime "$workload" "$bench/onnx/run.sh" "$@" "${threads[@]}" ;;
+  esac
+}
 
-echo "== decode"
-for b in 1 8; do
-  run java "decode B=$b" "$root/gptneo" bench decode "${shape[@]}" --prompt "$prompt" --new "$new" --batch-size "$b" --runs "$runs" "${threads[@]}"
-  torch_run "decode B=$b" decode "${shape[@]}" --prompt "$prompt" --new "$new" --batch-size "$b" --runs "$runs" "${bw_arg[@]}"
-  [ "$onnx_ok" = 1 ] && run onnxruntime "decode B=$b" "$bench/onnx/run.sh" decode "${shape[@]}" --prompt "$prompt" --new "$new" --batch-size "$b" --runs "$runs" "${threads[@]}" "${bw_arg[@]}"
+for round in $(seq 1 "$rounds"); do
+  order=(java pytorch onnxruntime)
+  [ $((round % 2)) = 0 ] && order=(onnxruntime pytorch java)
+  echo "== round $round of $rounds (${order[*]})"
+  for engine in "${order[@]}"; do
+    turn "$engine" prefill prefill "${shape[@]}" --tokens "$tokens" --batch-size 1 --runs "$runs"
+  done
+  for b in 1 8; do
+    for engine in "${order[@]}"; do
+      extra=(); [ "$engine" = java ] || extra=("${bw_arg[@]}")
+      turn "$engine" "decode B=$b" decode "${shape[@]}" --prompt "$prompt" --new "$new" --batch-size "$b" --runs "$runs" ${extra[@]+"${extra[@]}"}
+    done
+  done
+  for engine in "${order[@]}"; do
+    [ "$engine" = onnxruntime ] || turn "$engine" train train "${shape[@]}" --seq-len "$seq" --batch-size 4 --runs "$runs"
+  done
 done
-
-echo "== train"
-run java train "$root/gptneo" bench train "${shape[@]}" --seq-len "$seq" --batch-size 4 --runs "$runs" "${threads[@]}"
-torch_run train train "${shape[@]}" --seq-len "$seq" --batch-size 4 --runs "$runs"
 echo "onnxruntime train: not measured (inference graphs only)"
 
 echo
 cores=$(lscpu | awk -F: '/^Core\(s\) per socket/ {c = $2} /^Socket\(s\)/ {s = $2} END {print c * s}')
 machine="$(lscpu | sed -n 's/^Model name: *//p' | head -n 1), $cores cores ($(nproc) CPUs usable), $(free -g | awk '/^Mem:/ {print $2}') GiB"
+[ "$rounds" -gt 1 ] && notes+=("model workloads: each engine's best of $rounds rounds, the engines' order reversed every other round")
 [ "$quick" = 1 ] && notes+=("--quick: tiny config (d=64, 2 layers, V=300, C=32), one run each: a smoke test, not a measurement")
 doc_args=()
 [ -n "$doc" ] && doc_args=(--doc "$doc" --command "$command_line" --machine "$machine" --notes "$(printf '%s\n' "${notes[@]+"${notes[@]}"}")")
