@@ -104,7 +104,7 @@ public final class HfCheckpoint {
 
     /** Builds the model from an open source, which it then owns (closed now or with the model). */
     static GptNeoModel load(GptNeoConfig config, WeightSource source, Backend backend, LoadOptions options) {
-        Arena arena = Arena.ofShared();
+        Arena arena = HugePages.over(Arena.ofShared());
         boolean sourceKept = false;
         try {
             Map<String, String> stored = checkedNames(config, source);
@@ -275,7 +275,7 @@ public final class HfCheckpoint {
         return out;
     }
 
-    /** A loaded weight's memory: written once, kept for the model's life, so on huge pages where there are some. */
+    /** A loaded weight's memory: written once, kept for the model's life, so on huge pages where there are some (small ones too, from the arena's chunks). */
     private static Tensor allocate(Arena arena, DType dtype, int[] shape) {
         return Tensor.wrap(HugePages.allocate(arena, dtype.bytes(Tensor.elementCount(shape))), dtype, shape);
     }

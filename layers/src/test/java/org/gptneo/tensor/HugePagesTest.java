@@ -40,7 +40,7 @@ class HugePagesTest {
     }
 
     @Test
-    void anArenaOverAnotherTakesLargeAllocationsFromHugePagesAndClosesItsOwner() {
+    void anArenaOverAnotherTakesItsAllocationsFromHugePagesAndClosesItsOwner() {
         boolean linux = System.getProperty("os.name").toLowerCase(java.util.Locale.ROOT).contains("linux");
         Arena owner = Arena.ofShared();
         MemorySegment large, small, aligned;
@@ -50,9 +50,24 @@ class HugePagesTest {
             if (linux) assertThat(large.address() % (2L << 20)).as("a huge-page mapping").isZero();
             for (long o = 0; o < large.byteSize(); o += 4093) assertThat(large.get(ValueLayout.JAVA_BYTE, o)).isZero();
             small = arena.allocate(100);
+            MemorySegment next = arena.allocate(768 * 768 * 4L);           // a 125M projection: the same chunk
             aligned = arena.allocate(HugePages.MIN_BYTES, 4096);
             assertThat(small.address() % 64).isZero();
+            assertThat(next.address() % 64).isZero();
             assertThat(aligned.address() % 4096).isZero();
+            if (linux) {
+                assertThat(small.address() % (2L << 20)).as("the first in a huge-page chunk").isZero();
+                assertThat(next.address()).as("right after the first, 64-byte aligned").isEqualTo(small.address() + 128);
+            }
+            for (long o = 0; o < next.byteSize(); o += 4093) assertThat(next.get(ValueLayout.JAVA_BYTE, o)).isZero();
+            small.fill((byte) 1);
+            assertThat(next.get(ValueLayout.JAVA_BYTE, 0)).as("neighbours do not overlap").isZero();
+            long filled = 0;                                                   // small allocations past one chunk
+            while (filled <= HugePages.CHUNK_BYTES) {
+                MemorySegment more = arena.allocate(HugePages.MIN_BYTES - 64);
+                more.set(ValueLayout.JAVA_BYTE, more.byteSize() - 1, (byte) 2);
+                filled += more.byteSize();
+            }
         }
         assertThat(owner.scope().isAlive()).as("closing it closes the owner").isFalse();
         for (MemorySegment m : new MemorySegment[] {large, small, aligned}) {
