@@ -39,7 +39,7 @@ final class CpuMatmul {
      * Fewest MR-row panels of A in a piece of the shrinking row loop ({@link CpuParallel#forShrinkingRange}):
      * each piece streams the packed B block from L2 once. The 72 products of a 125M prefill (T = 512,
      * scratch harness, 2 threads, best of 5 per round, both ways alternated in one process): 3 panels
-     * faster than fixed tasks in 9 of 12 rounds, 6 panels in 20 of 24, 10 and 20 panels in 3 of 6 each.
+     * faster than fixed tasks in 15 of 18 rounds, 6 panels in 20 of 24, 10 panels in 2 of 6, 20 in 4 of 6.
      */
     private static final int MIN_ROW_PANELS = 6;
     /** Most rows of A a task packs: its A block (MC·KC floats) stays in L2. */
