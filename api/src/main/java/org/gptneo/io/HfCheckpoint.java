@@ -275,7 +275,10 @@ public final class HfCheckpoint {
         return out;
     }
 
-    /** A loaded weight's memory: written once, kept for the model's life, so on huge pages where there are some (small ones too, from the arena's chunks). */
+    /**
+     * A loaded weight's memory: written once, kept for the model's life, so on huge pages where there are
+     * some (small ones too, from the arena's chunks).
+     */
     private static Tensor allocate(Arena arena, DType dtype, int[] shape) {
         return Tensor.wrap(HugePages.allocate(arena, dtype.bytes(Tensor.elementCount(shape))), dtype, shape);
     }

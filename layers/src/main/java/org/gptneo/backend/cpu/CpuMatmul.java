@@ -152,8 +152,8 @@ final class CpuMatmul {
                             }
                         });
                         if (colTasks == 1) {
-                            pool.forShrinkingRange(rowPanels, minPanels, (from, to) -> rowRange(batchEntry, (int) from, (int) to,
-                                    depth, kc, packedB, block, nb, panels, sliceBeta, BUFFERS.get()));
+                            pool.forShrinkingRange(rowPanels, minPanels, (from, to) -> rowRange(batchEntry,
+                                    (int) from, (int) to, depth, kc, packedB, block, nb, panels, sliceBeta, BUFFERS.get()));
                         } else {
                             long tasks = (long) rowTasks * colTasks;
                             long workPerTask = 2L * s.m() / rowTasks * nb / colTasks * kc;
@@ -175,7 +175,10 @@ final class CpuMatmul {
             }
         }
 
-        /** {@link #task} for row panels [from, to) and every column panel, in near-equal tasks whose rows fit packedA. */
+        /**
+         * {@link #task} for row panels [from, to) and every column panel, in near-equal tasks whose rows
+         * fit packedA.
+         */
         private void rowRange(int p, int from, int to, int k0, int kc, float[] packedB, int jb, int nb, int panels,
                               float sliceBeta, Buffers buf) {
             int tasks = Math.ceilDiv(to - from, MC / MR);

@@ -11,9 +11,9 @@ import java.util.concurrent.locks.LockSupport;
  * Runs kernels on all cores. Work is cut into fixed-size pieces that depend only on the problem
  * size, never on the thread count, so a kernel that combines per-piece partial results gives the
  * same answer everywhere ({@link #forShrinkingRange}, for kernels whose results do not depend on the
- * pieces, cuts by the thread count too). A loop of one piece runs on the calling thread, and so does every loop
- * over memory that other threads may not touch (a tensor of a confined arena). The calling thread
- * claims pieces like the helpers do, so a loop always finishes, whoever else helps.
+ * pieces, cuts by the thread count too). A loop of one piece runs on the calling thread, and so
+ * does every loop over memory that other threads may not touch (a tensor of a confined arena). The
+ * calling thread claims pieces like the helpers do, so a loop always finishes, whoever else helps.
  *
  * <p>A loop is handed over by posting it in one shared slot that idle helpers poll: generation makes
  * about a hundred parallel loops per token, each a few µs long, and a hand-over through a task queue
@@ -118,15 +118,18 @@ final class CpuParallel implements AutoCloseable {
      * Runs {@code body} over [0, count) in pieces that shrink as the loop nears its end ("guided"
      * scheduling): each claim takes max(minGrain, remaining / (2·threads)) items. Early pieces are long,
      * and the last ones short, so a thread that falls behind (a core the VM lends to another tenant for
-     * a while) holds up the loop by little; on one thread the loop is one piece. Only for bodies whose results do not depend on where pieces
-     * begin and end: the pieces depend on the thread count and on nothing else.
+     * a while) holds up the loop by little; on one thread the loop is one piece. Only for bodies whose
+     * results do not depend on where pieces begin and end: the pieces depend on the thread count and on
+     * nothing else.
      */
     void forShrinkingRange(long count, long minGrain, Body body) {
         run(count, minGrain, 2L * threads(), body);
     }
 
     private void run(long count, long grain, long shrink, Body body) {
-        if (grain < 1) throw new IllegalArgumentException("a parallel loop's pieces need at least one item, got grain " + grain);
+        if (grain < 1) {
+            throw new IllegalArgumentException("a parallel loop's pieces need at least one item, got grain " + grain);
+        }
         if (helpers.length == 0 || count <= grain) {
             if (shrink != 0) {
                 if (count > 0) body.run(0, count);   // one thread: one piece
