@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import org.gptneo.autograd.Tape;
+import org.gptneo.autograd.Workspace;
 import org.gptneo.backend.Backend;
 import org.gptneo.model.AttentionType;
 import org.gptneo.model.GptNeoConfig;
@@ -32,7 +33,9 @@ import picocli.CommandLine.Option;
  * {@code gptneo bench curve}: how cost grows with length. Prefill time and peak activation memory
  * (the tape's peak bytes) against T for the model's own layer pattern and, for random weights, the
  * same model with every layer global, every layer local and every layer linear; then decode time per token against the
- * cache length. One JSON line per point; with --plot, two PNG charts.
+ * cache length. One JSON line per point; with --plot, two PNG charts. Each layout's passes take their
+ * memory from one {@link Workspace}, as {@code bench prefill} and generation do: with a fresh tape per pass,
+ * mapping and faulting in the activations (2 GB at T = 2048) cost as much as the pass itself.
  */
 @Command(name = "curve", mixinStandardHelpOptions = true,
         description = {"Prefill time and memory against --tokens for global, local and linear layers, and decode",
@@ -40,7 +43,7 @@ import picocli.CommandLine.Option;
 final class BenchCurveCommand implements Callable<Integer> {
     /** Steps timed at each cache length. */
     private static final int DECODE_STEPS = 8;
-    /** Untimed passes at the first length before a layout's points. */
+    /** Untimed passes at the first length before a layout's points (and runs of decoding steps before the decode points). */
     private static final int WARM_UP_PASSES = 5;
 
     @Mixin
@@ -71,10 +74,11 @@ final class BenchCurveCommand implements Callable<Integer> {
         try (Backend backend = runs.backend(); Arena host = Arena.ofShared()) {
             for (Map.Entry<String, GptNeoConfig> layout : layouts(config).entrySet()) {
                 double[] ms = new double[lengths.length], mib = new double[lengths.length];
-                try (GptNeoModel m = layout.getValue() == config ? model.load(backend, dtype) : layout.getValue().toBuilder().build(backend)) {
+                try (GptNeoModel m = layout.getValue() == config ? model.load(backend, dtype) : layout.getValue().toBuilder().build(backend);
+                     Workspace passes = new Workspace()) {
                     Tensor warmUp = randomIds(backend, host, m, lengths[0]);
                     for (int i = 0; i < WARM_UP_PASSES; i++) {      // the JIT compiles the kernels before the first point
-                        try (Tape tape = new Tape(backend, false)) {
+                        try (Tape tape = BenchRuns.tape(backend, false, passes)) {
                             m.forward(tape, warmUp, false);
                         }
                     }
@@ -82,7 +86,7 @@ final class BenchCurveCommand implements Callable<Integer> {
                         long[] peak = new long[1];
                         Tensor input = randomIds(backend, host, m, lengths[i]);
                         ms[i] = runs.best(() -> {
-                            try (Tape tape = new Tape(backend, false)) {
+                            try (Tape tape = BenchRuns.tape(backend, false, passes)) {   // as bench prefill and generation
                                 m.forward(tape, input, false);
                                 peak[0] = tape.peakBytes();
                             }
@@ -97,10 +101,13 @@ final class BenchCurveCommand implements Callable<Integer> {
                         runs.print(json);
                     }
                     if (layout.getValue() == config) {
+                        for (int i = 0; i < WARM_UP_PASSES; i++) {  // the one-row kernels compile before the first point
+                            decodeStepsMs(backend, m, lengths[0], passes);
+                        }
                         for (int i = 0; i < lengths.length; i++) {
                             double best = Double.POSITIVE_INFINITY;
                             for (int run = 0; run <= runs.runs; run++) {   // run 0 warms up
-                                double stepsMs = decodeStepsMs(backend, m, lengths[i]);
+                                double stepsMs = decodeStepsMs(backend, m, lengths[i], passes);
                                 if (run > 0) best = Math.min(best, stepsMs);
                             }
                             decodeMs[i] = best / DECODE_STEPS;
@@ -140,17 +147,17 @@ final class BenchCurveCommand implements Callable<Integer> {
      * Milliseconds of the last {@link #DECODE_STEPS} one-token steps of a sequence of {@code cache}
      * tokens (the prompt before them is one untimed pass).
      */
-    private static double decodeStepsMs(Backend backend, GptNeoModel m, int cache) {
+    private static double decodeStepsMs(Backend backend, GptNeoModel m, int cache, Workspace passes) {
         int prompt = Math.max(1, cache - DECODE_STEPS);
         try (Arena host = Arena.ofShared(); KvCache kv = new KvCache(m, 1, new int[1], cache)) {
             int[] ids = new SplittableRandom(cache).ints(cache, 0, m.config().vocabSize()).toArray();
-            try (Tape tape = new Tape(backend, false)) {
+            try (Tape tape = BenchRuns.tape(backend, false, passes)) {
                 Tensor first = backend.upload(Tensor.ofInts(host, Arrays.copyOf(ids, prompt), 1, prompt), host);   // [1, P]
                 m.forwardCached(tape, first, backend.upload(Tensor.ofInts(host, BenchPrefillCommand.positions(1, prompt), 1, prompt), host), kv);
             }
             long start = System.nanoTime();
             for (int p = prompt; p < cache; p++) {
-                try (Tape step = new Tape(backend, false)) {
+                try (Tape step = BenchRuns.tape(backend, false, passes)) {
                     m.forwardCached(step, backend.upload(Tensor.ofInts(host, new int[] {ids[p]}, 1, 1), host),
                             backend.upload(Tensor.ofInts(host, new int[] {p}, 1, 1), host), kv);
                 }
