@@ -6,7 +6,6 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.gptneo.backend.cpu.CpuBackend;
-import org.gptneo.tensor.DType;
 import org.gptneo.tensor.Tensor;
 
 /**
@@ -18,20 +17,17 @@ public class StreamRunner implements IntToDoubleFunction {
     public static final int WORKLOADS = 2;
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private final CpuBackend backend;
-    private final Tensor[] w = new Tensor[Weights125M.COUNT], x = new Tensor[Weights125M.COUNT], y = new Tensor[Weights125M.COUNT];
-    private long bytes;
+    private final Weights125M.Products step;
+    private final long bytes;
     private volatile float sink;
 
     public StreamRunner(int threads) {
         backend = new CpuBackend(threads);
         Arena arena = Weights125M.arena();
-        for (int i = 0; i < Weights125M.COUNT; i++) {
-            int[] s = Weights125M.shape(i);
-            w[i] = Weights125M.filled(arena, s);
-            x[i] = Weights125M.filled(arena, 1, s[1]);
-            y[i] = Tensor.allocate(arena, DType.F32, 1, s[0]);
-            bytes += w[i].data().byteSize();
-        }
+        step = Weights125M.Products.of(arena, Weights125M.create(arena), 1);
+        long total = 0;
+        for (Tensor t : step.w()) total += t.data().byteSize();
+        bytes = total;
     }
 
     public static String name(int i) {
@@ -44,7 +40,7 @@ public class StreamRunner implements IntToDoubleFunction {
         for (int run = 0; run < 10; run++) {
             long start = System.nanoTime();
             if (workload == 0) {
-                for (int i = 0; i < Weights125M.COUNT; i++) backend.matmul(x[i], false, w[i], true, y[i], 1f, 0f);
+                step.run(backend, 0, Weights125M.COUNT);
             } else {
                 Thread other = Thread.ofPlatform().start(() -> sink = sumHalves(false));
                 float mine = sumHalves(true);
@@ -62,7 +58,7 @@ public class StreamRunner implements IntToDoubleFunction {
 
     private float sumHalves(boolean first) {
         float total = 0;
-        for (Tensor t : w) {
+        for (Tensor t : step.w()) {
             long half = t.data().byteSize() / 2;
             total += sum(t.data(), first ? 0 : half, first ? half : 2 * half);
         }
