@@ -21,8 +21,12 @@ for jar in "$a" "$b"; do [ -f "$jar" ] || { echo "ab.sh: no such jar: $jar" >&2;
 [ -f "$here/runners/$runner.java" ] || { echo "ab.sh: no runner $runner in $here/runners" >&2; exit 2; }
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-"$JAVA_HOME/bin/javac" -nowarn -XDsuppressNotes --add-modules jdk.incubator.vector -cp "$a" -d "$out/runners" \
-  "$here"/runners/*.java 2>&1 | grep -v "incubat" || true
+if ! "$JAVA_HOME/bin/javac" -nowarn -XDsuppressNotes --add-modules jdk.incubator.vector -cp "$a" -d "$out/runners" \
+    "$here"/runners/*.java > "$out/javac.log" 2>&1; then
+  grep -v "incubat" "$out/javac.log" >&2
+  echo "ab.sh: the runners do not compile against $a (see above)" >&2
+  exit 1
+fi
 "$JAVA_HOME/bin/javac" -d "$out/main" "$here/AB.java"
 "$JAVA" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp "$out/main" \
   AB "$out/runners/" "$runner" "$threads" "$rounds" "$a" "$b" 2>&1 | grep -v "^WARNING: Using incubator modules"
