@@ -27,9 +27,14 @@ import org.gptneo.tensor.Tensor;
  * split over threads by columns).
  */
 final class CpuMatmul {
-    /** Micro-tile: MR rows × NR columns held in 2·MR vector registers. */
-    private static final int MR = 6;
-    private static final int NR = 2 * VL;
+    /**
+     * Micro-tile: MR rows × NR columns held in 2·MR vector registers. With 16-lane vectors (AVX-512,
+     * 32 registers) 12 rows: each B vector loaded from L2 feeds twice the FMAs of 6 rows (one thread
+     * 1.0-1.18x on bench gemm's shapes), and 14 rows ran 0.87-0.93x of 12 (docs/performance.md, "A
+     * 12-row micro-tile"). Narrower vectors come with 16 registers (AVX2), which hold 6 rows' 12.
+     */
+    static final int MR = VL >= 16 ? 12 : 6;
+    static final int NR = 2 * VL;
     /**
      * Deepest slab of K. K is cut into equal slabs of at most KC; an A micro-panel (MR·KC floats)
      * then stays in L1 while the B micro-panels stream past it from L2.
@@ -39,11 +44,12 @@ final class CpuMatmul {
      * Fewest MR-row panels of A in a piece of the shrinking row loop ({@link CpuParallel#forShrinkingRange}):
      * each piece streams the packed B block from L2 once. The 72 products of a 125M prefill (T = 512,
      * scratch harness, 2 threads, best of 5 per round, both ways alternated in one process): 3 panels
-     * faster than fixed tasks in 15 of 18 rounds, 6 panels in 20 of 24, 10 panels in 2 of 6, 20 in 4 of 6.
+     * faster than fixed tasks in 15 of 18 rounds, 6 panels in 20 of 24, 10 panels in 2 of 6, 20 in 4 of 6
+     * (6-row panels then); with 12-row panels, 3 panels against 6 won 2 rounds of 6.
      */
     private static final int MIN_ROW_PANELS = 6;
-    /** Most rows of A a task packs: its A block (MC·KC floats) stays in L2. */
-    private static final int MC = 20 * MR;
+    /** Most rows of A a task packs (a multiple of MR): its A block (MC·KC floats) stays in L2. */
+    private static final int MC = 120;
     /** Columns of B a task sweeps per A micro-panel: that part of the packed B block stays in L2. */
     private static final int NC = 8 * NR;
     /** Columns of B packed together per slab: the shared packed block (NB·KC floats) stays in L3. */
@@ -288,15 +294,97 @@ final class CpuMatmul {
         }
     }
 
-    /**
-     * tile [MR][NR] = Σ_k ap[k][r]·bp[k][j] over one micro-panel pair. The 12 accumulators are named
-     * locals so they stay in registers; they leave only through array stores, never through a call.
-     */
+    /** tile [MR][NR] = Σ_k ap[k][r]·bp[k][j] over one micro-panel pair ([kc][MR] and [kc][NR] floats). */
     private static void microKernel(float[] ap, int aAt, float[] bp, int bAt, int kc, float[] tile) {
+        if (MR == 12) microKernel12(ap, aAt, bp, bAt, kc, tile);
+        else microKernel6(ap, aAt, bp, bAt, kc, tile);
+    }
+
+    /**
+     * tile [12][NR] = Σ_k ap[k][r]·bp[k][j] over one micro-panel pair of 12 rows. The 24 accumulators
+     * are named locals so they stay in registers; they leave only through array stores, never through a call.
+     */
+    static void microKernel12(float[] ap, int aAt, float[] bp, int bAt, int kc, float[] tile) {
+        FloatVector c000 = FloatVector.zero(F), c001 = c000;
+        FloatVector c010 = c000, c011 = c000, c020 = c000, c021 = c000, c030 = c000, c031 = c000;
+        FloatVector c040 = c000, c041 = c000, c050 = c000, c051 = c000, c060 = c000, c061 = c000;
+        FloatVector c070 = c000, c071 = c000, c080 = c000, c081 = c000, c090 = c000, c091 = c000;
+        FloatVector c100 = c000, c101 = c000, c110 = c000, c111 = c000;
+        for (int kk = 0; kk < kc; kk++) {
+            int ak = aAt + kk * 12, bk = bAt + kk * NR;
+            FloatVector b0 = FloatVector.fromArray(F, bp, bk);   // B[k, j .. j+VL)
+            FloatVector b1 = FloatVector.fromArray(F, bp, bk + VL);
+            FloatVector x = FloatVector.broadcast(F, ap[ak]);     // A[i, k]
+            c000 = x.fma(b0, c000);
+            c001 = x.fma(b1, c001);
+            x = FloatVector.broadcast(F, ap[ak + 1]);
+            c010 = x.fma(b0, c010);
+            c011 = x.fma(b1, c011);
+            x = FloatVector.broadcast(F, ap[ak + 2]);
+            c020 = x.fma(b0, c020);
+            c021 = x.fma(b1, c021);
+            x = FloatVector.broadcast(F, ap[ak + 3]);
+            c030 = x.fma(b0, c030);
+            c031 = x.fma(b1, c031);
+            x = FloatVector.broadcast(F, ap[ak + 4]);
+            c040 = x.fma(b0, c040);
+            c041 = x.fma(b1, c041);
+            x = FloatVector.broadcast(F, ap[ak + 5]);
+            c050 = x.fma(b0, c050);
+            c051 = x.fma(b1, c051);
+            x = FloatVector.broadcast(F, ap[ak + 6]);
+            c060 = x.fma(b0, c060);
+            c061 = x.fma(b1, c061);
+            x = FloatVector.broadcast(F, ap[ak + 7]);
+            c070 = x.fma(b0, c070);
+            c071 = x.fma(b1, c071);
+            x = FloatVector.broadcast(F, ap[ak + 8]);
+            c080 = x.fma(b0, c080);
+            c081 = x.fma(b1, c081);
+            x = FloatVector.broadcast(F, ap[ak + 9]);
+            c090 = x.fma(b0, c090);
+            c091 = x.fma(b1, c091);
+            x = FloatVector.broadcast(F, ap[ak + 10]);
+            c100 = x.fma(b0, c100);
+            c101 = x.fma(b1, c101);
+            x = FloatVector.broadcast(F, ap[ak + 11]);
+            c110 = x.fma(b0, c110);
+            c111 = x.fma(b1, c111);
+        }
+        c000.intoArray(tile, 0 * NR);
+        c001.intoArray(tile, 0 * NR + VL);
+        c010.intoArray(tile, 1 * NR);
+        c011.intoArray(tile, 1 * NR + VL);
+        c020.intoArray(tile, 2 * NR);
+        c021.intoArray(tile, 2 * NR + VL);
+        c030.intoArray(tile, 3 * NR);
+        c031.intoArray(tile, 3 * NR + VL);
+        c040.intoArray(tile, 4 * NR);
+        c041.intoArray(tile, 4 * NR + VL);
+        c050.intoArray(tile, 5 * NR);
+        c051.intoArray(tile, 5 * NR + VL);
+        c060.intoArray(tile, 6 * NR);
+        c061.intoArray(tile, 6 * NR + VL);
+        c070.intoArray(tile, 7 * NR);
+        c071.intoArray(tile, 7 * NR + VL);
+        c080.intoArray(tile, 8 * NR);
+        c081.intoArray(tile, 8 * NR + VL);
+        c090.intoArray(tile, 9 * NR);
+        c091.intoArray(tile, 9 * NR + VL);
+        c100.intoArray(tile, 10 * NR);
+        c101.intoArray(tile, 10 * NR + VL);
+        c110.intoArray(tile, 11 * NR);
+        c111.intoArray(tile, 11 * NR + VL);
+    }
+
+    /**
+     * tile [6][NR] = Σ_k ap[k][r]·bp[k][j] over one micro-panel pair of 6 rows, as {@link #microKernel12}.
+     */
+    static void microKernel6(float[] ap, int aAt, float[] bp, int bAt, int kc, float[] tile) {
         FloatVector c00 = FloatVector.zero(F), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
         FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
         for (int kk = 0; kk < kc; kk++) {
-            int ak = aAt + kk * MR, bk = bAt + kk * NR;
+            int ak = aAt + kk * 6, bk = bAt + kk * NR;
             FloatVector b0 = FloatVector.fromArray(F, bp, bk);   // B[k, j .. j+VL)
             FloatVector b1 = FloatVector.fromArray(F, bp, bk + VL);
             FloatVector x = FloatVector.broadcast(F, ap[ak]);     // A[i, k]

@@ -8,15 +8,16 @@ import java.util.Random;
 import java.util.stream.Stream;
 import org.gptneo.tensor.DType;
 import org.gptneo.tensor.Tensor;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The packed GEMM ({@link CpuMatmul}, M above the matrix-vector paths) on sizes cut to reach its
- * edges: K not a multiple of the gather group (VL / gcd(6, VL) depths) nor of the 64-depth staging
+ * edges: K not a multiple of the gather group (VL / gcd(12, VL) depths) nor of the 64-depth staging
  * pass, K over two and three slabs, N not a multiple of the 2·VL-column micro-panel and over two
- * packed column blocks, M not a multiple of the 6-row micro-panel and split unevenly over row tasks;
+ * packed column blocks, M not a multiple of the 12-row micro-panel and split unevenly over row tasks;
  * all four transpose cases, a batch of two with strided operands, (alpha, beta) ≠ (1, 0), and BF16
  * op(B) (widened while staged):
  * <ul>
@@ -29,12 +30,12 @@ import org.junit.jupiter.params.provider.MethodSource;
 class CpuMatmulTest {
     /** {M, N, K}. */
     private static final int[][] SIZES = {
-        {9, 40, 7},        // K below one gather group: the scalar tail alone
-        {125, 77, 515},    // two slabs of 258 (ragged after the gathers), 21 row panels over 4 or 6 tasks
+        {9, 40, 3},        // K below one gather group (4 depths with 16 lanes): the scalar tail alone; one ragged row panel
+        {125, 77, 515},    // two slabs of 258 (ragged after the gathers), 11 row panels (the last ragged) over 4 or 6 tasks
         {13, 2085, 70},    // two column blocks, ragged last panel; K past one staging pass
         {61, 100, 1100},   // three slabs of 367
         // A·Bᵀ for up to CpuMatvec.MAX_ROWS rows of A is CpuMatvec's; these keep it here:
-        {67, 40, 7},       // as the first, 11 row panels and a ragged one
+        {67, 40, 7},       // one gather group and a scalar tail, 5 row panels and a ragged one
         {70, 2085, 70},    // as the third
     };
 
@@ -84,6 +85,38 @@ class CpuMatmulTest {
             }
             assertThat(product(two, arena, a, ta, b, tb, c0, alpha, beta)).as("2 threads").isEqualTo(expected);
             assertThat(product(three, arena, a, ta, b, tb, c0, alpha, beta)).as("3 threads").isEqualTo(expected);
+        }
+    }
+
+    /**
+     * The 6-row micro-kernel (the one narrower vectors use, unreachable through the GEMM on AVX-512)
+     * and the 12-row one give the same bits for the same rows: each output is one FMA chain over k
+     * in order. Both against a double-precision sum.
+     */
+    @Test
+    void theSixAndTwelveRowMicroKernelsGiveTheSameBits() {
+        int kc = 37, nr = CpuMatmul.NR;
+        Random random = new Random(12);
+        float[] a12 = new float[kc * 12], b = new float[kc * nr];             // [kc][12], [kc][NR]
+        for (int i = 0; i < a12.length; i++) a12[i] = (float) random.nextGaussian();
+        for (int i = 0; i < b.length; i++) b[i] = (float) random.nextGaussian();
+        float[] tile12 = new float[12 * nr];
+        CpuMatmul.microKernel12(a12, 0, b, 0, kc, tile12);
+        for (int half = 0; half < 2; half++) {
+            float[] a6 = new float[kc * 6], tile6 = new float[6 * nr];          // rows 6·half .. 6·half + 6
+            for (int t = 0; t < kc; t++) System.arraycopy(a12, t * 12 + 6 * half, a6, t * 6, 6);
+            CpuMatmul.microKernel6(a6, 0, b, 0, kc, tile6);
+            assertThat(tile6).as("rows from %d", 6 * half).isEqualTo(Arrays.copyOfRange(tile12, 6 * half * nr, (6 * half + 6) * nr));
+        }
+        for (int r = 0; r < 12; r++) {
+            for (int j = 0; j < nr; j++) {
+                double sum = 0, scale = 0;
+                for (int t = 0; t < kc; t++) {
+                    sum += (double) a12[t * 12 + r] * b[t * nr + j];
+                    scale += Math.abs((double) a12[t * 12 + r] * b[t * nr + j]);
+                }
+                assertThat(Math.abs(tile12[r * nr + j] - sum)).as("tile[%d, %d]", r, j).isLessThanOrEqualTo(1e-5 * scale);
+            }
         }
     }
 
