@@ -90,6 +90,22 @@ public final class Tape implements AutoCloseable {
     }
 
     /**
+     * An F32 tensor for a result its op writes whole before anything reads it: as {@link #allocate},
+     * except that on a workspace of a host backend it is not zeroed first and holds what the last
+     * step left there (zeroing a 125M prefill's activations, about 1 MB a token, took a few percent
+     * of it on one thread: docs/performance.md, "Results not zeroed").
+     */
+    private Tensor written(int... shape) {
+        boolean reused = arena instanceof Workspace.StepArena && backend.device().hostAccessible();
+        if (!reused || Arrays.stream(shape).anyMatch(d -> d < 0)) return allocate(shape); // allocate names a bad shape
+        long bytes = DType.F32.bytes(Tensor.elementCount(shape));
+        Tensor t = Tensor.wrap(((Workspace.StepArena) arena).allocateUnzeroed(bytes), DType.F32, shape);
+        allocatedBytes += bytes;
+        meter.allocated(bytes);
+        return t;
+    }
+
+    /**
      * I32 {@code values} made on the host and uploaded to the backend (no copy on a host backend),
      * living as long as this tape: indices a layer computed on the host, such as expert routing.
      */
@@ -267,7 +283,7 @@ public final class Tape implements AutoCloseable {
     /** out = a + b (same shape). */
     public Var add(Var a, Var b) {
         requireSameShape(a, b);
-        Var out = result(allocate(a.shape()), a, b);
+        Var out = result(written(a.shape()), a, b);
         backend.add(a.value(), b.value(), out.value());
         record(out, () -> {
             Tensor g = out.grad();
@@ -279,7 +295,7 @@ public final class Tape implements AutoCloseable {
 
     /** out = s·x. */
     public Var scale(Var x, float s) {
-        Var out = result(allocate(x.shape()), x);
+        Var out = result(written(x.shape()), x);
         backend.copy(x.value(), out.value());
         backend.scale(out.value(), s);
         record(out, () -> backend.axpy(s, out.grad(), gradOf(x)));
@@ -292,7 +308,7 @@ public final class Tape implements AutoCloseable {
         if (x.value().rank() != 2 || x.value().dim(1) != w.value().dim(1)) {
             throw new IllegalArgumentException("linear: input " + x.value() + " does not fit weight " + w.value());
         }
-        Var out = result(allocate(x.value().dim(0), outFeatures), x, w, bias);
+        Var out = result(written(x.value().dim(0), outFeatures), x, w, bias);
         backend.matmul(x.value(), false, w.value(), true, out.value(), 1f, 0f);
         if (bias != null) {
             backend.addBias(out.value(), bias.value());
@@ -318,7 +334,7 @@ public final class Tape implements AutoCloseable {
         int[] shape = av.shape();
         shape[shape.length - 2] = transposeA ? av.dim(-1) : av.dim(-2);
         shape[shape.length - 1] = transposeB ? bv.dim(-2) : bv.dim(-1);
-        Var out = result(allocate(shape), a, b);
+        Var out = result(written(shape), a, b);
         backend.matmul(av, transposeA, bv, transposeB, out.value(), 1f, 0f);
         record(out, () -> {
             Tensor g = out.grad();
@@ -341,7 +357,7 @@ public final class Tape implements AutoCloseable {
         if (v.rank() != 4) {
             throw new IllegalArgumentException("swapMiddle needs a rank-4 tensor, got " + v);
         }
-        Var out = result(allocate(v.dim(0), v.dim(2), v.dim(1), v.dim(3)), x);
+        Var out = result(written(v.dim(0), v.dim(2), v.dim(1), v.dim(3)), x);
         backend.swapMiddle(v, out.value(), false);
         record(out, () -> backend.swapMiddle(out.grad(), gradOf(x), true));
         return out;
@@ -351,8 +367,8 @@ public final class Tape implements AutoCloseable {
     public Var layerNorm(Var x, Var gamma, Var beta, float eps) {
         Tensor xv = x.value();
         int rows = Math.toIntExact(xv.size() / xv.dim(-1));
-        Tensor mean = allocate(rows), rstd = allocate(rows);
-        Var out = result(allocate(xv.shape()), x, gamma, beta);
+        Tensor mean = written(rows), rstd = written(rows);
+        Var out = result(written(xv.shape()), x, gamma, beta);
         backend.layerNorm(xv, gamma.value(), beta.value(), eps, out.value(), mean, rstd);
         record(out, () -> backend.layerNormBackward(out.grad(), xv, gamma.value(), mean, rstd,
                 gradOrScratch(x), gradOrScratch(gamma), gradOrScratch(beta)));
@@ -361,7 +377,7 @@ public final class Tape implements AutoCloseable {
 
     /** gelu_new, the tanh approximation GPT-Neo uses. */
     public Var geluNew(Var x) {
-        Var out = result(allocate(x.shape()), x);
+        Var out = result(written(x.shape()), x);
         backend.geluNew(x.value(), out.value());
         record(out, () -> backend.geluNewBackward(x.value(), out.grad(), gradOf(x)));
         return out;
@@ -407,8 +423,8 @@ public final class Tape implements AutoCloseable {
             throw new IllegalArgumentException("attention needs q [B, H, T, hs] and k, v [B, H, S, hs], got " + qv
                     + ", " + kv + " and " + vv);
         }
-        Var out = result(allocate(qv.shape()), q, k, v);
-        Tensor rowStats = allocate(qv.dim(0), qv.dim(1), qv.dim(2));
+        Var out = result(written(qv.shape()), q, k, v);
+        Tensor rowStats = written(qv.dim(0), qv.dim(1), qv.dim(2));
         backend.attention(qv, kv, vv, mask, dropout, seed, out.value(), rowStats);
         record(out, () -> backend.attentionBackward(qv, kv, vv, mask, dropout, seed, out.value(), rowStats, out.grad(),
                 q.requiresGrad() ? gradOf(q) : null, k.requiresGrad() ? gradOf(k) : null, v.requiresGrad() ? gradOf(v) : null));
@@ -436,7 +452,7 @@ public final class Tape implements AutoCloseable {
     public Var embedding(Var table, Tensor ids) {
         int[] shape = Arrays.copyOf(ids.shape(), ids.rank() + 1);
         shape[ids.rank()] = table.value().dim(1);
-        Var out = result(allocate(shape), table);
+        Var out = result(written(shape), table);
         backend.embedding(table.value(), ids, out.value());
         record(out, () -> backend.embeddingBackward(ids, out.grad(), gradOf(table)));
         return out;

@@ -9,7 +9,8 @@ import org.gptneo.tensor.HugePages;
  * forward and backward passes of a training loop, which allocate the same tensors every step (a
  * tape frees nothing before it closes, so taking slices of one slab costs no more memory). A fresh tape maps, zeroes and frees its memory every step
  * (the large tensors cost a system call and a page fault per page each time); a tape made with
- * {@code new Tape(backend, workspace)} takes zeroed slices of one slab instead. When a step needs
+ * {@code new Tape(backend, workspace)} takes slices of one slab instead, zeroed except for
+ * the results its ops write whole (on a host backend, see {@code Tape#written}). When a step needs
  * more than the slab holds, the rest comes from the workspace's arena, and when that tape closes
  * the slab is replaced by one that fits the whole step, so from the second step on nothing is
  * allocated.
@@ -43,13 +44,20 @@ public final class Workspace implements AutoCloseable {
         owner.close();
     }
 
-    private MemorySegment take(long bytes, long alignment) {
+    /** Bytes the slab holds: what the largest step so far asked for. */
+    long capacity() {
+        return slab.byteSize();
+    }
+
+    /** A slice of the slab, zeroed unless {@code zeroed} is false (then it holds what the last step left). */
+    private MemorySegment take(long bytes, long alignment, boolean zeroed) {
         long align = Math.max(alignment, ALIGNMENT);
         asked += bytes + align;
         long start = (used + align - 1) / align * align;
         if (start + bytes <= slab.byteSize()) {
             used = start + bytes;
-            return slab.asSlice(start, bytes).fill((byte) 0);
+            MemorySegment slice = slab.asSlice(start, bytes);
+            return zeroed ? slice.fill((byte) 0) : slice;
         }
         return align <= ALIGNMENT ? HugePages.allocate(owner, bytes) : owner.allocate(bytes, align);   // past the slab: this step only
     }
@@ -67,13 +75,19 @@ public final class Workspace implements AutoCloseable {
      * The arena a tape sees. Its segments belong to the workspace's arena, which outlives the step;
      * close() ends the step rather than freeing them.
      */
-    private final class StepArena implements Arena {
+    final class StepArena implements Arena {
         private boolean open = true;
 
         @Override
         public MemorySegment allocate(long byteSize, long byteAlignment) {
             if (!open) throw new IllegalStateException("this tape's step has ended");
-            return take(byteSize, byteAlignment);
+            return take(byteSize, byteAlignment, true);
+        }
+
+        /** As {@link #allocate}, not zeroed: for a tensor its op writes whole before anything reads it. */
+        MemorySegment allocateUnzeroed(long byteSize) {
+            if (!open) throw new IllegalStateException("this tape's step has ended");
+            return take(byteSize, ALIGNMENT, false);
         }
 
         @Override
