@@ -11,7 +11,8 @@ import org.gptneo.tensor.Tensor;
  */
 public class GemmRunner implements IntToDoubleFunction {
     private static final int[][] SHAPES = {{2048, 2048, 2048, 0, 0}, {512, 768, 768, 0, 1}, {512, 3072, 768, 0, 1},
-        {512, 768, 3072, 0, 1}, {512, 768, 3072, 0, 0}, {3072, 768, 512, 1, 0}, {512, 50257, 768, 0, 1}, {512, 768, 50257, 0, 0}};
+        {512, 768, 3072, 0, 1}, {512, 768, 3072, 0, 0}, {768, 768, 512, 1, 0}, {3072, 768, 512, 1, 0}, {768, 3072, 512, 1, 0},
+        {512, 50257, 768, 0, 1}, {512, 768, 50257, 0, 0}, {50257, 768, 512, 1, 0}};
     public static final int WORKLOADS = SHAPES.length;
     private final CpuBackend backend;
     private final boolean cpuTime;

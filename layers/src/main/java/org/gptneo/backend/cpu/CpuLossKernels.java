@@ -26,6 +26,15 @@ final class CpuLossKernels {
     private static final long WORK_PER_LOGIT = 32;
     /** Logits per double vector step: F_HALF and D have the same lane count. */
     private static final int DL = D.length();
+    /** Logits whose exps go through the scratch arrays at a time (a multiple of DL; they stay in L1). */
+    private static final int CHUNK = 512;
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    /** A chunk's x − max in float and their exps in double ({@link CpuMath#expWide}). */
+    private static final class Scratch {
+        final float[] differences = new float[CHUNK];
+        final double[] exps = new double[CHUNK];
+    }
 
     private CpuLossKernels() {}
 
@@ -43,7 +52,7 @@ final class CpuLossKernels {
                 }
                 long row = n * v;
                 float max = rowMax(ls, row, v);
-                double total = sumExp(ls, row, v, max);
+                double total = sumExp(ls, row, v, max, SCRATCH.get());
                 set(out, n, (float) (max + Math.log(total) - get(ls, row + target)));
             }
         });
@@ -60,17 +69,22 @@ final class CpuLossKernels {
                 if (target == ignoreIndex) continue;
                 long row = n * v;
                 float max = rowMax(ls, row, v);
-                double total = sumExp(ls, row, v, max);
+                Scratch sc = SCRATCH.get();
+                double total = sumExp(ls, row, v, max, sc);
                 float atTarget = get(dls, row + target);
                 // dLogits += scale·softmax on the whole row, then the target entry gets scale·(p − 1) instead
-                int j = 0;
-                for (int end = bound(v, DL); j < end; j += DL) {
-                    FloatVector p = (FloatVector) expWide(ls, row + j, max).div(total)
-                            .convertShape(VectorOperators.D2F, F_HALF, 0);
-                    FloatVector d = FloatVector.fromMemorySegment(F_HALF, dls, (row + j) * Float.BYTES, LE);
-                    d.add(p.mul(scale)).intoMemorySegment(dls, (row + j) * Float.BYTES, LE);
+                int whole = bound(v, DL);
+                for (int c0 = 0; c0 < whole; c0 += CHUNK) {
+                    int count = Math.min(CHUNK, whole - c0);
+                    exps(ls, row + c0, count, max, sc);
+                    for (int i = 0; i < count; i += DL) {
+                        FloatVector p = (FloatVector) DoubleVector.fromArray(D, sc.exps, i).div(total)
+                                .convertShape(VectorOperators.D2F, F_HALF, 0);
+                        long at = (row + c0 + i) * Float.BYTES;
+                        FloatVector.fromMemorySegment(F_HALF, dls, at, LE).add(p.mul(scale)).intoMemorySegment(dls, at, LE);
+                    }
                 }
-                for (; j < v; j++) set(dls, row + j, get(dls, row + j) + scale * probability(ls, row + j, max, total));
+                for (int j = whole; j < v; j++) set(dls, row + j, get(dls, row + j) + scale * probability(ls, row + j, max, total));
                 set(dls, row + target, atTarget + scale * (probability(ls, row + target, max, total) - 1f));
             }
         });
@@ -94,20 +108,26 @@ final class CpuLossKernels {
         return max;
     }
 
-    /** Σ_j exp(logits[row + j] − max) in double. */
-    private static double sumExp(MemorySegment ls, long row, int v, float max) {
+    /** Σ_j exp(logits[row + j] − max) in double: DL lanes summed across the row, then the scalar tail. */
+    private static double sumExp(MemorySegment ls, long row, int v, float max, Scratch sc) {
         DoubleVector acc = DoubleVector.zero(D);
-        int j = 0;
-        for (int end = bound(v, DL); j < end; j += DL) acc = acc.add(expWide(ls, row + j, max));
+        int whole = bound(v, DL);
+        for (int c0 = 0; c0 < whole; c0 += CHUNK) {
+            int count = Math.min(CHUNK, whole - c0);
+            exps(ls, row + c0, count, max, sc);
+            for (int i = 0; i < count; i += DL) acc = acc.add(DoubleVector.fromArray(D, sc.exps, i));
+        }
         double total = Lanes.sum(acc);
-        for (; j < v; j++) total += CpuMath.exp((double) (get(ls, row + j) - max));
+        for (int j = whole; j < v; j++) total += CpuMath.exp((double) (get(ls, row + j) - max));
         return total;
     }
 
-    /** exp(x − max) for DL logits from {@code at}: the difference in float, the exp in double. */
-    private static DoubleVector expWide(MemorySegment ls, long at, float max) {
-        FloatVector diff = FloatVector.fromMemorySegment(F_HALF, ls, at * Float.BYTES, LE).sub(max);
-        return CpuMath.exp((DoubleVector) diff.convertShape(VectorOperators.F2D, D, 0));
+    /** sc.exps[0 .. count) = exp(x − max) for the count logits from {@code at} (a multiple of DL): the difference in float, the exp in double. */
+    private static void exps(MemorySegment ls, long at, int count, float max, Scratch sc) {
+        for (int i = 0; i < count; i += DL) {
+            FloatVector.fromMemorySegment(F_HALF, ls, (at + i) * Float.BYTES, LE).sub(max).intoArray(sc.differences, i);
+        }
+        CpuMath.expWide(sc.differences, 0, count, sc.exps);
     }
 
     private static float probability(MemorySegment ls, long at, float max, double total) {

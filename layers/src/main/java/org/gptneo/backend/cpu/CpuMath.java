@@ -36,10 +36,6 @@ final class CpuMath {
 
     private CpuMath() {}
 
-    private static DoubleVector d(double v) {
-        return DoubleVector.broadcast(D, v);
-    }
-
     // ---- float exp ---------------------------------------------------------------------------
 
     static float exp(float x) {
@@ -130,18 +126,32 @@ final class CpuMath {
         return x < D_MIN_X ? 0 : x > D_MAX_X ? Double.POSITIVE_INFINITY : scaled;
     }
 
-    static DoubleVector exp(DoubleVector x) {
-        DoubleVector c = x.max(D_MIN_X).min(D_MAX_X);
-        DoubleVector k = c.mul(D_LOG2E).add(D_ROUND).sub(D_ROUND);
-        DoubleVector r = k.fma(d(-D_LN2_LO), k.fma(d(-D_LN2_HI), c));
-        DoubleVector rr = r.mul(r);
-        DoubleVector px = r.mul(d(DP0).fma(rr, d(DP1)).fma(rr, d(DP2)));
-        DoubleVector q = d(DQ0).fma(rr, d(DQ1)).fma(rr, d(DQ2)).fma(rr, d(DQ3));
-        DoubleVector y = px.div(q.sub(px)).fma(d(2), d(1));
-        LongVector ks = (LongVector) k.convertShape(VectorOperators.D2L, CpuVectors.L, 0);
-        LongVector half = ks.lanewise(VectorOperators.ASHR, 1);
-        DoubleVector first = half.add(1023).lanewise(VectorOperators.LSHL, 52).reinterpretAsDoubles();
-        DoubleVector second = ks.sub(half).add(1023).lanewise(VectorOperators.LSHL, 52).reinterpretAsDoubles();
-        return y.mul(first).mul(second).blend(0, x.lt(D_MIN_X)).blend(Double.POSITIVE_INFINITY, x.compare(VectorOperators.GT, D_MAX_X));
+    /**
+     * out[i] = exp((double) x[i]) for from ≤ i &lt; to: the scalar form's steps on double vectors (floats
+     * widened as they are loaded), then the scalar form for the tail (the same bits). Arrays in and out,
+     * as {@link #exp(float[], int, int)}: a vector handed to or returned from a call C2 does not inline is
+     * allocated on the heap (cross-entropy allocated 15-36 MB a token in training when it did).
+     */
+    static void expWide(float[] x, int from, int to, double[] out) {
+        int dl = D.length(), i = from;
+        for (int end = from + CpuVectors.bound(to - from, dl); i < end; i += dl) {
+            DoubleVector v = (DoubleVector) FloatVector.fromArray(CpuVectors.F_HALF, x, i).convertShape(VectorOperators.F2D, D, 0);
+            DoubleVector c = v.max(D_MIN_X).min(D_MAX_X);
+            DoubleVector k = c.mul(D_LOG2E).add(D_ROUND).sub(D_ROUND);
+            DoubleVector r = k.fma(DoubleVector.broadcast(D, -D_LN2_LO), k.fma(DoubleVector.broadcast(D, -D_LN2_HI), c));
+            DoubleVector rr = r.mul(r);
+            DoubleVector px = r.mul(DoubleVector.broadcast(D, DP0).fma(rr, DoubleVector.broadcast(D, DP1))
+                    .fma(rr, DoubleVector.broadcast(D, DP2)));
+            DoubleVector q = DoubleVector.broadcast(D, DQ0).fma(rr, DoubleVector.broadcast(D, DQ1))
+                    .fma(rr, DoubleVector.broadcast(D, DQ2)).fma(rr, DoubleVector.broadcast(D, DQ3));
+            DoubleVector y = px.div(q.sub(px)).fma(DoubleVector.broadcast(D, 2), DoubleVector.broadcast(D, 1));
+            LongVector ks = (LongVector) k.convertShape(VectorOperators.D2L, CpuVectors.L, 0);
+            LongVector half = ks.lanewise(VectorOperators.ASHR, 1);
+            DoubleVector first = half.add(1023).lanewise(VectorOperators.LSHL, 52).reinterpretAsDoubles();
+            DoubleVector second = ks.sub(half).add(1023).lanewise(VectorOperators.LSHL, 52).reinterpretAsDoubles();
+            y.mul(first).mul(second).blend(0, v.lt(D_MIN_X)).blend(Double.POSITIVE_INFINITY, v.compare(VectorOperators.GT, D_MAX_X))
+                    .intoArray(out, i);
+        }
+        for (; i < to; i++) out[i] = exp((double) x[i]);
     }
 }
