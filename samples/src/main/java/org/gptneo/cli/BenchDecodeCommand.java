@@ -2,6 +2,8 @@ package org.gptneo.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.SplittableRandom;
@@ -116,14 +118,21 @@ final class BenchDecodeCommand implements Callable<Integer> {
         }
     }
 
-    /** Each row's most likely next id from logits [B, V]. */
+    /**
+     * Each row's most likely next id from logits [B, V], read straight from their memory when dense F32
+     * (through {@code getFloat}, 50257 indexed reads took about 8% of a Q8 decoding step, and the pause left
+     * the pool's helper thread to fall asleep before the next token's first product).
+     */
     private static int[] argmax(Tensor logits, int v) {
+        boolean direct = logits.dtype() == DType.F32 && logits.isContiguous();
+        MemorySegment data = logits.data();
         int rows = logits.dim(0);
         int[] best = new int[rows];
         for (int r = 0; r < rows; r++) {
             float max = Float.NEGATIVE_INFINITY;
             for (int j = 0; j < v; j++) {
-                float x = logits.getFloat((long) r * v + j);
+                long at = (long) r * v + j;
+                float x = direct ? data.getAtIndex(ValueLayout.JAVA_FLOAT, at) : logits.getFloat(at);
                 if (x > max) {
                     max = x;
                     best[r] = j;

@@ -38,9 +38,12 @@ final class CpuParallel implements AutoCloseable {
 
     /**
      * A thread that runs out of work polls for more this long before it sleeps: waking a sleeping
-     * thread costs tens of µs, more than most of generation's loops take.
+     * thread costs tens of µs on a quiet machine and up to milliseconds on a busy VM, more than most of
+     * generation's loops take. With 50 µs the helper of a Q8 `bench decode` slept about 1,000 times a
+     * second, and the caller, done with its pieces, often slept waiting for the helper's late one; with
+     * 1 ms the whole process slept 1,152 times instead of 7,077 (docs/performance.md, "Helpers that stay awake").
      */
-    private static final long SPIN_NANOS = 50_000;
+    private static final long SPIN_NANOS = 1_000_000;
 
     /** Idle helper threads end after this long. */
     private static final long IDLE_NANOS = TimeUnit.SECONDS.toNanos(30);
@@ -54,6 +57,11 @@ final class CpuParallel implements AutoCloseable {
     private final AtomicInteger sleeping = new AtomicInteger();
     /** The loop helpers may join, or null. */
     private final AtomicReference<Job> posted = new AtomicReference<>();
+    /**
+     * Loops posted so far (written by the one thread that holds the slot): a helper that sees it move
+     * keeps polling even when the caller claimed every piece before the helper looked.
+     */
+    private volatile long postedLoops;
     private volatile boolean closed;
 
     /** @param threads threads that work on a loop, the caller included (≥ 1) */
@@ -144,6 +152,7 @@ final class CpuParallel implements AutoCloseable {
         Job job = new Job(count, grain, shrink, body);
         boolean shared = posted.compareAndSet(null, job);
         if (shared) {
+            postedLoops++;                       // only the slot's holder writes it
             if (running.get() < helpers.length) startHelpers();
             if (sleeping.get() > 0) wakeHelpers();
         }
@@ -169,15 +178,18 @@ final class CpuParallel implements AutoCloseable {
     }
 
     /**
-     * A helper's life: joins posted loops, polls {@link #SPIN_NANOS} after each (and after being woken),
-     * then sleeps; ends after {@link #idleNanos} without a loop.
+     * A helper's life: joins posted loops, polls {@link #SPIN_NANOS} after each loop it joined or saw
+     * posted (and after being woken), then sleeps; ends after {@link #idleNanos} without a loop.
      */
     private void help(int slot) {
-        long idleSince = System.nanoTime();
+        long idleSince = System.nanoTime(), seenLoops = postedLoops;
         while (!closed) {
             Job job = posted.get();
             if (job != null && job.open()) {
                 job.work();
+                idleSince = System.nanoTime();
+            } else if (postedLoops != seenLoops) { // loops keep coming, if too small or too quick to join
+                seenLoops = postedLoops;
                 idleSince = System.nanoTime();
             } else if (System.nanoTime() - idleSince < SPIN_NANOS) {
                 Thread.onSpinWait();
