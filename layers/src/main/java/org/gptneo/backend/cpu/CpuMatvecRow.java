@@ -34,9 +34,11 @@ import org.gptneo.tensor.Q8Blocks;
  * computes the same chains four activation rows at a time, so a token's result does not depend on
  * the batch it is in.
  *
- * <p>Each weight row is read through a slice of its own ({@code asSlice}, which escape analysis
- * removes): C2 then checks the loads against the row rather than against the whole weight, and the
- * loops ran 8-30% faster in cache (docs/performance.md, "Weight rows as slices").
+ * <p>Each weight row is read at its byte offset in the whole weight, not through a slice of its own
+ * as {@link CpuMatvecTile} does: in `bench decode` processes C2 often declined to inline the inner
+ * {@code asSlice} ("low call site frequency"), and the four slices of every call were allocated, 6.5 MB
+ * of heap a token with F32 weights (docs/performance.md, "Batch-1 rows without slices"); the products
+ * of a step ran at the same speed either way in one process.
  *
  * <p>A group of fewer than ROWS rows repeats its last row (those dot products are not stored), so
  * the loops have no per-row branches. Each dtype has its own copy of the loop, differing only in how
@@ -92,19 +94,18 @@ final class CpuMatvecRow {
 
     /** F32 weights, rows from elements e0 + i·stride read side by side; the accumulators go to lanes[slot + r·VL]. */
     private static void f32(float[] x, int xAt, MemorySegment w, long e0, long stride, int count, int k, float[] lanes, int slot) {
-        long rowBytes = (long) k * Float.BYTES;
-        MemorySegment r0 = w.asSlice(e0 * Float.BYTES, rowBytes);
-        MemorySegment r1 = w.asSlice((e0 + Math.min(1, count - 1) * stride) * Float.BYTES, rowBytes);
-        MemorySegment r2 = w.asSlice((e0 + Math.min(2, count - 1) * stride) * Float.BYTES, rowBytes);
-        MemorySegment r3 = w.asSlice((e0 + (count - 1) * stride) * Float.BYTES, rowBytes);
+        long r0 = e0 * Float.BYTES;
+        long r1 = (e0 + Math.min(1, count - 1) * stride) * Float.BYTES;
+        long r2 = (e0 + Math.min(2, count - 1) * stride) * Float.BYTES;
+        long r3 = (e0 + (count - 1) * stride) * Float.BYTES;
         FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
         for (int t = 0, end = CpuVectors.bound(k, VL); t < end; t += VL) {
             long at = (long) t * Float.BYTES;
             FloatVector xv = FloatVector.fromArray(F, x, xAt + t);
-            s0 = FloatVector.fromMemorySegment(F, r0, at, LE).fma(xv, s0);
-            s1 = FloatVector.fromMemorySegment(F, r1, at, LE).fma(xv, s1);
-            s2 = FloatVector.fromMemorySegment(F, r2, at, LE).fma(xv, s2);
-            s3 = FloatVector.fromMemorySegment(F, r3, at, LE).fma(xv, s3);
+            s0 = FloatVector.fromMemorySegment(F, w, r0 + at, LE).fma(xv, s0);
+            s1 = FloatVector.fromMemorySegment(F, w, r1 + at, LE).fma(xv, s1);
+            s2 = FloatVector.fromMemorySegment(F, w, r2 + at, LE).fma(xv, s2);
+            s3 = FloatVector.fromMemorySegment(F, w, r3 + at, LE).fma(xv, s3);
         }
         s0.intoArray(lanes, slot);
         s1.intoArray(lanes, slot + VL);
@@ -114,22 +115,21 @@ final class CpuMatvecRow {
 
     /** BF16 weights from element {@code e0}: each vector widened by a shift as it is loaded. */
     private static void bf16(float[] x, int xAt, MemorySegment w, long e0, long stride, int count, int k, float[] lanes, int slot) {
-        long rowBytes = (long) k * Short.BYTES;
-        MemorySegment r0 = w.asSlice(e0 * Short.BYTES, rowBytes);
-        MemorySegment r1 = w.asSlice((e0 + Math.min(1, count - 1) * stride) * Short.BYTES, rowBytes);
-        MemorySegment r2 = w.asSlice((e0 + Math.min(2, count - 1) * stride) * Short.BYTES, rowBytes);
-        MemorySegment r3 = w.asSlice((e0 + (count - 1) * stride) * Short.BYTES, rowBytes);
+        long r0 = e0 * Short.BYTES;
+        long r1 = (e0 + Math.min(1, count - 1) * stride) * Short.BYTES;
+        long r2 = (e0 + Math.min(2, count - 1) * stride) * Short.BYTES;
+        long r3 = (e0 + (count - 1) * stride) * Short.BYTES;
         FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
         for (int t = 0, end = CpuVectors.bound(k, VL); t < end; t += VL) {
             long at = (long) t * Short.BYTES;
             FloatVector xv = FloatVector.fromArray(F, x, xAt + t);
-            IntVector h0 = (IntVector) ShortVector.fromMemorySegment(S_HALF, r0, at, LE).convertShape(S2I, I, 0);
+            IntVector h0 = (IntVector) ShortVector.fromMemorySegment(S_HALF, w, r0 + at, LE).convertShape(S2I, I, 0);
             s0 = h0.lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, s0);
-            IntVector h1 = (IntVector) ShortVector.fromMemorySegment(S_HALF, r1, at, LE).convertShape(S2I, I, 0);
+            IntVector h1 = (IntVector) ShortVector.fromMemorySegment(S_HALF, w, r1 + at, LE).convertShape(S2I, I, 0);
             s1 = h1.lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, s1);
-            IntVector h2 = (IntVector) ShortVector.fromMemorySegment(S_HALF, r2, at, LE).convertShape(S2I, I, 0);
+            IntVector h2 = (IntVector) ShortVector.fromMemorySegment(S_HALF, w, r2 + at, LE).convertShape(S2I, I, 0);
             s2 = h2.lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, s2);
-            IntVector h3 = (IntVector) ShortVector.fromMemorySegment(S_HALF, r3, at, LE).convertShape(S2I, I, 0);
+            IntVector h3 = (IntVector) ShortVector.fromMemorySegment(S_HALF, w, r3 + at, LE).convertShape(S2I, I, 0);
             s3 = h3.lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, s3);
         }
         s0.intoArray(lanes, slot);
@@ -140,23 +140,23 @@ final class CpuMatvecRow {
 
     /** Q8 weights from element {@code e0} (rows are whole blocks): q·s per block, then the FMA. */
     private static void q8(float[] x, int xAt, MemorySegment q8, long e0, long stride, int count, int k, float[] lanes, int slot) {
-        long strideBytes = DType.Q8.bytes(stride), first = Q8Blocks.valueOffset(e0), rowBytes = DType.Q8.bytes(k);
-        MemorySegment r0 = q8.asSlice(first, rowBytes), r1 = q8.asSlice(first + Math.min(1, count - 1) * strideBytes, rowBytes);
-        MemorySegment r2 = q8.asSlice(first + Math.min(2, count - 1) * strideBytes, rowBytes);
-        MemorySegment r3 = q8.asSlice(first + (count - 1) * strideBytes, rowBytes);
+        long strideBytes = DType.Q8.bytes(stride), first = Q8Blocks.valueOffset(e0);
+        long r0 = first, r1 = first + Math.min(1, count - 1) * strideBytes;
+        long r2 = first + Math.min(2, count - 1) * strideBytes;
+        long r3 = first + (count - 1) * strideBytes;
         FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
         for (int t = 0, at = 0; t < k; t += Q8Blocks.BLOCK, at += Q8Blocks.BLOCK_BYTES) {
-            float scale0 = CpuVectors.scale(r0, at), scale1 = CpuVectors.scale(r1, at);
-            float scale2 = CpuVectors.scale(r2, at), scale3 = CpuVectors.scale(r3, at);
+            float scale0 = CpuVectors.scale(q8, r0 + at), scale1 = CpuVectors.scale(q8, r1 + at);
+            float scale2 = CpuVectors.scale(q8, r2 + at), scale3 = CpuVectors.scale(q8, r3 + at);
             for (int v = 0; v < Q8Blocks.BLOCK; v += VL) {
                 FloatVector xv = FloatVector.fromArray(F, x, xAt + t + v);
-                FloatVector q0 = (FloatVector) ByteVector.fromMemorySegment(B_QUARTER, r0, at + v, LE).convertShape(B2F, F, 0);
+                FloatVector q0 = (FloatVector) ByteVector.fromMemorySegment(B_QUARTER, q8, r0 + at + v, LE).convertShape(B2F, F, 0);
                 s0 = q0.mul(scale0).fma(xv, s0);
-                FloatVector q1 = (FloatVector) ByteVector.fromMemorySegment(B_QUARTER, r1, at + v, LE).convertShape(B2F, F, 0);
+                FloatVector q1 = (FloatVector) ByteVector.fromMemorySegment(B_QUARTER, q8, r1 + at + v, LE).convertShape(B2F, F, 0);
                 s1 = q1.mul(scale1).fma(xv, s1);
-                FloatVector q2 = (FloatVector) ByteVector.fromMemorySegment(B_QUARTER, r2, at + v, LE).convertShape(B2F, F, 0);
+                FloatVector q2 = (FloatVector) ByteVector.fromMemorySegment(B_QUARTER, q8, r2 + at + v, LE).convertShape(B2F, F, 0);
                 s2 = q2.mul(scale2).fma(xv, s2);
-                FloatVector q3 = (FloatVector) ByteVector.fromMemorySegment(B_QUARTER, r3, at + v, LE).convertShape(B2F, F, 0);
+                FloatVector q3 = (FloatVector) ByteVector.fromMemorySegment(B_QUARTER, q8, r3 + at + v, LE).convertShape(B2F, F, 0);
                 s3 = q3.mul(scale3).fma(xv, s3);
             }
         }
