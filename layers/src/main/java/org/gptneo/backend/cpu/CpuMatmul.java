@@ -31,7 +31,7 @@ final class CpuMatmul {
      * Micro-tile: MR rows × NR columns held in 2·MR vector registers. With 16-lane vectors (AVX-512,
      * 32 registers) 12 rows: each B vector loaded from L2 feeds twice the FMAs of 6 rows (one thread
      * 1.0-1.18x on bench gemm's shapes), and 14 rows ran 0.87-0.93x of 12 (docs/performance.md, "A
-     * 12-row micro-tile"). Narrower vectors come with 16 registers (AVX2), which hold 6 rows' 12.
+     * 12-row micro-tile"). Narrower vectors come with 16 registers (AVX2): they hold the 12 of 6 rows.
      */
     static final int MR = VL >= 16 ? 12 : 6;
     static final int NR = 2 * VL;
@@ -305,6 +305,7 @@ final class CpuMatmul {
      * are named locals so they stay in registers; they leave only through array stores, never through a call.
      */
     static void microKernel12(float[] ap, int aAt, float[] bp, int bAt, int kc, float[] tile) {
+        // cRRj: row RR of the tile, its j-th vector of columns
         FloatVector c000 = FloatVector.zero(F), c001 = c000;
         FloatVector c010 = c000, c011 = c000, c020 = c000, c021 = c000, c030 = c000, c031 = c000;
         FloatVector c040 = c000, c041 = c000, c050 = c000, c051 = c000, c060 = c000, c061 = c000;
