@@ -96,10 +96,12 @@ public final class Tape implements AutoCloseable {
      * of it on one thread: docs/performance.md, "Results not zeroed").
      */
     private Tensor written(int... shape) {
-        boolean reused = arena instanceof Workspace.StepArena && backend.device().hostAccessible();
-        if (!reused || Arrays.stream(shape).anyMatch(d -> d < 0)) return allocate(shape); // allocate names a bad shape
+        if (!(arena instanceof Workspace.StepArena step) || !backend.device().hostAccessible()) return allocate(shape);
+        for (int d : shape) {
+            if (d < 0) return allocate(shape);   // which names the bad shape
+        }
         long bytes = DType.F32.bytes(Tensor.elementCount(shape));
-        Tensor t = Tensor.wrap(((Workspace.StepArena) arena).allocateUnzeroed(bytes), DType.F32, shape);
+        Tensor t = Tensor.wrap(step.allocateUnzeroed(bytes), DType.F32, shape);
         allocatedBytes += bytes;
         meter.allocated(bytes);
         return t;
