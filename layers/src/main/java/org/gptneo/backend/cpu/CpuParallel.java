@@ -57,11 +57,6 @@ final class CpuParallel implements AutoCloseable {
     private final AtomicInteger sleeping = new AtomicInteger();
     /** The loop helpers may join, or null. */
     private final AtomicReference<Job> posted = new AtomicReference<>();
-    /**
-     * Loops posted so far (written by the one thread that holds the slot): a helper that sees it move
-     * keeps polling even when the caller claimed every piece before the helper looked.
-     */
-    private volatile long postedLoops;
     private volatile boolean closed;
 
     /** @param threads threads that work on a loop, the caller included (≥ 1) */
@@ -152,7 +147,6 @@ final class CpuParallel implements AutoCloseable {
         Job job = new Job(count, grain, shrink, body);
         boolean shared = posted.compareAndSet(null, job);
         if (shared) {
-            postedLoops++;                       // only the slot's holder writes it
             if (running.get() < helpers.length) startHelpers();
             if (sleeping.get() > 0) wakeHelpers();
         }
@@ -178,18 +172,15 @@ final class CpuParallel implements AutoCloseable {
     }
 
     /**
-     * A helper's life: joins posted loops, polls {@link #SPIN_NANOS} after each loop it joined or saw
-     * posted (and after being woken), then sleeps; ends after {@link #idleNanos} without a loop.
+     * A helper's life: joins posted loops, polls {@link #SPIN_NANOS} after each (and after being woken),
+     * then sleeps; ends after {@link #idleNanos} without a loop.
      */
     private void help(int slot) {
-        long idleSince = System.nanoTime(), seenLoops = postedLoops;
+        long idleSince = System.nanoTime();
         while (!closed) {
             Job job = posted.get();
             if (job != null && job.open()) {
                 job.work();
-                idleSince = System.nanoTime();
-            } else if (postedLoops != seenLoops) { // loops keep coming, if too small or too quick to join
-                seenLoops = postedLoops;
                 idleSince = System.nanoTime();
             } else if (System.nanoTime() - idleSince < SPIN_NANOS) {
                 Thread.onSpinWait();
