@@ -423,23 +423,40 @@ final class CpuMatmul {
 
     /**
      * C[rows, cols] at element {@code cAt} (row stride ldc) = alpha·tile + beta·C, reading C only when
-     * beta ≠ 0; columns past {@code cols} are masked off (full-width tiles, the common case, need no mask).
+     * beta ≠ 0. Full-width tiles (the common case) and edge tiles, whose columns past {@code cols} are
+     * masked off, go through separate methods: in one method, C2 hoisted a full-width range check out
+     * of the loops by the profile, and the last tile of an LM head (where that check fails) deoptimised
+     * it once per prefill, leaving the next updates to the interpreter (docs/performance.md, "An
+     * update the JIT kept throwing away").
      */
     private static void update(float[] tile, MemorySegment c, long cAt, int ldc, int rows, int cols,
                                float alpha, float beta) {
+        if (cols == NR) updateFull(tile, c, cAt, ldc, rows, alpha, beta);
+        else updateEdge(tile, c, cAt, ldc, rows, cols, alpha, beta);
+    }
+
+    private static void updateFull(float[] tile, MemorySegment c, long cAt, int ldc, int rows, float alpha, float beta) {
         for (int r = 0; r < rows; r++) { // [MR, NR]
+            long row = cAt + (long) r * ldc;
+            for (int j = 0; j < NR; j += VL) {
+                long at = (row + j) * Float.BYTES;
+                FloatVector out = FloatVector.fromArray(F, tile, r * NR + j).mul(alpha);
+                if (beta != 0f) out = out.add(FloatVector.fromMemorySegment(F, c, at, LE).mul(beta));
+                out.intoMemorySegment(c, at, LE);
+            }
+        }
+    }
+
+    private static void updateEdge(float[] tile, MemorySegment c, long cAt, int ldc, int rows, int cols,
+                                   float alpha, float beta) {
+        for (int r = 0; r < rows; r++) { // [MR, cols]
             long row = cAt + (long) r * ldc;
             for (int j = 0; j < cols; j += VL) {
                 long at = (row + j) * Float.BYTES;
+                VectorMask<Float> mask = F.indexInRange(j, cols);
                 FloatVector out = FloatVector.fromArray(F, tile, r * NR + j).mul(alpha);
-                if (cols == NR) {
-                    if (beta != 0f) out = out.add(FloatVector.fromMemorySegment(F, c, at, LE).mul(beta));
-                    out.intoMemorySegment(c, at, LE);
-                } else {
-                    VectorMask<Float> mask = F.indexInRange(j, cols);
-                    if (beta != 0f) out = out.add(FloatVector.fromMemorySegment(F, c, at, LE, mask).mul(beta));
-                    out.intoMemorySegment(c, at, LE, mask);
-                }
+                if (beta != 0f) out = out.add(FloatVector.fromMemorySegment(F, c, at, LE, mask).mul(beta));
+                out.intoMemorySegment(c, at, LE, mask);
             }
         }
     }
