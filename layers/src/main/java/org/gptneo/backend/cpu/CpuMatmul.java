@@ -41,6 +41,13 @@ final class CpuMatmul {
      */
     private static final int KC = 512;
     /**
+     * Deepest K done in one slab, past KC: a depth of 768 (the 125M model's width) is not cut in two,
+     * so C is written once rather than written, read back and written again (the LM head's C is
+     * 103 MB). 12 × 768 floats of A (36 KB) still fit Zen 5's 48 KB L1. Prefill's 72 products 1.043x
+     * and its LM head 1.055x, faster in 6 of 6 rounds (docs/performance.md, "One slab for a depth of 768").
+     */
+    private static final int ONE_SLAB = 768;
+    /**
      * Fewest MR-row panels of A in a piece of the shrinking row loop ({@link CpuParallel#forShrinkingRange}):
      * each piece streams the packed B block from L2 once. The 72 products of a 125M prefill (T = 512,
      * scratch harness, 2 threads, best of 5 per round, both ways alternated in one process): 3 panels
@@ -69,12 +76,12 @@ final class CpuMatmul {
     private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
 
     private static final class Buffers {
-        final float[] packedA = new float[MC * KC];
+        final float[] packedA = new float[MC * ONE_SLAB];
         /** The packed B block of the calls this thread makes, read by every thread of the call. */
         float[] packedB = new float[0];
         final float[] tile = new float[MR * NR];
         /** Rows of an operand on their way into a packed layout: MR rows of kc, or NR rows of DEPTHS. */
-        final float[] stage = new float[Math.max(MR * KC, NR * DEPTHS)];
+        final float[] stage = new float[Math.max(MR * ONE_SLAB, NR * DEPTHS)];
         /** Gather indices of GROUP depths of an A micro-panel in its staged rows of kc ([GROUP][MR]). */
         final int[] aOrder = new int[GROUP * MR];
 
@@ -136,7 +143,7 @@ final class CpuMatmul {
          * order whatever the cut, so the result does not depend on the thread count.
          */
         void run() {
-            int slab = Math.ceilDiv(s.k(), Math.ceilDiv(s.k(), KC));
+            int slab = s.k() <= ONE_SLAB ? s.k() : Math.ceilDiv(s.k(), Math.ceilDiv(s.k(), KC));
             int threads = pool.threads(), wanted = 2 * threads, rowPanels = Math.ceilDiv(s.m(), MR);
             int fitting = Math.max(Math.ceilDiv(rowPanels, MC / MR), wanted); // each task's rows fit packedA
             int rowTasks = Math.min(rowPanels, Math.ceilDiv(fitting, threads) * threads);

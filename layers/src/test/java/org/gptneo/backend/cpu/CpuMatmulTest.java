@@ -31,7 +31,8 @@ class CpuMatmulTest {
     /** {M, N, K}. */
     private static final int[][] SIZES = {
         {9, 40, 3},        // K below one gather group (4 depths with 16 lanes): the scalar tail alone; one ragged row panel
-        {125, 77, 515},    // two slabs of 258 (ragged after the gathers), 11 row panels (the last ragged) over 4 or 6 tasks
+        {125, 77, 771},    // two slabs of 386 (ragged after the gathers), 11 row panels (the last ragged) over 4 or 6 tasks
+        {30, 50, 700},     // one slab deeper than KC (up to ONE_SLAB)
         {13, 2085, 70},    // two column blocks, ragged last panel; K past one staging pass
         {61, 100, 1100},   // three slabs of 367
         // A·Bᵀ for up to CpuMatvec.MAX_ROWS rows of A is CpuMatvec's; these keep it here:
