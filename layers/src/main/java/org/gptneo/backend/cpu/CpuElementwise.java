@@ -211,20 +211,27 @@ final class CpuElementwise {
                 long i = ij / b, j = ij % b;
                 for (int k = 0; k < c; k++) {
                     long src = (ij * c + k) * d, dst = ((i * c + k) * b + j) * d;
-                    if (!accumulate) {
-                        MemorySegment.copy(xs, src * Float.BYTES, os, dst * Float.BYTES, (long) d * Float.BYTES);
-                        continue;
-                    }
-                    int l = 0;
-                    for (int end = bound(d, VL); l < end; l += VL) { // the Vector API's own calls: C2 always inlines them
-                        long dstAt = (dst + l) * Float.BYTES, srcAt = (src + l) * Float.BYTES;
-                        FloatVector.fromMemorySegment(F, os, dstAt, LE).add(FloatVector.fromMemorySegment(F, xs, srcAt, LE))
-                                .intoMemorySegment(os, dstAt, LE);
-                    }
-                    for (; l < d; l++) set(os, dst + l, get(os, dst + l) + get(xs, src + l));
+                    if (accumulate) addRow(xs, src, os, dst, d);
+                    else MemorySegment.copy(xs, src * Float.BYTES, os, dst * Float.BYTES, (long) d * Float.BYTES);
                 }
             }
         });
+    }
+
+    /**
+     * out[dst .. dst+d) += x[src .. src+d). A method of its own: inside swapMiddle's loop, C2 deoptimised
+     * the loop once its hoisted range checks failed and recompiled it without inlining the vector
+     * calls, so each backward step allocated about 190 KB of heap a token in boxed vectors
+     * (docs/performance.md, "A backward copy on the heap").
+     */
+    private static void addRow(MemorySegment xs, long src, MemorySegment os, long dst, int d) {
+        int l = 0;
+        for (int end = bound(d, VL); l < end; l += VL) { // [d]
+            long dstAt = (dst + l) * Float.BYTES, srcAt = (src + l) * Float.BYTES;
+            FloatVector.fromMemorySegment(F, os, dstAt, LE).add(FloatVector.fromMemorySegment(F, xs, srcAt, LE))
+                    .intoMemorySegment(os, dstAt, LE);
+        }
+        for (; l < d; l++) set(os, dst + l, get(os, dst + l) + get(xs, src + l));
     }
 
     /** Element i depends only on (seed, i) through {@link DropoutHash}, so any split gives the reference's bits. */
