@@ -49,12 +49,13 @@ final class CpuMatmul {
     private static final int ONE_SLAB = 768;
     /**
      * Fewest MR-row panels of A in a piece of the shrinking row loop ({@link CpuParallel#forShrinkingRange}):
-     * each piece streams the packed B block from L2 once. The 72 products of a 125M prefill (T = 512,
-     * scratch harness, 2 threads, best of 5 per round, both ways alternated in one process): 3 panels
-     * faster than fixed tasks in 15 of 18 rounds, 6 panels in 20 of 24, 10 panels in 2 of 6, 20 in 4 of 6
-     * (6-row panels then); with 12-row panels, 3 panels against 6 won 2 rounds of 6.
+     * each piece streams the packed B block once, and the last pieces decide how long one thread waits
+     * for the other at the end of a product (the helper polled for work in 7-10% of a prefill's samples
+     * with 6). Both ways alternated in one process, 2 panels against 6: the 72 products of a 125M prefill
+     * 1.018x (6 of 8 rounds), its LM head 1.012x (7 of 8), a training step 1.028x (6 of 6); 1 panel
+     * against 2: 1.005x (4 of 8).
      */
-    private static final int MIN_ROW_PANELS = 6;
+    private static final int MIN_ROW_PANELS = 2;
     /** Most rows of A a task packs (a multiple of MR): its A block (MC·KC floats) stays in L2. */
     private static final int MC = 120;
     /** Columns of B a task sweeps per A micro-panel: that part of the packed B block stays in L2. */
